@@ -1,0 +1,169 @@
+"""Engines, sessions and schema migrations (Alembic, configured in code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
+from liveai.settings import Settings
+
+UPGRADE_HINT = "run `liveai db upgrade`"
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    _make_sqlite_transactional(engine)
+    return engine
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    """Let SQLAlchemy own transactions and take SQLite's write lock when they begin.
+
+    pysqlite's own transaction handling defers BEGIN; BEGIN IMMEDIATE makes concurrent
+    writers queue on the busy timeout instead of failing to upgrade a read lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "liveai:migrations")
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply pending migrations; refuse a database that is newer than this code."""
+    from alembic import command
+
+    ping(engine)
+    _refuse_ahead(schema_state(engine))
+    command.upgrade(alembic_config(engine), "heads")
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: set[str]
+    heads: set[str]
+    unknown: set[str]
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.heads
+
+    @property
+    def ahead(self) -> bool:
+        return bool(self.unknown)
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    current = current_revisions(engine)
+    return SchemaState(current=current, heads=head_revisions(), unknown=current - known)
+
+
+class Database:
+    """An engine and its session factory, with the schema checked before first use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def ping(engine: Engine) -> None:
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {url}: {reason}",
+            hint="start the server or fix LIVEAI_DATABASE_URL",
+        ) from None
+
+
+def _refuse_ahead(state: SchemaState) -> None:
+    if state.ahead:
+        raise SchemaAhead(
+            f"the database is at revision {', '.join(sorted(state.unknown))}, "
+            "which this version of liveai does not know",
+            hint="upgrade liveai, or point LIVEAI_DATABASE_URL at another database",
+        )
+
+
+def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
+    """Refuse a database that is behind or ahead of this code; upgrade when allowed."""
+    ping(engine)
+    state = schema_state(engine)
+    _refuse_ahead(state)
+    if state.up_to_date:
+        return
+    if auto_upgrade:
+        upgrade(engine)
+        return
+    raise SchemaBehind("the database schema is behind this version of liveai", hint=UPGRADE_HINT)
+
+
+def open_database(settings: Settings, *, check_schema: bool = True) -> Database:
+    """Open the configured database; the embedded SQLite one creates and upgrades itself."""
+    engine = make_engine(settings.resolved_database_url)
+    if check_schema:
+        try:
+            ensure_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+        except Exception:
+            engine.dispose()
+            raise
+    return Database(engine)

@@ -1,0 +1,125 @@
+"""The errors the library raises; each knows the CLI exit code it maps to.
+
+    LiveAIError (1)
+    ├── ConfigError (1)             bad or missing settings, malformed TOML
+    ├── InvalidInput (2)            a caller passed something unusable
+    ├── NotFound (3)                an unknown user, task, hold, ...
+    ├── AuthError (4)               a token or signature was rejected
+    ├── InsufficientCredits (5)     a debit beyond the available balance
+    ├── UpstreamError (6)           a remote service failed or refused
+    │   └── ProviderError           a video provider failed
+    │       ├── ProviderAuthError       our credentials were refused
+    │       ├── ProviderBalanceExhausted  our account with the provider is empty
+    │       ├── ProviderRejected        moderation refused the image or prompt
+    │       ├── ProviderRateLimited     rate or concurrency limit; retry later
+    │       └── ProviderUnavailable     5xx, timeout, malformed answer; retryable
+    ├── Conflict (1)                the request contradicts what is recorded
+    └── DatabaseError (1)
+        ├── DatabaseUnavailable     the server cannot be reached
+        ├── SchemaBehind            migrations are pending
+        └── SchemaAhead             the database is newer than this code
+
+Every message says what is wrong; ``hint`` says what to do about it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    AUTH = 4
+    INSUFFICIENT_CREDITS = 5
+    UPSTREAM = 6
+    INTERRUPTED = 130
+
+
+class LiveAIError(Exception):
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message} ({self.hint})"
+
+
+class ConfigError(LiveAIError):
+    pass
+
+
+class InvalidInput(LiveAIError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFound(LiveAIError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class AuthError(LiveAIError):
+    exit_code = ExitCode.AUTH
+
+
+class InsufficientCredits(LiveAIError):
+    exit_code = ExitCode.INSUFFICIENT_CREDITS
+
+
+class UpstreamError(LiveAIError):
+    exit_code = ExitCode.UPSTREAM
+
+
+class ProviderError(UpstreamError):
+    retryable = False
+
+    def __init__(
+        self, message: str, *, provider: str, code: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(f"{provider}: {message}", hint=hint)
+        self.provider = provider
+        self.code = code
+
+
+class ProviderAuthError(ProviderError):
+    pass
+
+
+class ProviderBalanceExhausted(ProviderError):
+    pass
+
+
+class ProviderRejected(ProviderError):
+    """Moderation refused the input: trying another provider will not help."""
+
+
+class ProviderRateLimited(ProviderError):
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    retryable = True
+
+
+class Conflict(LiveAIError):
+    pass
+
+
+class DatabaseError(LiveAIError):
+    pass
+
+
+class DatabaseUnavailable(DatabaseError):
+    pass
+
+
+class SchemaBehind(DatabaseError):
+    pass
+
+
+class SchemaAhead(DatabaseError):
+    pass

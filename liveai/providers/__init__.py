@@ -1,0 +1,1 @@
+"""Video providers: each module only translates between our task and one API."""

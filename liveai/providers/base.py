@@ -1,0 +1,95 @@
+"""The provider interface every video model implements (local renderer, Kling, Ark, Wan, fal).
+
+A provider only translates: it turns a VideoRequest into its API's call and its API's
+answers into a ProviderStatus, raising a ProviderError subclass for failures. Credits,
+retries, failover, storage and persistence live in generation.py.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+class Motion(enum.StrEnum):
+    STATIC = "static"
+    PAN_LEFT = "pan_left"
+    PAN_RIGHT = "pan_right"
+    TILT_UP = "tilt_up"
+    TILT_DOWN = "tilt_down"
+    TRUCK_LEFT = "truck_left"
+    TRUCK_RIGHT = "truck_right"
+    PEDESTAL_UP = "pedestal_up"
+    PEDESTAL_DOWN = "pedestal_down"
+    ROLL_CW = "roll_cw"
+    ROLL_CCW = "roll_ccw"
+    ZOOM_IN = "zoom_in"
+    ZOOM_OUT = "zoom_out"
+    PUSH_IN = "push_in"
+    PULL_OUT = "pull_out"
+
+
+class ProviderState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (ProviderState.SUCCEEDED, ProviderState.FAILED, ProviderState.CANCELLED)
+
+
+Region = Literal["mainland_china", "overseas"]
+ImageTransport = Literal["base64", "url", "local"]
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """What a provider needs to start one generation.
+
+    ``image_jpeg`` is the normalised, metadata-free JPEG; ``image_url`` is a temporary
+    (presigned) URL to the same bytes when storage can make one.
+    """
+
+    task_id: str
+    image_jpeg: bytes
+    image_url: str | None
+    prompt: str
+    motion: Motion
+    duration_s: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    state: ProviderState
+    provider_task_id: str
+    video_url: str | None = None
+    video_bytes: bytes | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class Provider(Protocol):
+    name: str
+    region: Region
+
+    def image_transport(self, request: VideoRequest) -> ImageTransport:
+        """How the image will travel for this request (recorded as a data transfer)."""
+        ...
+
+    def submit(self, request: VideoRequest) -> str:
+        """Start a generation; return the provider's task id."""
+        ...
+
+    def poll(self, provider_task_id: str) -> ProviderStatus:
+        """The current state of a task; a result URL or bytes once it succeeded."""
+        ...
+
+    def cancel(self, provider_task_id: str) -> bool:
+        """Ask the provider to stop; False when it cannot (already running, no API)."""
+        ...

@@ -1,0 +1,141 @@
+"""Users and the identities bound to them; every change writes an audit event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from liveai import audit
+from liveai.clock import SYSTEM_CLOCK, Clock
+from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.models import Identity, User
+
+MAX_NAME_LENGTH = 200
+
+
+def _check_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"a display name must be 1 to {MAX_NAME_LENGTH} characters, got {len(cleaned)}"
+        )
+    return cleaned
+
+
+def _check_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    local, _, domain = email.strip().partition("@")
+    if not local or "." not in domain or " " in email.strip():
+        raise InvalidInput(f"{email!r} is not an email address", hint="pass --email name@host")
+    return email.strip()
+
+
+def create_user(
+    session: Session,
+    *,
+    issuer: str,
+    subject: str,
+    email: str | None = None,
+    display_name: str | None = None,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> User:
+    """Create a user bound to (issuer, subject); refuse a subject that is already bound."""
+    if not issuer.strip() or not subject.strip():
+        raise InvalidInput("both an issuer and a subject are required")
+    if find_identity(session, issuer, subject) is not None:
+        raise Conflict(
+            f"subject {subject!r} of {issuer} is already bound to a user",
+            hint=f"see `liveai users show {subject}`",
+        )
+    now = clock.now()
+    user = User(
+        display_name=_check_name(display_name),
+        email=_check_email(email),
+        created_at=now,
+        updated_at=now,
+    )
+    user.identities.append(Identity(issuer=issuer, subject=subject, created_at=now))
+    session.add(user)
+    session.flush()
+    audit.record(session, "user.created", user_id=user.id, actor=actor, clock=clock)
+    return user
+
+
+def find_identity(session: Session, issuer: str, subject: str) -> Identity | None:
+    return session.scalar(
+        select(Identity).where(Identity.issuer == issuer, Identity.subject == subject)
+    )
+
+
+def get_user(session: Session, ref: str | uuid.UUID) -> User:
+    """Find a user by id, or by a subject bound to it."""
+    user_id = _as_uuid(ref)
+    if user_id is not None:
+        user = session.get(User, user_id, options=[selectinload(User.identities)])
+        if user is not None:
+            return user
+    matches = session.scalars(
+        select(User).join(Identity).where(Identity.subject == str(ref)).distinct()
+    ).all()
+    if len(matches) > 1:
+        raise Conflict(f"subject {ref!r} is bound to {len(matches)} users", hint="pass a user id")
+    if not matches:
+        raise NotFound(f"no user {ref!r}", hint="see `liveai users list` for ids and subjects")
+    return matches[0]
+
+
+def _as_uuid(ref: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(ref, uuid.UUID):
+        return ref
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def list_users(session: Session, *, limit: int | None = None) -> Sequence[User]:
+    query = select(User).options(selectinload(User.identities)).order_by(User.created_at, User.id)
+    return session.scalars(query.limit(limit)).all()
+
+
+def rename_user(
+    session: Session,
+    ref: str | uuid.UUID,
+    display_name: str,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> User:
+    """The right to correction: change the display name."""
+    user = get_user(session, ref)
+    user.display_name = _check_name(display_name)
+    user.updated_at = clock.now()
+    audit.record(
+        session,
+        "user.renamed",
+        user_id=user.id,
+        details={"field": "display_name"},
+        actor=actor,
+        clock=clock,
+    )
+    return user
+
+
+def user_to_dict(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "status": user.status.value,
+        "display_name": user.display_name,
+        "email": user.email,
+        "identities": [{"issuer": i.issuer, "subject": i.subject} for i in user.identities],
+        "created_at": user.created_at.isoformat(),
+        "updated_at": user.updated_at.isoformat(),
+    }

@@ -1,0 +1,3 @@
+from liveai_cli.main import main
+
+main()

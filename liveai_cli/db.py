@@ -1,0 +1,71 @@
+"""liveai db: migrate and inspect the database schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="Migrate the database and check it against the models.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Apply every pending migration.
+
+    Example: LIVEAI_DATABASE_URL=postgresql+psycopg://localhost/liveai liveai db upgrade
+    """
+    from liveai import db
+
+    with state.database(check_schema=False) as database:
+        db.upgrade(database.engine)
+    output.info(f"database at {', '.join(sorted(db.head_revisions()))}")
+
+
+@app.command("current")
+def current(json_: JsonOption = False) -> None:
+    """Show the revision the database is at, and whether it is up to date.
+
+    Example: liveai db current --json
+    """
+    from liveai import db
+
+    with state.database(check_schema=False) as database:
+        db.ping(database.engine)
+        schema = db.schema_state(database.engine)
+    report = {
+        "current": sorted(schema.current),
+        "heads": sorted(schema.heads),
+        "up_to_date": schema.up_to_date,
+    }
+    if json_:
+        output.emit_json(report)
+    else:
+        output.fields(report)
+
+
+@app.command("check")
+def check(json_: JsonOption = False) -> None:
+    """Exit 1 when the models and the migrations differ (the database must be up to date).
+
+    Example: liveai db check
+    """
+    from liveai import db
+    from liveai.schema_check import model_differences
+
+    with state.database() as database:
+        differences = model_differences(database.engine)
+    if json_:
+        output.emit_json({"differences": differences, "ok": not differences})
+    for line in differences:
+        output.error(f"models and migrations differ: {line}")
+    if differences:
+        output.info("write a migration for these changes")
+        raise typer.Exit(1)
+    if not json_:
+        output.info(f"models match migrations at {', '.join(sorted(db.head_revisions()))}")

@@ -1,0 +1,98 @@
+"""liveai users: create, show, list and rename users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="Create, show, list and rename users.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+
+
+@app.command("create")
+def create(
+    issuer: Annotated[str, typer.Option(help="Token issuer, e.g. https://auth.example/oidc")],
+    sub: Annotated[str, typer.Option(help="The subject (`sub` claim) to bind.")],
+    email: Annotated[str | None, typer.Option(help="Optional email address.")] = None,
+    name: Annotated[str | None, typer.Option(help="Optional display name.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Create a user bound to an issuer and subject.
+
+    Example: liveai users create --issuer https://auth.example/oidc --sub u_123 --name Ann
+    """
+    from liveai.users import create_user, user_to_dict
+
+    with state.session() as session:
+        user = create_user(
+            session,
+            issuer=issuer,
+            subject=sub,
+            email=email,
+            display_name=name,
+            actor=state.actor(),
+        )
+        shown = user_to_dict(user)
+    _show(shown, json_)
+
+
+@app.command("show")
+def show(user: UserArg, json_: JsonOption = False) -> None:
+    """Show one user.
+
+    Example: liveai users show u_123 --json
+    """
+    from liveai.users import get_user, user_to_dict
+
+    with state.session() as session:
+        shown = user_to_dict(get_user(session, user))
+    _show(shown, json_)
+
+
+@app.command("list")
+def list_(
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List users, oldest first.
+
+    Example: liveai users list --json
+    """
+    from liveai.users import list_users, user_to_dict
+
+    with state.session() as session:
+        rows = [user_to_dict(u) for u in list_users(session, limit=limit)]
+    if json_:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["subjects"] = [i["subject"] for i in row["identities"]]
+    output.table(rows, ["id", "status", "display_name", "email", "subjects", "created_at"])
+
+
+@app.command("rename")
+def rename(
+    user: UserArg, name: Annotated[str, typer.Argument(help="The new display name.")]
+) -> None:
+    """Change a user's display name (the right to correction).
+
+    Example: liveai users rename u_123 "Ann Lee"
+    """
+    from liveai.users import rename_user
+
+    with state.session() as session:
+        renamed = rename_user(session, user, name, actor=state.actor())
+        output.info(f"user {renamed.id} renamed")
+
+
+def _show(shown: dict[str, object], json_: bool) -> None:
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from liveai.errors import ConfigError
+from liveai.settings import Settings, default_config_path, load_settings
+
+
+def test_embedded_defaults_live_under_home(isolated_env: Path) -> None:
+    settings = load_settings()
+    assert settings.resolved_database_url == f"sqlite:///{isolated_env / 'liveai.db'}"
+    assert settings.resolved_storage_dir == isolated_env / "storage"
+    assert settings.is_embedded
+
+
+def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "liveai.toml"
+    config.write_text('database_url = "sqlite:///from-toml.db"\nstorage = "s3"\n')
+    monkeypatch.setenv("LIVEAI_CONFIG", str(config))
+    monkeypatch.setenv("LIVEAI_DATABASE_URL", "sqlite:///from-env.db")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///from-env.db"
+    assert settings.storage == "s3"
+    assert default_config_path() == config
+
+
+def test_malformed_toml_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("database_url = \n")
+    monkeypatch.setenv("LIVEAI_CONFIG", str(config))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings()
+
+
+def test_unknown_toml_key_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "typo.toml"
+    config.write_text('databse_url = "x"\n')
+    monkeypatch.setenv("LIVEAI_CONFIG", str(config))
+    with pytest.raises(ConfigError, match="databse_url"):
+        load_settings()
+
+
+def test_invalid_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEAI_STORAGE", "floppy")
+    with pytest.raises(ConfigError, match="storage"):
+        load_settings()
+
+
+def test_masked_hides_database_password() -> None:
+    settings = Settings(database_url="postgresql+psycopg://ops:hunter2@db/liveai")
+    shown = json.dumps(settings.masked())
+    assert "hunter2" not in shown
+    assert "ops:***@db/liveai" in shown
+
+
+def test_config_show_json_and_path(cli_embedded, isolated_env: Path) -> None:
+    result = cli_embedded("config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["home"] == str(isolated_env)
+    assert shown["resolved_database_url"].endswith("liveai.db")
+    path = cli_embedded("config", "path")
+    assert path.stdout.strip() == str(default_config_path())
+
+
+def test_config_show_with_bad_toml_exits_1(
+    cli_embedded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[[[")
+    monkeypatch.setenv("LIVEAI_CONFIG", str(config))
+    result = cli_embedded("config", "show")
+    assert result.exit_code == 1
+    assert "not valid TOML" in result.stderr
+    assert result.stdout == ""
