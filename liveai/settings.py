@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     storage: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None
 
+    # --- retention (the privacy policy's promises; the inventory must agree) ---
+    upload_retention_days: int = Field(default=30, ge=1)
+    log_retention_days: int = Field(default=30, ge=1)
+
+    # --- providers ---
+    provider_order: str = "kling,ark,wan,fal"
+    allow_overseas: bool = False
+
     # Later features add their settings below, in a section of their own.
 
     @classmethod
@@ -73,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_dir(self) -> Path:
         return self.storage_dir or self.home / "storage"
+
+    @property
+    def providers_in_order(self) -> list[str]:
+        return [name.strip() for name in self.provider_order.split(",") if name.strip()]
 
     @property
     def is_embedded(self) -> bool:

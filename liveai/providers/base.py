@@ -28,6 +28,8 @@ class Motion(enum.StrEnum):
     ZOOM_OUT = "zoom_out"
     PUSH_IN = "push_in"
     PULL_OUT = "pull_out"
+    ORBIT_LEFT = "orbit_left"
+    ORBIT_RIGHT = "orbit_right"
 
 
 class ProviderState(enum.StrEnum):
