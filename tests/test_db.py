@@ -49,7 +49,8 @@ def test_postgres_behind_schema_is_refused(postgres_url: str) -> None:
 def test_newer_schema_is_refused_and_left_alone(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999_future')"))
     with pytest.raises(SchemaAhead, match="9999_future"):
         ensure_schema(engine, auto_upgrade=True)
     with engine.connect() as conn:

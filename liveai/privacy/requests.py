@@ -1,0 +1,293 @@
+"""The register of data-subject requests: deadlines, verification, state changes.
+
+States: received → verified → in_progress → completed, with refused possible until
+completion (a reason is required, PIPL art. 50) and extended for GDPR subjects only,
+with a reason, within the first month (art. 12(3)). Every change is an audit event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liveai import audit
+from liveai.clock import SYSTEM_CLOCK, Clock
+from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.models import PrivacyRequest, RequestKind, RequestState
+from liveai.privacy.calendar import Region, add_one_month, due_date, receipt_date
+from liveai.users import get_user
+
+CHANNELS = ("email", "in-app")
+REGIONS = ("cn", "eu")
+GDPR_EXTENSION_MONTHS = 2
+OPEN_STATES = (
+    RequestState.RECEIVED,
+    RequestState.VERIFIED,
+    RequestState.IN_PROGRESS,
+    RequestState.EXTENDED,
+)
+TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.RECEIVED: frozenset(
+        {RequestState.VERIFIED, RequestState.EXTENDED, RequestState.REFUSED}
+    ),
+    RequestState.VERIFIED: frozenset(
+        {RequestState.IN_PROGRESS, RequestState.EXTENDED, RequestState.REFUSED}
+    ),
+    RequestState.IN_PROGRESS: frozenset(
+        {RequestState.COMPLETED, RequestState.EXTENDED, RequestState.REFUSED}
+    ),
+    RequestState.EXTENDED: frozenset(
+        {
+            RequestState.VERIFIED,
+            RequestState.IN_PROGRESS,
+            RequestState.COMPLETED,
+            RequestState.REFUSED,
+        }
+    ),
+    RequestState.COMPLETED: frozenset(),
+    RequestState.REFUSED: frozenset(),
+}
+
+
+def _choice(value: str, allowed: Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def parse_kind(value: str) -> RequestKind:
+    _choice(value, [k.value for k in RequestKind], "the request kind")
+    return RequestKind(value)
+
+
+def open_request(
+    session: Session,
+    user_ref: str | uuid.UUID,
+    *,
+    kind: RequestKind,
+    received_at: datetime,
+    channel: str,
+    region: str = "cn",
+    working_days: int,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    """Register a request and fix its deadline from the day it was received."""
+    _choice(channel, CHANNELS, "the channel")
+    region_code = cast(Region, _choice(region, REGIONS, "the region"))
+    if received_at.tzinfo is None:
+        raise InvalidInput("the receipt time needs a time zone, e.g. 2026-11-02T09:30+08:00")
+    now = clock.now()
+    if received_at > now + timedelta(minutes=5):
+        raise InvalidInput(f"the receipt time {received_at.isoformat()} is in the future")
+    user = get_user(session, user_ref)
+    due = due_date(receipt_date(received_at), working_days=working_days, region=region_code)
+    request = PrivacyRequest(
+        user_id=user.id,
+        kind=kind,
+        channel=channel,
+        region=region,
+        state=RequestState.RECEIVED,
+        received_at=received_at,
+        received_on=due.received_on,
+        due_on=due.due_on,
+        due_basis=due.basis,
+        due_provisional=due.provisional,
+        calendar_version=due.calendar_version,
+        gdpr_due_on=due.gdpr_due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    _audit(session, request, "request.opened", actor, clock, due_on=due.due_on.isoformat())
+    return request
+
+
+def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
+    try:
+        key = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(request_id)
+    except ValueError:
+        raise InvalidInput(f"{request_id!r} is not a request id") from None
+    request = session.get(PrivacyRequest, key)
+    if request is None:
+        raise NotFound(f"no request {request_id}", hint="see `liveai requests list`")
+    return request
+
+
+def transition(
+    session: Session,
+    request: PrivacyRequest,
+    to: RequestState,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+    **details: Any,
+) -> PrivacyRequest:
+    if to not in TRANSITIONS[request.state]:
+        raise Conflict(
+            f"request {request.id} is {request.state.value} and cannot become {to.value}"
+        )
+    previous = request.state
+    request.state = to
+    request.updated_at = clock.now()
+    if to is RequestState.COMPLETED:
+        request.completed_at = request.updated_at
+    _audit(
+        session, request, f"request.{to.value}", actor, clock, **{"from": previous.value}, **details
+    )
+    return request
+
+
+def verify_manually(
+    session: Session,
+    request: PrivacyRequest,
+    note: str,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    if not note.strip():
+        raise InvalidInput("a manual verification needs a note saying how identity was checked")
+    request.verification = "manual"
+    request.verification_note = note.strip()
+    return transition(
+        session, request, RequestState.VERIFIED, actor=actor, clock=clock, method="manual"
+    )
+
+
+def verify_with_subject(
+    session: Session,
+    request: PrivacyRequest,
+    verified_user_id: uuid.UUID,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    """Verified by a valid token of the user: the token's subject must be this user."""
+    if verified_user_id != request.user_id:
+        raise InvalidInput("the token belongs to another user than the request's subject")
+    request.verification = "jwt"
+    return transition(
+        session, request, RequestState.VERIFIED, actor=actor, clock=clock, method="jwt"
+    )
+
+
+def refuse(
+    session: Session,
+    request: PrivacyRequest,
+    reason: str,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    if not reason.strip():
+        raise InvalidInput("a refusal needs a reason (PIPL art. 50, GDPR art. 12(4))")
+    request.refusal_reason = reason.strip()
+    return transition(session, request, RequestState.REFUSED, actor=actor, clock=clock)
+
+
+def extend(
+    session: Session,
+    request: PrivacyRequest,
+    reason: str,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    """GDPR art. 12(3): two further months, told to the subject within the first month."""
+    if request.region != "eu" or request.gdpr_due_on is None:
+        raise InvalidInput("only a GDPR (region eu) request can be extended")
+    if not reason.strip():
+        raise InvalidInput("an extension needs a reason, which the subject must be told")
+    today = receipt_date(clock.now())
+    if today > request.gdpr_due_on:
+        raise Conflict(
+            f"the first month ended on {request.gdpr_due_on}: "
+            f"too late to extend request {request.id}"
+        )
+    new_due = request.received_on
+    for _ in range(1 + GDPR_EXTENSION_MONTHS):
+        new_due = add_one_month(new_due)
+    request.extension_reason = reason.strip()
+    request.due_on = new_due
+    request.due_basis = "gdpr-month-extended"
+    return transition(
+        session,
+        request,
+        RequestState.EXTENDED,
+        actor=actor,
+        clock=clock,
+        due_on=new_due.isoformat(),
+    )
+
+
+def list_requests(
+    session: Session,
+    *,
+    today: date,
+    overdue: bool = False,
+    due_within_days: int | None = None,
+    include_closed: bool = False,
+) -> Sequence[PrivacyRequest]:
+    query = select(PrivacyRequest).order_by(PrivacyRequest.due_on, PrivacyRequest.received_at)
+    if not include_closed or overdue or due_within_days is not None:
+        query = query.where(PrivacyRequest.state.in_(OPEN_STATES))
+    if overdue:
+        query = query.where(PrivacyRequest.due_on < today)
+    if due_within_days is not None:
+        query = query.where(PrivacyRequest.due_on <= today + timedelta(days=due_within_days))
+    return session.scalars(query).all()
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request: PrivacyRequest
+    today: date
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.request
+        is_open = r.state in OPEN_STATES
+        return {
+            "id": str(r.id),
+            "user_id": str(r.user_id),
+            "kind": r.kind.value,
+            "channel": r.channel,
+            "region": r.region,
+            "state": r.state.value,
+            "received_at": r.received_at.isoformat(),
+            "due_on": r.due_on.isoformat(),
+            "due_basis": r.due_basis,
+            "due_provisional": r.due_provisional,
+            "gdpr_due_on": r.gdpr_due_on.isoformat() if r.gdpr_due_on else None,
+            "days_left": (r.due_on - self.today).days if is_open else None,
+            "overdue": is_open and r.due_on < self.today,
+            "verification": r.verification,
+            "refusal_reason": r.refusal_reason,
+            "extension_reason": r.extension_reason,
+            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+        }
+
+
+def _audit(
+    session: Session,
+    request: PrivacyRequest,
+    action: str,
+    actor: str,
+    clock: Clock,
+    **details: Any,
+) -> None:
+    audit.record(
+        session,
+        action,
+        user_id=request.user_id,
+        actor=actor,
+        clock=clock,
+        details={"request_id": str(request.id), "kind": request.kind.value, **details},
+    )

@@ -1,0 +1,90 @@
+"""liveai calendar: mainland working-day deadlines and the state of the holiday data."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output
+from liveai_cli.app import App
+
+app = App(help="Working-day deadlines (mainland calendar, GDPR month) and calendar data status.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _parse_date(value: str) -> date:
+    from liveai.errors import InvalidInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date", hint="use YYYY-MM-DD") from None
+
+
+@app.command("due")
+def due(
+    received: Annotated[str, typer.Argument(help="The day the request was received, YYYY-MM-DD.")],
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=366, help="Working days allowed (default: the policy's SLA)."),
+    ] = None,
+    region: Annotated[str, typer.Option(help="cn, or eu to apply the GDPR month too.")] = "cn",
+    json_: JsonOption = False,
+) -> None:
+    """The due date of a request received on DATE (the day of receipt is not counted).
+
+    Example: liveai calendar due 2026-09-14 --json
+    """
+    from liveai.privacy.calendar import due_date
+    from liveai.privacy.requests import REGIONS, _choice
+    from liveai.privacy.sla import response_working_days
+
+    _choice(region, REGIONS, "the region")
+    result = due_date(
+        _parse_date(received),
+        working_days=days or response_working_days(),
+        region="eu" if region == "eu" else "cn",
+    )
+    if json_:
+        output.emit_json(result.as_dict())
+        return
+    output.fields(result.as_dict())
+    if result.provisional:
+        output.warn("provisional: next year's official holiday arrangement is not loaded yet")
+
+
+@app.command("status")
+def status(
+    today: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when there is a warning.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Which years' official arrangements are loaded; warns from November when next year is
+    missing.
+
+    Example: liveai calendar status --strict
+    """
+    from datetime import datetime
+
+    from liveai.privacy.calendar import SHANGHAI, calendar_status
+
+    day = _parse_date(today) if today else datetime.now(SHANGHAI).date()
+    report = calendar_status(day)
+    shown = {
+        "today": report.today.isoformat(),
+        "known_years": report.known_years,
+        "missing_next_year": report.missing_next_year,
+        "calendar_version": report.calendar_version,
+        "warning": report.warning,
+    }
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+    if report.warning:
+        output.warn(report.warning)
+        if strict:
+            raise typer.Exit(1)

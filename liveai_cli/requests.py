@@ -1,0 +1,206 @@
+"""liveai requests: the register of data-subject requests and their deadlines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+app = App(help="Open, track, verify, run, refuse and extend data-subject requests.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+IdArg = Annotated[str, typer.Argument(help="The request id.")]
+
+
+def _parse_time(value: str) -> datetime:
+    from datetime import datetime
+
+    from liveai.errors import InvalidInput
+    from liveai.privacy.calendar import SHANGHAI
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{value!r} is not an ISO time", hint="use e.g. 2026-11-02T09:30+08:00"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+def _today() -> Any:
+    from datetime import datetime
+
+    from liveai.privacy.calendar import SHANGHAI
+
+    return datetime.now(SHANGHAI).date()
+
+
+def _show(request: Any, json_: bool) -> None:
+    from liveai.privacy.requests import RequestView
+
+    shown = RequestView(request, _today()).as_dict()
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("open")
+def open_(
+    user: Annotated[str, typer.Option(help="The subject: a user id or a bound subject.")],
+    kind: Annotated[str, typer.Option(help="export, deletion, correction, guardian, objection.")],
+    received: Annotated[
+        str, typer.Option(help="When it arrived, ISO 8601 (no zone = Asia/Shanghai).")
+    ],
+    channel: Annotated[str, typer.Option(help="email or in-app.")],
+    region: Annotated[str, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
+    json_: JsonOption = False,
+) -> None:
+    """Register a request; its due date is fixed from the day of receipt.
+
+    Example: liveai requests open --user u_8f2 --kind deletion --received 2026-11-02 --channel email
+    """
+    from liveai.privacy.requests import open_request, parse_kind
+    from liveai.privacy.sla import response_working_days
+
+    with state.session() as session:
+        request = open_request(
+            session,
+            user,
+            kind=parse_kind(kind),
+            received_at=_parse_time(received),
+            channel=channel,
+            region=region,
+            working_days=response_working_days(),
+            actor=state.actor(),
+        )
+        _show(request, json_)
+
+
+@app.command("list")
+def list_(
+    overdue: Annotated[bool, typer.Option(help="Only open requests past their due date.")] = False,
+    due_within: Annotated[
+        int | None, typer.Option(min=0, help="Only open requests due within DAYS days.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include completed and refused.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """List requests by due date (open ones unless --all).
+
+    Example: liveai requests list --due-within 5 --json
+    """
+    from liveai.privacy.requests import RequestView, list_requests
+
+    today = _today()
+    with state.session() as session:
+        rows = [
+            RequestView(r, today).as_dict()
+            for r in list_requests(
+                session,
+                today=today,
+                overdue=overdue,
+                due_within_days=due_within,
+                include_closed=all_,
+            )
+        ]
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["id", "kind", "state", "received_at", "due_on", "days_left", "overdue"])
+
+
+@app.command("show")
+def show(request_id: IdArg, json_: JsonOption = False) -> None:
+    """Show one request with its deadline and state.
+
+    Example: liveai requests show 5f0c... --json
+    """
+    from liveai.privacy.requests import get_request
+
+    with state.session() as session:
+        _show(get_request(session, request_id), json_)
+
+
+@app.command("verify")
+def verify(
+    request_id: IdArg,
+    note: Annotated[
+        str | None, typer.Option(help="How identity was checked by hand (manual verification).")
+    ] = None,
+    token: Annotated[
+        bool,
+        typer.Option(
+            "--token",
+            help="Read the user's JWT from standard input and verify it (never a flag value).",
+        ),
+    ] = False,
+) -> None:
+    """Mark the requester's identity as verified: by the user's valid JWT or by a note.
+
+    Example: echo "$JWT" | liveai requests verify 5f0c... --token
+    """
+    from liveai.errors import InvalidInput
+    from liveai.privacy.requests import get_request, verify_manually
+
+    if (note is None) == (not token):
+        raise InvalidInput("pass exactly one of --token (JWT on stdin) or --note TEXT")
+    with state.session() as session:
+        request = get_request(session, request_id)
+        if note is not None:
+            verify_manually(session, request, note, actor=state.actor())
+        else:
+            _verify_token(session, request)
+        output.info(f"request {request.id} verified")
+
+
+def _verify_token(session: Any, request: Any) -> None:
+    import sys
+
+    from liveai.auth import authenticate_with_settings
+    from liveai.privacy.requests import verify_with_subject
+
+    principal = authenticate_with_settings(session, sys.stdin.read().strip(), state.settings())
+    verify_with_subject(session, request, principal.user.id, actor=state.actor())
+
+
+@app.command("refuse")
+def refuse(
+    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+) -> None:
+    """Refuse a request, with the reason the subject will be told (PIPL art. 50).
+
+    Example: liveai requests refuse 5f0c... --reason "identity could not be verified"
+    """
+    from liveai.privacy.requests import get_request
+    from liveai.privacy.requests import refuse as refuse_request
+
+    with state.session() as session:
+        request = refuse_request(
+            session, get_request(session, request_id), reason, actor=state.actor()
+        )
+        output.info(f"request {request.id} refused")
+
+
+@app.command("extend")
+def extend(
+    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+) -> None:
+    """Extend a GDPR request by two months (only within its first month, with a reason).
+
+    Example: liveai requests extend 5f0c... --reason "hundreds of works to collect"
+    """
+    from liveai.privacy.requests import extend as extend_request
+    from liveai.privacy.requests import get_request
+
+    with state.session() as session:
+        request = extend_request(
+            session, get_request(session, request_id), reason, actor=state.actor()
+        )
+        output.info(f"request {request.id} extended to {request.due_on}")
