@@ -1,0 +1,1 @@
+"""Retention sweeps: uploaded photos past their delete-after time, and old nginx logs."""

@@ -1,0 +1,171 @@
+"""liveai retention: delete uploads and nginx logs whose retention period has ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+app = App(help="Retention sweeps (uploaded photos, nginx logs) and what is held.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Report what would go; delete nothing.")
+]
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="Judge as of this ISO time instead of now.")
+]
+
+
+def _now(value: str | None) -> datetime:
+    from datetime import UTC, datetime
+
+    from liveai.errors import InvalidInput
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{value!r} is not an ISO time", hint="e.g. 2026-12-01T00:00+08:00"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{value!r} has no time zone", hint="add one, e.g. +08:00 or Z")
+    return parsed
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+@app.command("sweep")
+def sweep(
+    dry_run: DryRunOption = False,
+    now: NowOption = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when anything is overdue.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Delete uploaded photos past their delete-after time (never result videos).
+
+    Safe to run from several machines at once; rerun after a crash to finish.
+
+    Example: liveai retention sweep --dry-run --json
+    """
+    from liveai.retention.uploads import sweep_uploads
+    from liveai.storage import open_storage
+
+    settings = state.settings()
+    with state.database() as database:
+        report = sweep_uploads(database, open_storage(settings), dry_run=dry_run, now=_now(now))
+    shown = {
+        "dry_run": report.dry_run,
+        "now": _iso(report.now),
+        "removed": report.removed,
+        "bytes_removed": report.bytes_removed,
+        "batches": report.batches,
+        "failed": [{"key": k, "reason": r} for k, r in report.failed],
+        "late": report.late,
+        "overdue_left": report.overdue_left,
+        "next_due": _iso(report.next_due),
+        "warnings": report.warnings,
+    }
+    _render(shown, json_)
+    _warn_and_exit(report.warnings, strict=strict, failed=bool(report.failed))
+
+
+@app.command("logs")
+def logs(
+    dir_: Annotated[Path, typer.Option("--dir", help="The nginx log folder.")],
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Retention in days (default: the policy's).")
+    ] = None,
+    dry_run: DryRunOption = False,
+    now: NowOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Delete rotated nginx access logs whose newest entry is older than the retention.
+
+    Ages come from the timestamps inside each file (plain or gzip); the live log is never
+    touched.
+
+    Example: liveai retention logs --dir /var/log/nginx --dry-run
+    """
+    from liveai.errors import InvalidInput
+    from liveai.retention.nginx_logs import sweep_logs
+
+    if not dir_.is_dir():
+        raise InvalidInput(f"{dir_} is not a folder", hint="pass the nginx log folder with --dir")
+    retention = days or state.settings().log_retention_days
+    report = sweep_logs(dir_, days=retention, now=_now(now), dry_run=dry_run)
+    shown = {
+        "dry_run": report.dry_run,
+        "cutoff": _iso(report.cutoff),
+        "removed": [{"file": str(f.path), "newest": _iso(f.newest)} for f in report.removed],
+        "bytes_removed": report.bytes_removed,
+        "kept": [{"file": str(f.path), "newest": _iso(f.newest)} for f in report.kept],
+        "unreadable": [str(f.path) for f in report.unreadable],
+        "live": [str(p) for p in report.live],
+    }
+    _render(shown, json_)
+    for entry in report.unreadable:
+        output.warn(f"{entry.path} has no readable timestamp; kept, check it by hand")
+
+
+@app.command("logrotate-config")
+def logrotate_config(
+    log_glob: Annotated[str, typer.Option(help="Which logs.")] = "/var/log/nginx/*.log",
+) -> None:
+    """Print an nginx logrotate configuration that matches the policy's log retention.
+
+    Example: liveai retention logrotate-config > /etc/logrotate.d/nginx
+    """
+    from liveai.retention.nginx_logs import logrotate_config as render
+
+    output.text(render(days=state.settings().log_retention_days, log_glob=log_glob).rstrip())
+
+
+@app.command("status")
+def status(
+    log_dir: Annotated[
+        Path | None, typer.Option(help="Also report the nginx logs in this folder.")
+    ] = None,
+    now: NowOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Per category: its retention, how much is held, what is due next, what is overdue.
+
+    Example: liveai retention status --log-dir /var/log/nginx --json
+    """
+    from liveai.retention.status import retention_status
+
+    settings = state.settings()
+    with state.session() as session:
+        rows = [
+            c.as_dict() for c in retention_status(session, settings, _now(now), log_dir=log_dir)
+        ]
+    if json_:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ["category", "retention", "held", "held_bytes", "next_due", "overdue"])
+
+
+def _render(shown: dict[str, Any], json_: bool) -> None:
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields({k: v for k, v in shown.items() if k != "warnings"})
+
+
+def _warn_and_exit(warnings: list[str], *, strict: bool, failed: bool) -> None:
+    for warning in warnings:
+        output.warn(warning)
+    if failed or (strict and warnings):
+        raise typer.Exit(1)
