@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -204,3 +205,65 @@ def extend(
             session, get_request(session, request_id), reason, actor=state.actor()
         )
         output.info(f"request {request.id} extended to {request.due_on}")
+
+
+@app.command("run")
+def run(
+    request_id: IdArg,
+    out: Annotated[
+        Path | None, typer.Option(help="For an export: where to write the zip bundle.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Carry out a verified request: an export writes the bundle; a deletion or guardian
+    request erases the account (rerun to finish after a crash); then mark it completed.
+
+    Example: liveai requests run 5f0c... --yes
+    """
+    from liveai.errors import InvalidInput
+    from liveai.models import RequestKind
+    from liveai.privacy.requests import begin_work, complete, get_request
+
+    with state.session() as session:
+        request = get_request(session, request_id)
+        kind, user_id, request_key = request.kind, request.user_id, request.id
+        if kind in (RequestKind.CORRECTION, RequestKind.OBJECTION):
+            raise InvalidInput(
+                f"a {kind.value} request is carried out by hand (e.g. `liveai users rename`)",
+                hint=f"then close it with `liveai requests complete {request.id}`",
+            )
+        if kind is RequestKind.EXPORT and out is None and not dry_run:
+            raise InvalidInput("an export request needs --out FILE.zip")
+        if not dry_run:
+            begin_work(session, request, actor=state.actor())
+    if kind is RequestKind.EXPORT:
+        if dry_run:
+            output.info(f"would export user {user_id} to {out}")
+            return
+        assert out is not None
+        from liveai_cli.privacy import export
+
+        export(str(user_id), out, json_=False)
+    else:
+        from liveai_cli.erasure import run_erasure
+
+        run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=yes, json_=False)
+        if dry_run:
+            return
+    with state.session() as session:
+        complete(session, get_request(session, request_key), actor=state.actor())
+    output.info(f"request {request_key} completed")
+
+
+@app.command("complete")
+def complete_(request_id: IdArg) -> None:
+    """Mark a verified request completed after doing it by hand (a correction, an objection).
+
+    Example: liveai requests complete 5f0c...
+    """
+    from liveai.privacy.requests import complete, get_request
+
+    with state.session() as session:
+        request = complete(session, get_request(session, request_id), actor=state.actor())
+        output.info(f"request {request.id} completed")

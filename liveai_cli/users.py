@@ -96,3 +96,20 @@ def _show(shown: dict[str, object], json_: bool) -> None:
         output.emit_json(shown)
     else:
         output.fields(shown)
+
+
+@app.command("erase")
+def erase(
+    user: UserArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Erase an account from every store: storage, tasks, devices, identities, Apple and
+    Logto; the ledger and purchases are pseudonymised. Rerun to finish after a crash.
+
+    Example: liveai users erase u_8f2 --dry-run
+    """
+    from liveai_cli.erasure import run_erasure
+
+    run_erasure(user, request_id=None, dry_run=dry_run, yes=yes, json_=json_)

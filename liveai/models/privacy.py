@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liveai.models.base import Base, uuid_pk
@@ -56,3 +57,23 @@ class PrivacyRequest(Base):
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ErasureRun(Base):
+    """Progress of one account erasure, so that a crash is finished by running it again.
+
+    ``user_id`` is the erased account's id (also what audit events name); no foreign key,
+    since the user row is gone at the end. ``pseudonym_id`` links the run to the tombstone
+    only while it runs, and is cleared on completion so the link cannot be reversed.
+    """
+
+    __tablename__ = "erasure_runs"
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    request_id: Mapped[uuid.UUID | None]
+    pseudonym_id: Mapped[uuid.UUID | None]
+    steps_done: Mapped[list[str]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

@@ -291,3 +291,33 @@ def _audit(
         clock=clock,
         details={"request_id": str(request.id), "kind": request.kind.value, **details},
     )
+
+
+def begin_work(
+    session: Session,
+    request: PrivacyRequest,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    """Move a verified request to in_progress; a request already in progress stays so."""
+    if request.verification is None:
+        raise Conflict(
+            f"request {request.id} is not verified",
+            hint=f"verify it first: `liveai requests verify {request.id} --note ...`",
+        )
+    if request.state is RequestState.IN_PROGRESS:
+        return request
+    return transition(session, request, RequestState.IN_PROGRESS, actor=actor, clock=clock)
+
+
+def complete(
+    session: Session,
+    request: PrivacyRequest,
+    *,
+    actor: str = "system",
+    clock: Clock = SYSTEM_CLOCK,
+    **details: Any,
+) -> PrivacyRequest:
+    begin_work(session, request, actor=actor, clock=clock)
+    return transition(session, request, RequestState.COMPLETED, actor=actor, clock=clock, **details)

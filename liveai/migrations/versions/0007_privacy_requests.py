@@ -1,4 +1,4 @@
-"""privacy requests register
+"""privacy requests register and erasure runs
 
 Revision ID: 0007_privacy_requests
 Revises: 0001_foundation
@@ -61,6 +61,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_privacy_requests_state"), ["state"])
         batch_op.create_index(batch_op.f("ix_privacy_requests_due_on"), ["due_on"])
 
+    op.create_table(
+        "erasure_runs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("request_id", sa.Uuid(), nullable=True),
+        sa.Column("pseudonym_id", sa.Uuid(), nullable=True),
+        sa.Column("steps_done", sa.JSON(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("started_at", liveai.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", liveai.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erasure_runs")),
+    )
+    with op.batch_alter_table("erasure_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_erasure_runs_user_id"), ["user_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("erasure_runs")
     op.drop_table("privacy_requests")

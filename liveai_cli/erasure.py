@@ -1,0 +1,86 @@
+"""Shared by `users erase` and `requests run`: plan, confirm, run and report an erasure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from liveai_cli import output, state
+
+
+def run_erasure(
+    user: str, *, request_id: uuid.UUID | None, dry_run: bool, yes: bool, json_: bool
+) -> dict[str, Any]:
+    from liveai.models import ErasureRun
+    from liveai.privacy.erasure import Eraser, plan_erasure, run_to_dict
+    from liveai.privacy.upstream import upstream_from_settings
+    from liveai.storage import open_storage
+    from liveai.users import get_user
+
+    settings = state.settings()
+    storage = open_storage(settings)
+    with (
+        state.database() as database,
+        upstream_from_settings(settings, actor=state.actor()) as upstream,
+    ):
+        with database.transaction() as session:
+            user_id = _resumable_user(session, user, ErasureRun, get_user)
+            plan = None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+        if user_id is None:
+            user_id = uuid.UUID(user)
+        if dry_run:
+            shown = _plan_dict(plan, user_id)
+            _emit(shown, json_)
+            return shown
+        output.confirm(f"Erase user {user_id} from every store? This cannot be undone.", yes=yes)
+        run = Eraser(database, storage, upstream, actor=state.actor()).run(
+            user_id, request_id=request_id
+        )
+        shown = run_to_dict(run)
+    _emit(shown, json_)
+    for note in shown.get("manual", []):
+        output.warn(f"do by hand: {note}")
+    return shown
+
+
+def _resumable_user(session: Any, ref: str, run_model: Any, get_user: Any) -> uuid.UUID | None:
+    """The user's id; None when only an unfinished erasure run remembers it."""
+    from sqlalchemy import select
+
+    from liveai.errors import NotFound
+
+    try:
+        return get_user(session, ref).id  # type: ignore[no-any-return]
+    except NotFound:
+        try:
+            user_id = uuid.UUID(ref)
+        except ValueError:
+            raise
+        pending = session.scalar(
+            select(run_model.id).where(
+                run_model.user_id == user_id, run_model.completed_at.is_(None)
+            )
+        )
+        if pending is None:
+            raise
+        return None
+
+
+def _plan_dict(plan: Any, user_id: uuid.UUID) -> dict[str, Any]:
+    if plan is None:
+        return {"user_id": str(user_id), "resume": True}
+    return {
+        "user_id": str(plan.user_id),
+        "dry_run": True,
+        "rows": plan.rows,
+        "storage_objects": plan.objects,
+        "recipients": plan.recipients,
+        "manual": plan.manual,
+    }
+
+
+def _emit(shown: dict[str, Any], json_: bool) -> None:
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
