@@ -1,0 +1,41 @@
+"""Published privacy-policy versions, and the consents that refer to them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from liveai.models.base import Base, uuid_pk
+
+
+class PolicyVersion(Base):
+    """One published policy: its content hash, the facts it was rendered from, its text."""
+
+    __tablename__ = "policy_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    updated_on: Mapped[date]
+    published_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    text_md: Mapped[str] = mapped_column(Text)
+
+
+class Consent(Base):
+    """A user's consent to a policy version (or a separate consent it asks for)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(
+        String(64), ForeignKey("policy_versions.version"), index=True
+    )
+    granted_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]

@@ -1,0 +1,752 @@
+"""The data inventory: every fact the privacy policy states, as typed, frozen data.
+
+The policy text, the App Privacy label, the processing record, the retention sweeps, the
+request register's SLA and the provider registry all read these facts, so they cannot
+drift apart. Retention periods that a sweep enforces name the setting the sweep reads;
+`liveai policy lint` fails when the setting and the inventory disagree.
+
+Prose in the inventory may use ``{upload_retention_days}``, ``{log_retention_days}`` and
+``{sla_working_days}``: the renderer fills them from the settings and the SLA below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import MetaData
+
+ErasureAction = Literal["delete", "pseudonymise", "retain"]
+RetentionKind = Literal["days", "account", "until_deleted", "legal"]
+Region = Literal["mainland_china", "overseas"]
+
+SLA_WORKING_DAYS = 15
+"""Days (mainland working days) to answer a request or finish an account deletion."""
+
+LOCAL_PROVIDERS = frozenset({"local"})
+"""Providers that run on our own machines and send nothing to anyone."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """One statement in both languages."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    pipl: str
+    """The PIPL art. 13 paragraph, e.g. "13(1)(2)" (necessary for a contract)."""
+    gdpr: str
+    """The GDPR art. 6 point, e.g. "6(1)(b)"."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    kind: RetentionKind
+    days: int | None = None
+    setting: str | None = None
+    """The Settings field the retention sweep reads; it must equal ``days``."""
+    text: Text | None = None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    action: ErasureAction
+    reason: Text | None = None
+    """Required unless the action is "delete": the legal reason for keeping anything."""
+
+
+@dataclass(frozen=True)
+class AppleDisclosure:
+    """One row of the App Store Connect privacy questionnaire."""
+
+    data_type: str
+    """The PrivacyInfo.xcprivacy key, e.g. NSPrivacyCollectedDataTypeUserID."""
+    purposes: tuple[str, ...]
+    linked: bool
+    tracking: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: Text
+    section: str
+    """The policy subsection (1.1 .. 1.4) that discloses it."""
+    purpose: Text
+    legal_basis: LegalBasis | None
+    stored_in: tuple[str, ...]
+    retention: Retention
+    recipients: tuple[str, ...]
+    exported: bool
+    erasure: Erasure
+    apple: AppleDisclosure | None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A subsection of policy §1: the prose the user reads about a group of categories."""
+
+    number: str
+    title: Text
+    purpose: Text
+    types: Text
+    handling: Text
+    note: Text | None = None
+
+
+@dataclass(frozen=True)
+class Pipl39:
+    """What PIPL art. 39 requires us to tell the user about an overseas recipient."""
+
+    legal_name: str
+    contact: str
+    method: Text
+    rights: Text
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    key: str
+    name: Text
+    summary: Text
+    region: Region
+    purpose: Text
+    data_received: Text
+    policy_url: str | None
+    provider: str | None = None
+    """The name in `settings.provider_order` when this is a video provider."""
+    self_operated: bool = False
+    pipl39: Pipl39 | None = None
+
+
+@dataclass(frozen=True)
+class TableRule:
+    """How a user-linked table is treated when its user is erased."""
+
+    table: str
+    categories: tuple[str, ...]
+    exported: bool
+    erasure: Erasure
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    app_name: str
+    api_host: str
+    contact_email: str | None
+    hosting: Text
+
+
+@dataclass(frozen=True)
+class Inventory:
+    updated: date
+    operator: Operator
+    laws: Text
+    categories: tuple[Category, ...]
+    disclosures: tuple[Disclosure, ...]
+    not_collected: tuple[Text, ...]
+    third_parties: tuple[ThirdParty, ...]
+    tables: tuple[TableRule, ...]
+    min_age: int
+    child_age: int
+    sla_working_days: int
+    transport: str
+    security: tuple[Text, ...] = field(default=())
+
+    def category(self, key: str) -> Category:
+        return next(c for c in self.categories if c.key == key)
+
+    def third_party(self, key: str) -> ThirdParty:
+        return next(t for t in self.third_parties if t.key == key)
+
+    def table_rule(self, table: str) -> TableRule | None:
+        return next((t for t in self.tables if t.table == table), None)
+
+    @property
+    def disclosed_providers(self) -> frozenset[str]:
+        return frozenset(t.provider for t in self.third_parties if t.provider)
+
+
+def user_linked_tables(metadata: MetaData) -> list[str]:
+    """Tables with a column referencing users.id or named user_id (users itself included)."""
+    linked = []
+    for table in metadata.sorted_tables:
+        refers = any(
+            fk.target_fullname == "users.id"
+            for column in table.columns
+            for fk in column.foreign_keys
+        )
+        if table.name == "users" or refers or "user_id" in table.columns:
+            linked.append(table.name)
+    return sorted(linked)
+
+
+def unclassified_user_tables(metadata: MetaData, inventory: Inventory | None = None) -> list[str]:
+    """The user-linked tables the inventory says nothing about: each is a gap to close."""
+    inv = inventory or DEFAULT_INVENTORY
+    return [name for name in user_linked_tables(metadata) if inv.table_rule(name) is None]
+
+
+def allowed_providers(
+    provider_order: Iterable[str], allow_overseas: bool, inventory: Inventory | None = None
+) -> list[str]:
+    """The providers the registry may call: disclosed, and overseas ones only when allowed."""
+    inv = inventory or DEFAULT_INVENTORY
+    by_provider = {t.provider: t for t in inv.third_parties if t.provider}
+    allowed = []
+    for name in provider_order:
+        if name in LOCAL_PROVIDERS:
+            allowed.append(name)
+            continue
+        party = by_provider.get(name)
+        if party and (party.region == "mainland_china" or allow_overseas):
+            allowed.append(name)
+    return allowed
+
+
+APP_FUNCTIONALITY = "NSPrivacyCollectedDataTypePurposeAppFunctionality"
+CONTRACT = LegalBasis(pipl="13(1)(2)", gdpr="6(1)(b)")
+CONSENT = LegalBasis(pipl="13(1)(1)", gdpr="6(1)(a)")
+LEGAL_OBLIGATION = LegalBasis(pipl="13(1)(3)", gdpr="6(1)(c)")
+LEGITIMATE_SECURITY = LegalBasis(pipl="13(1)(2)", gdpr="6(1)(f)")
+
+ACCOUNTING = Text(
+    zh="会计与税务记录须依法保存(《个人信息保护法》第四十七条第二款;GDPR 第 17(3)(b) 条);"
+    "仅保留金额与交易号,与用户的关联替换为不可逆的假名,除存储和安全保护外停止处理。",
+    en="Accounting and tax records must be kept by law (PIPL art. 47(2); GDPR art. 17(3)(b)); "
+    "only amounts and transaction ids remain, the user link is replaced by an irreversible "
+    "pseudonym, and nothing but storage and security is done with them.",
+)
+ACCOUNTABILITY = Text(
+    zh="证明请求与同意已依法处理(《个人信息保护法》第五十条;GDPR 第 5(2)、7(1) 条);不含个人信息。",
+    en="Proof that requests and consents were handled lawfully (PIPL art. 50; GDPR arts. 5(2), "
+    "7(1)); holds no personal data.",
+)
+TOMBSTONE = Text(
+    zh="账号行保留为已注销状态,以便其他表中的假名化记录仍可引用;姓名与邮箱清空。",
+    en="The account row stays as an erased tombstone so pseudonymised records elsewhere still "
+    "point at something; name and email are cleared.",
+)
+DELETE = Erasure("delete")
+PSEUDONYMISE_ACCOUNTING = Erasure("pseudonymise", ACCOUNTING)
+
+UPLOADS = Retention(
+    "days",
+    days=30,
+    setting="upload_retention_days",
+    text=Text(
+        zh="生成完成后最长 {upload_retention_days} 天", en="up to {upload_retention_days} days"
+    ),
+)
+LOGS = Retention(
+    "days",
+    days=30,
+    setting="log_retention_days",
+    text=Text(zh="{log_retention_days} 天", en="{log_retention_days} days"),
+)
+ACCOUNT = Retention("account", text=Text(zh="账号存续期间", en="while the account is active"))
+UNTIL_DELETED = Retention(
+    "until_deleted", text=Text(zh="长期保留,您可随时删除", en="long-term, until you delete it")
+)
+LEDGER = Retention(
+    "legal",
+    text=Text(
+        zh="账号存续期间;注销后假名化保存至会计与税务法规要求的期限届满",
+        en="while the account is active; after deletion, pseudonymised for the period "
+        "accounting and tax law requires",
+    ),
+)
+
+
+def _account(key: str, name: Text, stored: str, apple: AppleDisclosure) -> Category:
+    return Category(
+        key=key,
+        name=name,
+        section="1.1",
+        purpose=Text(
+            zh="提供注册登录、积分余额查询、生成记录关联、跨设备同步",
+            en="registration, sign-in, credits lookup, history association, cross-device sync",
+        ),
+        legal_basis=CONTRACT,
+        stored_in=(stored,),
+        retention=ACCOUNT,
+        recipients=("logto",),
+        exported=True,
+        erasure=DELETE,
+        apple=apple,
+    )
+
+
+CATEGORIES = (
+    _account(
+        "apple_user_id",
+        Text(zh="Apple 用户标识", en="Apple user identifier"),
+        "PostgreSQL identities",
+        AppleDisclosure("NSPrivacyCollectedDataTypeUserID", (APP_FUNCTIONALITY,), linked=True),
+    ),
+    _account(
+        "logto_sub",
+        Text(zh="Logto 用户标识(JWT sub)", en="Logto subject (JWT sub)"),
+        "PostgreSQL identities",
+        AppleDisclosure("NSPrivacyCollectedDataTypeUserID", (APP_FUNCTIONALITY,), linked=True),
+    ),
+    _account(
+        "email",
+        Text(zh="邮箱(可选,可能为 Apple 私有中继邮箱)", en="optional email (may be a relay)"),
+        "PostgreSQL users",
+        AppleDisclosure(
+            "NSPrivacyCollectedDataTypeEmailAddress", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    _account(
+        "display_name",
+        Text(zh="显示名称", en="display name"),
+        "PostgreSQL users",
+        AppleDisclosure("NSPrivacyCollectedDataTypeName", (APP_FUNCTIONALITY,), linked=True),
+    ),
+    Category(
+        key="photos",
+        name=Text(zh="上传的图片", en="uploaded photos"),
+        section="1.2",
+        purpose=Text(zh="生成 AI Live Photo 短视频", en="generate the AI Live Photo video"),
+        legal_basis=CONTRACT,
+        stored_in=("object storage uploads/", "PostgreSQL uploads"),
+        retention=UPLOADS,
+        recipients=("volcengine", "alibaba", "fal", "kling"),
+        exported=True,
+        erasure=DELETE,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypePhotosorVideos", (APP_FUNCTIONALITY,), linked=True
+        ),
+        sensitive=True,
+    ),
+    Category(
+        key="prompts",
+        name=Text(zh="提示词与生成参数", en="prompts and generation parameters"),
+        section="1.2",
+        purpose=Text(zh="按您的要求生成视频", en="generate the video you asked for"),
+        legal_basis=CONTRACT,
+        stored_in=("PostgreSQL tasks",),
+        retention=UNTIL_DELETED,
+        recipients=("volcengine", "alibaba", "fal", "kling"),
+        exported=True,
+        erasure=DELETE,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypeOtherUserContent", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    Category(
+        key="result_videos",
+        name=Text(zh="生成的视频", en="result videos"),
+        section="1.2",
+        purpose=Text(zh="向您交付生成结果", en="deliver the generated video to you"),
+        legal_basis=CONTRACT,
+        stored_in=("object storage results/", "PostgreSQL tasks"),
+        retention=UNTIL_DELETED,
+        recipients=(),
+        exported=True,
+        erasure=DELETE,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypePhotosorVideos", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    Category(
+        key="iap_receipts",
+        name=Text(zh="IAP 收据、商品 ID 与交易 ID", en="IAP receipts, product and transaction ids"),
+        section="1.3",
+        purpose=Text(zh="处理内购并防止重复扣款", en="process purchases, prevent double-charging"),
+        legal_basis=CONTRACT,
+        stored_in=("PostgreSQL purchases",),
+        retention=LEDGER,
+        recipients=("app_store",),
+        exported=True,
+        erasure=PSEUDONYMISE_ACCOUNTING,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypePurchaseHistory", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    Category(
+        key="credits_ledger",
+        name=Text(zh="积分余额与积分流水", en="credits balance and ledger"),
+        section="1.3",
+        purpose=Text(zh="记录积分变动", en="record credits changes"),
+        legal_basis=CONTRACT,
+        stored_in=("PostgreSQL ledger_accounts", "PostgreSQL ledger_transfers"),
+        retention=LEDGER,
+        recipients=(),
+        exported=True,
+        erasure=PSEUDONYMISE_ACCOUNTING,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypePurchaseHistory", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    Category(
+        key="access_logs",
+        name=Text(zh="IP 地址与 User-Agent", en="IP address and User-Agent"),
+        section="1.4",
+        purpose=Text(zh="故障排查与滥用检测", en="troubleshooting and abuse detection"),
+        legal_basis=LEGITIMATE_SECURITY,
+        stored_in=("nginx access logs",),
+        retention=LOGS,
+        recipients=(),
+        exported=False,
+        erasure=Erasure(
+            "retain",
+            Text(
+                zh="日志不含账号标识,无法按用户检索;{log_retention_days} 天后滚动删除。",
+                en="The logs hold no account id and cannot be searched by user; they are "
+                "rotated away after {log_retention_days} days.",
+            ),
+        ),
+        # Apple has no "IP address" type; logs are not tied to an account (counsel).
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypeOtherDiagnosticData",
+            (APP_FUNCTIONALITY,),
+            linked=False,
+            note="IP and User-Agent in nginx logs; Apple has no IP type (counsel)",
+        ),
+    ),
+    Category(
+        key="device_token",
+        name=Text(zh="APNs Device Token", en="APNs device token"),
+        section="1.4",
+        purpose=Text(zh="发送生成完成提醒", en="deliver job-completion notifications"),
+        legal_basis=CONSENT,
+        stored_in=("PostgreSQL devices",),
+        retention=ACCOUNT,
+        recipients=("apns",),
+        exported=True,
+        erasure=DELETE,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypeDeviceID", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+    Category(
+        key="app_versions",
+        name=Text(zh="应用版本号与 iOS 版本号", en="app version and iOS version"),
+        section="1.4",
+        purpose=Text(zh="故障排查", en="troubleshooting"),
+        legal_basis=LEGITIMATE_SECURITY,
+        stored_in=("PostgreSQL devices",),
+        retention=ACCOUNT,
+        recipients=(),
+        exported=True,
+        erasure=DELETE,
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypeOtherDiagnosticData", (APP_FUNCTIONALITY,), linked=True
+        ),
+    ),
+)
+
+DISCLOSURES = (
+    Disclosure(
+        number="1.1",
+        title=Text(
+            zh="账号信息(通过 Sign in with Apple / Logto 登录)",
+            en="Account Information (Sign in with Apple / Logto)",
+        ),
+        purpose=Text(
+            zh="提供注册登录、积分余额查询、生成记录关联、跨设备同步等核心功能。",
+            en="registration, sign-in, credits ledger lookup, generation history association, "
+            "cross-device sync.",
+        ),
+        types=Text(
+            zh="由 Apple 颁发的稳定用户标识(user identifier)、您选择性提供的邮箱(Apple "
+            "可能返回私有中继邮箱)、显示名称;以及由我们的自托管身份服务 Logto 颁发的 JWT 令牌。",
+            en="a stable user identifier issued by Apple, an optional email (which may be "
+            "Apple's private relay), a display name; plus a JWT issued by our self-hosted Logto "
+            "identity service.",
+        ),
+        handling=Text(
+            zh="账号唯一标识与上述 JWT 中的 sub 字段绑定,存储于我们位于中国境内的服务器"
+            "(PostgreSQL 数据库)。我们不会获取您的 Apple ID 密码,亦不会主动解析或对外传输您的"
+            "真实邮箱。",
+            en="the identifier is bound to the JWT's sub claim and stored in our PostgreSQL "
+            "database located in mainland China. We never receive your Apple ID password, nor "
+            "do we attempt to resolve or share your real email.",
+        ),
+    ),
+    Disclosure(
+        number="1.2",
+        title=Text(zh="图片素材与生成参数", en="Image Inputs & Generation Parameters"),
+        purpose=Text(
+            zh="将您选择的静态图片作为输入,生成 AI Live Photo 短视频。",
+            en="turn a still image you selected into a short AI Live Photo video.",
+        ),
+        types=Text(
+            zh="您主动从相册中选择上传的图片(jpg/png/heic)、您输入的提示词(prompt)、运镜与"
+            "时长等参数。",
+            en="images you actively pick from your Photos library (jpg/png/heic), prompts, "
+            "camera-motion / duration settings.",
+        ),
+        handling=Text(
+            zh="图片以加密 HTTPS 上传至我们的服务器({api_host}),随后以 base64 或临时 URL "
+            '的形式传递给下方"第三方服务"小节列出的视频生成供应商。生成任务完成后,原始素材在'
+            "我们服务器上的临时存储最长保留 {upload_retention_days} 天,超出后自动删除。生成的"
+            "视频结果 URL 与任务参数将关联到您的账号长期保留,您可随时在 App 内删除作品记录。",
+            en="images are uploaded over HTTPS to our server ({api_host}) and forwarded as "
+            "base64 or a temporary URL to the video-generation providers listed in §3. After "
+            "generation, source images are retained on our servers for at most "
+            "{upload_retention_days} days before automatic deletion. Result video URLs and task "
+            "parameters are kept long-term and associated with your account; you may delete any "
+            "work record from within the App at any time.",
+        ),
+        note=Text(
+            zh="我们不会将您的图片用于训练任何 AI 模型;第三方供应商对数据的处理由其自身隐私"
+            "政策约束,详见 §3。",
+            en="we do not use your images to train any AI model. Third-party providers handle "
+            "data under their own privacy policies — see §3.",
+        ),
+    ),
+    Disclosure(
+        number="1.3",
+        title=Text(zh="支付与积分信息", en="Payment & Credits"),
+        purpose=Text(
+            zh="处理 App Store 内购、记录积分变动、防止重复扣款。",
+            en="process App Store in-app purchases, record credits changes, prevent "
+            "double-charging.",
+        ),
+        types=Text(
+            zh="由 Apple 返回的 IAP 收据(receipt)、商品 ID、交易 ID;积分余额、积分流水"
+            "(充值/赠送/消费/退款)。",
+            en="the IAP receipt returned by Apple, product ID, transaction ID, credits balance "
+            "and ledger entries.",
+        ),
+        handling=Text(
+            zh="收据通过 Apple 官方 verifyReceipt 接口验证,验证成功后落入我们服务器的积分账本。"
+            "我们不会收集您的银行卡号、信用卡 CVV 或任何 Apple 支付凭证。",
+            en="receipts are verified via Apple's verifyReceipt API and then posted to our "
+            "ledger. We never collect bank card numbers, CVV, or Apple Pay tokens.",
+        ),
+    ),
+    Disclosure(
+        number="1.4",
+        title=Text(zh="设备与运行信息", en="Device & Runtime Data"),
+        purpose=Text(
+            zh="故障排查、滥用检测、APNs 推送通知(生成完成提醒)。",
+            en="troubleshooting, abuse detection, push notifications via APNs.",
+        ),
+        types=Text(
+            zh="请求时的 IP 地址、User-Agent、APNs Device Token、应用版本号、iOS 版本号。",
+            en="request IP, User-Agent, APNs device token, app version, iOS version.",
+        ),
+        handling=Text(
+            zh="IP 与 UA 仅写入 nginx 访问日志,保留 {log_retention_days} 天后滚动覆盖;Device "
+            "Token 仅用于发送任务结果通知,您可在系统设置中关闭推送权限。",
+            en="IPs and UAs are written only to nginx access logs and rotated after "
+            "{log_retention_days} days. Device tokens are used only to deliver job-completion "
+            "notifications; you may disable push permission at any time in System Settings.",
+        ),
+    ),
+)
+
+NOT_COLLECTED = (
+    Text(
+        zh="您的真实姓名、身份证号、手机号、家庭住址",
+        en="Real name, government ID, phone number, postal address",
+    ),
+    Text(zh="精确地理位置(GPS)", en="Precise geolocation (GPS)"),
+    Text(zh="通讯录、短信、通话记录、日历", en="Contacts, SMS, call logs, calendar"),
+    Text(
+        zh="设备唯一硬件标识(IDFA 关闭,未集成 IDFV 收集)",
+        en="Hardware identifiers (IDFA is disabled; IDFV is not collected)",
+    ),
+    Text(zh="麦克风录音、屏幕录制内容", en="Microphone audio or screen recordings"),
+    Text(zh="未经您主动选择的相册照片", en="Any photo not actively selected by you"),
+)
+
+APPLE_PRIVACY = "https://www.apple.com/legal/privacy/"
+GENERATION = Text(zh="生成视频", en="video generation")
+IMAGE_AND_PROMPT = Text(zh="图片、提示词与生成参数", en="image, prompt and generation parameters")
+
+THIRD_PARTIES = (
+    ThirdParty(
+        key="apple",
+        name=Text(zh="Apple", en="Apple"),
+        summary=Text(zh="Sign in with Apple 登录。", en="Sign in with Apple."),
+        region="overseas",
+        purpose=Text(zh="登录", en="sign-in"),
+        data_received=Text(zh="登录请求(由 Apple 处理)", en="the sign-in request (Apple's own)"),
+        policy_url=APPLE_PRIVACY,
+        # Apple is the source of the identifier, not a recipient of data we export.
+        pipl39=Pipl39(
+            legal_name="Apple Inc.",
+            contact="https://www.apple.com/legal/privacy/contact/",
+            method=Text(
+                zh="用户在设备上直接与 Apple 交互", en="the user deals with Apple directly"
+            ),
+            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
+        ),
+    ),
+    ThirdParty(
+        key="logto",
+        name=Text(
+            zh="Logto(自托管于 auth.picturebookpedia.cn)",
+            en="Logto (self-hosted at auth.picturebookpedia.cn)",
+        ),
+        summary=Text(
+            zh="签发我们的 JWT;由我们自行运营,适用本政策。",
+            en="issues our JWTs; operated by us under this same policy.",
+        ),
+        region="mainland_china",
+        purpose=Text(zh="身份认证", en="authentication"),
+        data_received=Text(zh="账号标识", en="account identifiers"),
+        policy_url=None,
+        self_operated=True,
+    ),
+    ThirdParty(
+        key="volcengine",
+        name=Text(
+            zh="火山引擎(字节跳动)视频生成 API", en="Volcengine (ByteDance) Video Generation API"
+        ),
+        summary=Text(zh="接收上传的图片。", en="receives uploaded images."),
+        region="mainland_china",
+        purpose=GENERATION,
+        data_received=IMAGE_AND_PROMPT,
+        policy_url=None,
+        provider="ark",
+    ),
+    ThirdParty(
+        key="alibaba",
+        name=Text(zh="阿里云", en="Alibaba Cloud"),
+        summary=Text(zh="通义万相 / Qwen-VL。", en="Tongyi Wanxiang / Qwen-VL."),
+        region="mainland_china",
+        purpose=GENERATION,
+        data_received=IMAGE_AND_PROMPT,
+        policy_url=None,
+        provider="wan",
+    ),
+    ThirdParty(
+        key="fal",
+        name=Text(zh="Fal.ai", en="Fal.ai"),
+        summary=Text(zh="境外 AI 推理平台。", en="overseas AI inference platform."),
+        region="overseas",
+        purpose=GENERATION,
+        data_received=IMAGE_AND_PROMPT,
+        policy_url="https://fal.ai/legal/privacy-policy",
+        provider="fal",
+    ),
+    ThirdParty(
+        key="kling",
+        name=Text(zh="可灵 AI(快手)", en="Kling AI (Kuaishou)"),
+        summary=Text(zh="主要视频生成供应商。", en="primary video-generation provider."),
+        region="mainland_china",
+        purpose=GENERATION,
+        data_received=IMAGE_AND_PROMPT,
+        policy_url=None,
+        provider="kling",
+    ),
+    ThirdParty(
+        key="apns",
+        name=Text(zh="Apple 推送通知服务(APNs)", en="Apple Push Notification Service (APNs)"),
+        summary=Text(zh="推送送达。", en="push delivery."),
+        region="overseas",
+        purpose=Text(zh="推送生成完成提醒", en="job-completion notifications"),
+        data_received=Text(zh="Device Token 与通知内容", en="device token and notification"),
+        policy_url=APPLE_PRIVACY,
+        pipl39=Pipl39(
+            legal_name="Apple Inc.",
+            contact="https://www.apple.com/legal/privacy/contact/",
+            method=Text(zh="经 HTTPS/2 发送推送", en="push requests over HTTP/2 with TLS"),
+            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
+        ),
+    ),
+    ThirdParty(
+        key="app_store",
+        name=Text(zh="App Store 内购", en="App Store In-App Purchase"),
+        summary=Text(zh="计费与收据验证。", en="billing and receipt verification."),
+        region="overseas",
+        purpose=Text(zh="计费与收据验证", en="billing and receipt verification"),
+        data_received=Text(zh="收据与交易 ID", en="receipts and transaction ids"),
+        policy_url=APPLE_PRIVACY,
+        pipl39=Pipl39(
+            legal_name="Apple Inc.",
+            contact="https://www.apple.com/legal/privacy/contact/",
+            method=Text(zh="向 Apple 验证收据", en="receipt verification calls to Apple"),
+            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
+        ),
+    ),
+)
+
+RETAIN_AUDIT = Erasure("retain", ACCOUNTABILITY)
+
+TABLES = (
+    TableRule("users", ("email", "display_name"), True, Erasure("pseudonymise", TOMBSTONE)),
+    TableRule("identities", ("apple_user_id", "logto_sub"), True, DELETE),
+    TableRule("apple_credentials", ("apple_user_id",), False, DELETE),
+    TableRule("devices", ("device_token", "app_versions"), True, DELETE),
+    TableRule("ledger_accounts", ("credits_ledger",), True, PSEUDONYMISE_ACCOUNTING),
+    TableRule("ledger_transfers", ("credits_ledger",), True, PSEUDONYMISE_ACCOUNTING),
+    TableRule("purchases", ("iap_receipts",), True, PSEUDONYMISE_ACCOUNTING),
+    TableRule("uploads", ("photos",), True, DELETE),
+    TableRule("tasks", ("prompts", "result_videos"), True, DELETE),
+    TableRule(
+        "data_transfers",
+        ("photos", "prompts"),
+        True,
+        Erasure(
+            "pseudonymise",
+            Text(
+                zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第三十九条);"
+                "不含图片或提示词本身。",
+                en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
+                "39); holds neither the image nor the prompt.",
+            ),
+        ),
+    ),
+    TableRule("audit_events", (), False, RETAIN_AUDIT),
+    TableRule("privacy_requests", (), True, RETAIN_AUDIT),
+    TableRule("erasure_runs", (), False, RETAIN_AUDIT),
+    TableRule("consents", (), True, RETAIN_AUDIT),
+    TableRule("erasure_runs", (), False, RETAIN_AUDIT),
+)
+
+SECURITY = (
+    Text(
+        zh="服务器通过 SSH 密钥认证、最小权限原则管理;数据库不对公网开放。",
+        en="SSH-key only, least-privilege; database not exposed to the public internet.",
+    ),
+    Text(
+        zh="所有涉及用户数据的接口均通过 JWT 验证身份,未持有有效 token 无法访问任何用户数据。",
+        en="every user-data endpoint requires a valid JWT.",
+    ),
+)
+
+DEFAULT_INVENTORY = Inventory(
+    updated=date(2026, 6, 20),
+    operator=Operator(
+        name="Talent Limited AI Studio",
+        app_name="live.ai",
+        api_host="liveai-api.picturebookpedia.cn",
+        contact_email=None,
+        hosting=Text(zh="位于中国大陆的腾讯云服务器", en="Tencent Cloud servers in mainland China"),
+    ),
+    laws=Text(
+        zh="《中华人民共和国个人信息保护法》《中华人民共和国数据安全法》及欧盟《通用数据保护条例》"
+        "(GDPR)",
+        en="the Personal Information Protection Law (PRC), the Data Security Law (PRC), and the "
+        "General Data Protection Regulation (EU GDPR)",
+    ),
+    categories=CATEGORIES,
+    disclosures=DISCLOSURES,
+    not_collected=NOT_COLLECTED,
+    third_parties=THIRD_PARTIES,
+    tables=TABLES,
+    min_age=17,
+    child_age=14,
+    sla_working_days=SLA_WORKING_DAYS,
+    transport="TLS 1.2 / 1.3",
+    security=SECURITY,
+)
