@@ -1,0 +1,92 @@
+"""liveai devices: the APNs device tokens that completion notifications go to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="List, add and remove a user's APNs devices (completion notifications only).")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+TokenArg = Annotated[str, typer.Argument(help="The APNs device token (hexadecimal).")]
+COLUMNS = ["id", "token", "environment", "app_version", "ios_version", "locale", "last_seen_at"]
+
+
+@app.command("list")
+def list_(user: UserArg, json_: JsonOption = False) -> None:
+    """List a user's devices, oldest first.
+
+    Example: liveai devices list u_123 --json
+    """
+    from liveai.push import device_to_dict, list_devices
+
+    with state.session() as session:
+        rows = [device_to_dict(d) for d in list_devices(session, user)]
+    if json_:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["token"] = f"{row['token'][:12]}…"
+        row["last_seen_at"] = row["last_seen_at"][:16].replace("T", " ")
+    output.table(rows, COLUMNS)
+
+
+@app.command("add")
+def add(
+    user: UserArg,
+    token: TokenArg,
+    env: Annotated[str, typer.Option("--env", help="APNs environment: sandbox or production.")],
+    app_version: Annotated[str | None, typer.Option(help="The app's version.")] = None,
+    ios_version: Annotated[str | None, typer.Option(help="The iOS version.")] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="Language for notifications: zh-Hans or en.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Register a device for a user, or refresh it if the token is known.
+
+    Example: liveai devices add u_123 3f9a…c2 --env production --app-version 1.4.2 --locale zh-Hans
+    """
+    from liveai.push import device_to_dict, register_device
+
+    with state.session() as session:
+        device = register_device(
+            session,
+            user,
+            token,
+            env,
+            app_version=app_version,
+            ios_version=ios_version,
+            locale=locale,
+            actor=state.actor(),
+        )
+        shown = device_to_dict(device)
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("remove")
+def remove(
+    token: TokenArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget a device: it gets no more notifications.
+
+    Example: liveai devices remove 3f9a…c2 --yes
+    """
+    from liveai.push import get_device, remove_device
+
+    with state.session() as session:
+        device = get_device(session, token)
+        device_id, user_id = device.id, device.user_id
+    output.confirm(f"Remove device {device_id} of user {user_id}?", yes=yes)
+    with state.session() as session:
+        remove_device(session, token, actor=state.actor())
+    output.info(f"device {device_id} removed")

@@ -1,0 +1,1 @@
+"""Loopback fakes of the remote APIs, speaking their documented wire formats."""
