@@ -1,0 +1,187 @@
+"""fal.ai queue API: submit, status, result and cancel, following the URLs it returns."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from liveai.errors import (
+    ProviderAuthError,
+    ProviderBalanceExhausted,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from liveai.providers.base import (
+    ImageTransport,
+    Motion,
+    ProviderState,
+    ProviderStatus,
+    Region,
+    VideoRequest,
+)
+from liveai.providers.http import Json, RetryPolicy, Transport, dig, generic_error
+from liveai.providers.prompts import with_motion
+
+QUEUE_URL = "https://queue.fal.run"
+MODERATION_TYPE = "content_policy_violation"
+_STATES = {"IN_QUEUE": ProviderState.QUEUED, "IN_PROGRESS": ProviderState.RUNNING}
+_RETRYABLE_STATUSES = frozenset({408, 409, 502, 503, 504})
+
+
+def app_path(model: str) -> str:
+    """Status/result/cancel live under owner/app only (three segments for workflows/comfy)."""
+    parts = model.strip("/").split("/")
+    keep = 3 if parts[0] in ("workflows", "comfy") else 2
+    return "/".join(parts[:keep])
+
+
+def _detail_types(body: Any) -> list[str]:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        return [str(d.get("type")) for d in detail if isinstance(d, dict)]
+    return []
+
+
+def _detail_text(body: Any) -> str:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return str(detail[0].get("msg") or "")
+    return str(detail or "")
+
+
+def map_error(response: httpx.Response, body: Any) -> ProviderError:
+    text, types = _detail_text(body), _detail_types(body)
+    if MODERATION_TYPE in types:
+        return ProviderRejected(
+            f"rejected by moderation: {text}", provider="fal", code=MODERATION_TYPE
+        )
+    if "balance" in text.lower():
+        hint = "top up the fal account"
+        return ProviderBalanceExhausted(text, provider="fal", code="balance", hint=hint)
+    if response.status_code in (401, 403):
+        hint = "check LIVEAI_FAL_KEY (key_id:key_secret)"
+        return ProviderAuthError(text, provider="fal", code=str(response.status_code), hint=hint)
+    if response.status_code == 429:
+        return ProviderRateLimited(text, provider="fal", code="429")
+    retryable = response.headers.get("x-fal-retryable", "").lower() == "true"
+    if retryable or response.status_code in _RETRYABLE_STATUSES:
+        error_type = response.headers.get("x-fal-error-type") or str(response.status_code)
+        return ProviderUnavailable(text or error_type, provider="fal", code=error_type)
+    code = types[0] if types else None
+    return generic_error("fal", response, code, text)
+
+
+class FalProvider:
+    name = "fal"
+    region: Region = "overseas"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        key: str,
+        base_url: str = QUEUE_URL,
+        model: str = "fal-ai/kling-video/v2.1/standard/image-to-video",
+        policy: RetryPolicy | None = None,
+        max_concurrency: int = 4,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.model = model.strip("/")
+        self.http = Transport(
+            "fal",
+            client,
+            base_url,
+            auth=lambda: {"Authorization": f"Key {key}"},
+            map_error=map_error,
+            policy=policy,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+        )
+        self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
+
+    def image_transport(self, request: VideoRequest) -> ImageTransport:
+        return "url" if request.image_url else "base64"
+
+    def payload(self, request: VideoRequest) -> Json:
+        image = request.image_url or (
+            "data:image/jpeg;base64," + base64.b64encode(request.image_jpeg).decode()
+        )
+        static = request.motion is Motion.STATIC
+        body: Json = {"image_url": image, "duration": "5" if request.duration_s <= 5 else "10"}
+        if "seedance" in self.model:
+            body["duration"] = str(request.duration_s)
+            body["camera_fixed"] = static
+            body["prompt"] = (
+                request.prompt if static else with_motion(request.prompt, request.motion)
+            )
+        else:
+            body["prompt"] = with_motion(request.prompt, request.motion)
+        return body
+
+    def submit(self, request: VideoRequest) -> str:
+        body = self.http.call("POST", self.model, json_body=self.payload(request), idempotent=False)
+        request_id = str(dig(body, "request_id", provider=self.name))
+        self._urls[request_id] = body
+        return request_id
+
+    def _url(self, request_id: str, kind: str) -> str:
+        returned = self._urls.get(request_id, {}).get(kind)
+        if isinstance(returned, str):
+            return returned
+        # After a restart the returned URLs are gone; rebuild them by the owner/app rule.
+        base = f"{app_path(self.model)}/requests/{request_id}"
+        return {"response_url": base, "status_url": base + "/status"}.get(kind, base + "/cancel")
+
+    def poll(self, provider_task_id: str) -> ProviderStatus:
+        try:
+            body = self.http.call("GET", self._url(provider_task_id, "status_url"))
+        except ProviderError as exc:
+            if type(exc) is ProviderError:  # 404: the request is unknown
+                raise ProviderUnavailable(
+                    f"request {provider_task_id} is lost", provider=self.name, code="lost"
+                ) from None
+            raise
+        raw = str(dig(body, "status", provider=self.name))
+        if raw in _STATES:
+            return ProviderStatus(_STATES[raw], provider_task_id)
+        if raw != "COMPLETED":
+            raise ProviderUnavailable(f"unknown request status {raw!r}", provider=self.name)
+        return self._result(provider_task_id)
+
+    def _result(self, request_id: str) -> ProviderStatus:
+        try:
+            body = self.http.call("GET", self._url(request_id, "response_url"))
+        except ProviderError as exc:
+            if type(exc) is not ProviderError:
+                raise
+            return ProviderStatus(
+                ProviderState.FAILED, request_id, error_code=exc.code, error_message=exc.message
+            )
+        url = dig(body, "video", "url", provider=self.name)
+        return ProviderStatus(ProviderState.SUCCEEDED, request_id, video_url=str(url))
+
+    def cancel(self, provider_task_id: str) -> bool:
+        try:
+            body = self.http.call("PUT", self._url(provider_task_id, "cancel_url"))
+        except ProviderError as exc:
+            if type(exc) is not ProviderError:
+                raise
+            return False  # ALREADY_COMPLETED or NOT_FOUND
+        return body.get("status") in ("OK", "CANCELLATION_REQUESTED")
+
+    def poll_delay(self, polls: int) -> float:
+        """fal's client polls every 0.1 s, far too fast for video: 2 s, then 5 s."""
+        return 2.0 if polls < 10 else 5.0
+
+    def check(self) -> str:
+        # A status query for a request that cannot exist: 404 means the key was accepted.
+        try:
+            self.http.call("GET", f"{app_path(self.model)}/requests/liveai-check/status")
+        except ProviderError as exc:
+            if type(exc) is not ProviderError:
+                raise
+        return f"authenticated at {self.http.base_url}"

@@ -1,0 +1,73 @@
+"""liveai providers: which remote video providers are configured, and whether they answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="List the remote video providers and check that they answer.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@app.command("list")
+def list_(json_: JsonOption = False) -> None:
+    """List Kling, Ark, Wan and fal: order, region, overseas or not, credentials, enabled.
+
+    Credentials come from LIVEAI_KLING_*, LIVEAI_ARK_*, LIVEAI_WAN_*, LIVEAI_FAL_*; the order
+    from LIVEAI_PROVIDER_ORDER; overseas providers need LIVEAI_ALLOW_OVERSEAS=true.
+
+    Example: liveai providers list --json
+    """
+    from dataclasses import asdict
+
+    from liveai.providers.remote import describe
+
+    rows = [asdict(info) for info in describe(state.settings())]
+    if json_:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["order"] = row.pop("position")
+        row["overseas"] = "yes" if row["overseas"] else "no"
+        row["credentials"] = "yes" if row["credentials"] else "no"
+        row["enabled"] = "yes" if row["enabled"] else "no"
+    columns = ["order", "name", "model", "region", "overseas", "credentials", "enabled", "reason"]
+    output.table(rows, columns)
+
+
+@app.command("check")
+def check(
+    name: Annotated[
+        str | None, typer.Argument(help="kling, ark, wan or fal; default: every configured one.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Authenticate against each configured provider with one cheap call; exit 6 on a failure.
+
+    Example: liveai providers check kling
+    """
+    import httpx
+
+    from liveai.providers.remote import check_providers
+
+    with httpx.Client() as client:
+        results = check_providers(state.settings(), client, name)
+    ok = all(r.ok for r in results)
+    if json_:
+        output.emit_json({"ok": ok, "checks": [r.__dict__ for r in results]})
+    elif not results:
+        output.info("no remote provider has credentials; the local renderer is used")
+    else:
+        rows = [
+            {"name": r.name, "ok": "ok" if r.ok else "FAIL", "detail": r.detail} for r in results
+        ]
+        output.table(rows, ["name", "ok", "detail"])
+    if not ok:
+        from liveai.errors import ExitCode
+
+        raise typer.Exit(int(ExitCode.UPSTREAM))
