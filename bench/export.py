@@ -181,9 +181,7 @@ def main() -> None:
             )
             print(f"bundle: {out.stat().st_size / 1e6:.1f} MB")
             print(f"baseline (COPY of the rows + reading the media): {base_time:7.2f} s")
-            print(
-                f"liveai privacy export:                          {export_time:7.2f} s (target < 10 s)"
-            )
+            print(f"liveai privacy export: {export_time:7.2f} s (target < 10 s)")
             print(f"time ratio: {export_time / base_time:.2f}x")
             print(f"peak RSS of `python -c pass` (baseline): {base_rss:7.1f} MB")
             print(

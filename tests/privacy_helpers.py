@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from liveai import ledger
-from liveai.models import ApnsEnvironment, DataTransfer, Device, Purchase, PurchaseState, Task, TaskState, Upload
+from liveai.models import (
+    ApnsEnvironment,
+    DataTransfer,
+    Device,
+    Purchase,
+    PurchaseState,
+    Task,
+    TaskState,
+    Upload,
+)
 from liveai.storage import Storage, result_key, upload_key
 from liveai.users import create_user
 
@@ -29,7 +38,10 @@ class Seeded:
 def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
     subject = f"logto-{tag}-{uuid.uuid4().hex[:8]}"
     user = create_user(
-        session, issuer=LOGTO, subject=subject, email=f"{tag}@privaterelay.appleid.com",
+        session,
+        issuer=LOGTO,
+        subject=subject,
+        email=f"{tag}@privaterelay.appleid.com",
         display_name=f"Person {tag}",
     )
     ledger.grant(session, user.id, 100, key=f"seed-grant:{tag}:{user.id.hex}", reason="welcome")
@@ -37,17 +49,35 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
     ledger.credit_purchase(
         session, user.id, 50, transaction_id=transaction_id, product_id="credits.50"
     )
-    session.add(Purchase(
-        transaction_id=transaction_id, original_transaction_id=transaction_id,
-        product_id="credits.50", environment="Sandbox", quantity=1, credits=50,
-        state=PurchaseState.CREDITED, source="receipt", user_id=user.id,
-        transfer_key=f"appstore:{transaction_id}", purchased_at=NOW, created_at=NOW,
-        updated_at=NOW,
-    ))
-    session.add(Device(
-        user_id=user.id, token=uuid.uuid4().hex * 2, environment=ApnsEnvironment.SANDBOX,
-        app_version="1.4", ios_version="18.1", locale="zh-Hans", created_at=NOW, last_seen_at=NOW,
-    ))
+    session.add(
+        Purchase(
+            transaction_id=transaction_id,
+            original_transaction_id=transaction_id,
+            product_id="credits.50",
+            environment="Sandbox",
+            quantity=1,
+            credits=50,
+            state=PurchaseState.CREDITED,
+            source="receipt",
+            user_id=user.id,
+            transfer_key=f"appstore:{transaction_id}",
+            purchased_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    )
+    session.add(
+        Device(
+            user_id=user.id,
+            token=uuid.uuid4().hex * 2,
+            environment=ApnsEnvironment.SANDBOX,
+            app_version="1.4",
+            ios_version="18.1",
+            locale="zh-Hans",
+            created_at=NOW,
+            last_seen_at=NOW,
+        )
+    )
     media: dict[str, bytes] = {}
     task_ids = []
     for n, deleted in enumerate((False, False, True)):
@@ -57,24 +87,47 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
         storage.put(key, image, content_type="image/jpeg")
         storage.put(video, clip, content_type="video/mp4")
         upload = Upload(
-            user_id=user.id, storage_key=key, media_type="image/jpeg", size_bytes=len(image),
-            sha256="0" * 64, width=640, height=480, created_at=NOW,
+            user_id=user.id,
+            storage_key=key,
+            media_type="image/jpeg",
+            size_bytes=len(image),
+            sha256="0" * 64,
+            width=640,
+            height=480,
+            created_at=NOW,
             delete_after=NOW + timedelta(days=30),
         )
         session.add(upload)
         session.flush()
         task = Task(
-            user_id=user.id, upload_id=upload.id, state=TaskState.SUCCEEDED,
-            prompt=f"waves {tag}{n}", motion="zoom_in", duration_s=5, provider="kling", price=10,
-            hold_key=f"task:{tag}{n}:hold", result_key=video, created_at=NOW, updated_at=NOW,
-            finished_at=NOW, deleted_at=NOW if deleted else None,
+            user_id=user.id,
+            upload_id=upload.id,
+            state=TaskState.SUCCEEDED,
+            prompt=f"waves {tag}{n}",
+            motion="zoom_in",
+            duration_s=5,
+            provider="kling",
+            price=10,
+            hold_key=f"task:{tag}{n}:hold",
+            result_key=video,
+            created_at=NOW,
+            updated_at=NOW,
+            finished_at=NOW,
+            deleted_at=NOW if deleted else None,
         )
         session.add(task)
         session.flush()
-        session.add(DataTransfer(
-            task_id=task.id, user_id=user.id, provider="kling", region="mainland_china",
-            items=["image", "prompt"], transport="base64", at=NOW,
-        ))
+        session.add(
+            DataTransfer(
+                task_id=task.id,
+                user_id=user.id,
+                provider="kling",
+                region="mainland_china",
+                items=["image", "prompt"],
+                transport="base64",
+                at=NOW,
+            )
+        )
         task_ids.append(task.id)
         if not deleted:
             media[key] = image

@@ -51,7 +51,9 @@ def _user_rows(database: Database, user_id: uuid.UUID) -> dict[str, int]:
     return found
 
 
-def test_erasure_removes_everything_and_keeps_the_books(database: Database, storage: LocalStorage) -> None:
+def test_erasure_removes_everything_and_keeps_the_books(
+    database: Database, storage: LocalStorage
+) -> None:
     gone, kept = _seed_two(database, storage)
     kept_before = _user_rows(database, kept.user_id)
     fake = FakeUpstream()
@@ -126,7 +128,9 @@ def test_dry_run_plan_changes_nothing(database: Database, storage: LocalStorage)
     assert _user_rows(database, gone.user_id) == before
 
 
-def test_unconfigured_services_are_skipped_with_instructions(database: Database, storage: LocalStorage) -> None:
+def test_unconfigured_services_are_skipped_with_instructions(
+    database: Database, storage: LocalStorage
+) -> None:
     gone, _ = _seed_two(database, storage)
     run = Eraser(database, storage, Upstream()).run(gone.user_id)
     assert run.report["skipped"] == ["apple", "logto"]

@@ -71,14 +71,25 @@ def test_cli_export_and_bad_input(cli, db_url: str, isolated_env: Path, tmp_path
     assert not (tmp_path / "g.zip").exists()
 
 
-def test_request_run_export_completes_the_request(cli, db_url: str, isolated_env: Path, tmp_path: Path) -> None:
+def test_request_run_export_completes_the_request(
+    cli, db_url: str, isolated_env: Path, tmp_path: Path
+) -> None:
     database = Database(make_engine(db_url))
     with database.transaction() as session:
         seeded = seed_user(session, LocalStorage(isolated_env / "storage"), tag="req")
     database.close()
     opened = cli(
-        "requests", "open", "--user", seeded.subject, "--kind", "export",
-        "--received", "2026-11-20T10:00+08:00", "--channel", "email", "--json",
+        "requests",
+        "open",
+        "--user",
+        seeded.subject,
+        "--kind",
+        "export",
+        "--received",
+        "2026-11-20T10:00+08:00",
+        "--channel",
+        "email",
+        "--json",
     )
     request_id = json.loads(opened.stdout)["id"]
     not_verified = cli("requests", "run", request_id, "--out", str(tmp_path / "r.zip"))

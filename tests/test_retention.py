@@ -181,7 +181,7 @@ def test_two_sweeps_at_once_remove_each_upload_once(
     assert _live_uploads(database) == 0
 
 
-def test_sweep_on_s3_batches_deletes(database: Database, s3_env: S3Env) -> None:
+def test_sweep_on_s3_batches_deletes(database: Database, s3_env: S3Env) -> None:  # noqa: F811
     storage = s3_env.storage()
     _seed(database, storage, due=25, later=1)
     requests: list[int] = []
