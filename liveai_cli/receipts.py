@@ -1,0 +1,194 @@
+"""liveai receipts: verify App Store receipts and signed transactions, apply notifications."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="Verify App Store purchases, credit them once, apply refunds and notifications.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+FileArg = Annotated[str, typer.Argument(help="The file to read; `-` reads stdin.")]
+UserOption = Annotated[str, typer.Option("--user", help="A user id, or a subject bound to it.")]
+TIMEOUT = 30.0
+
+
+def _read(path: str) -> str:
+    from pathlib import Path
+
+    from liveai.errors import InvalidInput
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}") from None
+
+
+def _credit_output(result: dict[str, Any], json_: bool) -> None:
+    if json_:
+        output.emit_json(result)
+        return
+    output.table(result["transactions"], ["transaction_id", "product_id", "credits", "status"])
+    if result["credited"]:
+        output.info(f"{result['credited']} credits added to user {result['user_id']}")
+    else:
+        output.info(f"nothing new to credit to user {result['user_id']}")
+
+
+@app.command("verify")
+def verify(file: FileArg, user: UserOption, json_: JsonOption = False) -> None:
+    """Verify a base64 app receipt with Apple's verifyReceipt and credit its new purchases.
+
+    Example: liveai receipts verify receipt.b64 --user u_123
+    """
+    import httpx
+
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.purchases.catalog import store_config
+    from liveai.purchases.operations import redeem_receipt, verify_receipt
+
+    settings = state.settings()
+    config = store_config(settings)
+    receipt_text = _read(file)
+    with httpx.Client(timeout=TIMEOUT) as http:
+        receipt = verify_receipt(settings, receipt_text, http=http)
+    with state.session() as session:
+        result = redeem_receipt(
+            session, user, receipt, config, clock=SYSTEM_CLOCK, actor=state.actor()
+        ).to_dict()
+    _credit_output(result, json_)
+
+
+@app.command("transaction")
+def transaction(file: FileArg, user: UserOption, json_: JsonOption = False) -> None:
+    """Verify a signed transaction (StoreKit 2 jwsRepresentation) and credit it once.
+
+    Example: liveai receipts transaction signed.jws --user u_123 --json
+    """
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.purchases.catalog import store_config
+    from liveai.purchases.operations import redeem_signed_transaction
+
+    config = store_config(state.settings())
+    signed = _read(file)
+    with state.session() as session:
+        result = redeem_signed_transaction(
+            session, user, signed, config, clock=SYSTEM_CLOCK, actor=state.actor()
+        ).to_dict()
+    _credit_output(result, json_)
+
+
+@app.command("lookup")
+def lookup(
+    transaction_id: Annotated[str, typer.Argument(help="The App Store transaction id.")],
+    json_: JsonOption = False,
+) -> None:
+    """Look a transaction up with the App Store Server API (Get Transaction Info); credit nothing.
+
+    Example: liveai receipts lookup 2000000123456789 --json
+    """
+    import httpx
+
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.purchases.catalog import store_config
+    from liveai.purchases.operations import lookup_transaction
+
+    settings = state.settings()
+    config = store_config(settings)
+    with httpx.Client(timeout=TIMEOUT) as http:
+        shown = lookup_transaction(settings, config, transaction_id, http=http, clock=SYSTEM_CLOCK)
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("notify")
+def notify(file: FileArg, json_: JsonOption = False) -> None:
+    """Apply an App Store Server Notification V2 body exactly as Apple posts it (once per UUID).
+
+    Example: liveai receipts notify notification.json
+    """
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.purchases.catalog import store_config
+    from liveai.purchases.notifications import process_notification
+
+    config = store_config(state.settings())
+    body = _read(file)
+    with state.session() as session:
+        shown = process_notification(
+            session, body, config, clock=SYSTEM_CLOCK, actor=state.actor()
+        ).to_dict()
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("list")
+def list_(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's purchases.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List credited App Store purchases, oldest first.
+
+    Example: liveai receipts list --user u_123 --json
+    """
+    from liveai.purchases.service import list_purchases, purchase_to_dict
+    from liveai.users import get_user
+
+    with state.session() as session:
+        user_id = get_user(session, user).id if user else None
+        rows = [purchase_to_dict(p) for p in list_purchases(session, user_id=user_id, limit=limit)]
+    if json_:
+        output.emit_json(rows)
+        return
+    columns = ["transaction_id", "product_id", "credits", "state", "environment", "user_id"]
+    output.table(rows, columns)
+
+
+@app.command("notifications")
+def notifications(
+    type_: Annotated[
+        str | None, typer.Option("--type", help="Only this type, e.g. CONSUMPTION_REQUEST.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List the App Store Server Notifications received, oldest first.
+
+    Example: liveai receipts notifications --type CONSUMPTION_REQUEST
+    """
+    from liveai.purchases.notifications import list_notifications, notification_to_dict
+
+    with state.session() as session:
+        found = list_notifications(session, notification_type=type_, limit=limit)
+        rows = [notification_to_dict(n) for n in found]
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["received_at", "type", "subtype", "transaction_id", "reason", "outcome"])
+
+
+@app.command("products")
+def products(json_: JsonOption = False) -> None:
+    """List the product catalogue: App Store product id and the credits one pack grants.
+
+    Example: liveai receipts products --json
+    """
+    from liveai.purchases.catalog import store_config
+    from liveai.purchases.operations import product_rows
+
+    rows = product_rows(store_config(state.settings()))
+    if json_:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ["product_id", "credits"])
