@@ -1,0 +1,175 @@
+"""Cached JSON Web Key Sets (Logto's /oidc/jwks, Apple's /auth/keys).
+
+Keys are refetched after `refresh_after`; an unknown `kid` triggers one refetch, at most
+every `refetch_interval`; when the key server is down, cached keys keep working until
+they are `max_age` old.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from jwt import PyJWK
+from jwt.exceptions import PyJWTError
+
+from liveai.clock import SYSTEM_CLOCK, Clock
+from liveai.errors import AuthError, ConfigError, UpstreamError
+
+# Only asymmetric keys: an "oct" key would turn the set into an HMAC secret.
+ACCEPTED_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_https(url: str, *, what: str) -> str:
+    """Refuse a URL that is not https, except for loopback addresses (tests, local fakes)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return url
+    raise ConfigError(
+        f"the {what} {url!r} must be an https URL",
+        hint="plain http is only allowed for loopback addresses such as 127.0.0.1",
+    )
+
+
+class KeySet:
+    """One remote key set, fetched with the injected client and cached in memory."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: httpx.Client,
+        name: str,
+        clock: Clock = SYSTEM_CLOCK,
+        refresh_after: timedelta = timedelta(hours=1),
+        max_age: timedelta = timedelta(hours=24),
+        refetch_interval: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.url = require_https(url, what=f"{name} key set URL")
+        self.name = name
+        self._http = http
+        self._clock = clock
+        self._refresh_after = refresh_after
+        self._max_age = max_age
+        self._refetch_interval = refetch_interval
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: datetime | None = None
+        self._attempted_at: datetime | None = None
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def key(self, kid: str) -> PyJWK:
+        """The key with this id, refetching the set once (rate-limited) if it is unknown."""
+        with self._lock:
+            now = self._clock.now()
+            if self._is_stale(now) and self._may_fetch(now):
+                self._refresh(now)
+            self._drop_expired(now)
+            found = self._keys.get(kid)
+            if found is None and self._may_fetch(now):
+                self._refresh(now)
+                found = self._keys.get(kid)
+            if found is not None:
+                return found
+            if not self._keys:
+                raise UpstreamError(
+                    f"the {self.name} key set {self.url} is unavailable and no keys are cached",
+                    hint="check the key server, then retry",
+                )
+            raise AuthError(f"unknown key id {kid!r}: not in the {self.name} key set")
+
+    def refresh(self) -> int:
+        """Fetch the set now (for `liveai doctor`); return how many keys it holds."""
+        with self._lock:
+            now = self._clock.now()
+            self._attempted_at = now
+            self._keys = self._fetch()
+            self._fetched_at = now
+            return len(self._keys)
+
+    def _is_stale(self, now: datetime) -> bool:
+        return self._fetched_at is None or now - self._fetched_at >= self._refresh_after
+
+    def _may_fetch(self, now: datetime) -> bool:
+        if self._attempted_at is None or not self._keys:
+            return True
+        return now - self._attempted_at >= self._refetch_interval
+
+    def _drop_expired(self, now: datetime) -> None:
+        if self._fetched_at is not None and now - self._fetched_at >= self._max_age:
+            self._keys = {}
+
+    def _refresh(self, now: datetime) -> None:
+        """Fetch; on failure keep the cached keys (they expire at max_age)."""
+        self._attempted_at = now
+        try:
+            keys = self._fetch()
+        except UpstreamError:
+            if not self._keys:
+                raise
+            return
+        self._keys = keys
+        self._fetched_at = now
+
+    def _fetch(self) -> dict[str, PyJWK]:
+        self.fetches += 1
+        try:
+            response = self._http.get(self.url, headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"the {self.name} key set {self.url} is unreachable: {type(exc).__name__}",
+                hint="check the network and the key set URL",
+            ) from None
+        if response.status_code != 200:
+            raise UpstreamError(
+                f"the {self.name} key set {self.url} answered HTTP {response.status_code}",
+                hint="check the key set URL, or retry later",
+            )
+        return _parse_key_set(response, self.name)
+
+
+def _parse_key_set(response: httpx.Response, name: str) -> dict[str, PyJWK]:
+    try:
+        document: Any = response.json()
+    except ValueError:
+        document = None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise UpstreamError(f"the {name} key set is not a JWKS document (no `keys` list)")
+    keys: dict[str, PyJWK] = {}
+    for entry in entries:
+        parsed = _parse_key(entry)
+        if parsed is not None:
+            keys[entry["kid"]] = parsed
+    if not keys:
+        raise UpstreamError(f"the {name} key set holds no usable signing key")
+    return keys
+
+
+def _parse_key(entry: Any) -> PyJWK | None:
+    """A signing key with a kid, or None for entries we must not or cannot use."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+        return None
+    if entry.get("kty") not in ACCEPTED_KEY_TYPES or entry.get("use", "sig") != "sig":
+        return None
+    try:
+        return PyJWK(entry)
+    except (PyJWTError, ValueError, TypeError, KeyError):
+        return None

@@ -1,0 +1,184 @@
+"""liveai auth: verify and bind sign-in tokens; Sign in with Apple code exchange and revoke."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+if TYPE_CHECKING:
+    import httpx
+
+    from liveai.auth import Principal, TokenVerifier
+
+app = App(help="Verify and bind sign-in tokens (Logto, Sign in with Apple); revoke Apple tokens.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+TokenArg = Annotated[str, typer.Argument(help="The JWT, or - to read it from stdin.")]
+NonceOption = Annotated[
+    str | None, typer.Option(help="The raw nonce the app sent with the sign-in request.")
+]
+UserOption = Annotated[str, typer.Option("--user", help="A user id, or a subject bound to it.")]
+
+
+def _read(value: str) -> str:
+    return sys.stdin.read().strip() if value == "-" else value.strip()
+
+
+@contextmanager
+def _http() -> Iterator[httpx.Client]:
+    import httpx
+
+    with httpx.Client(timeout=state.settings().identity_http_timeout_s) as client:
+        yield client
+
+
+@contextmanager
+def _verifier() -> Iterator[TokenVerifier]:
+    from liveai.auth import verifier_from_settings
+
+    with _http() as http:
+        yield verifier_from_settings(state.settings(), http=http)
+
+
+@app.command("verify")
+def verify(token: TokenArg, nonce: NonceOption = None, json_: JsonOption = False) -> None:
+    """Verify a token; print its claims and the user bound to it, or why it is rejected (exit 4).
+
+    Example: liveai auth verify - --json < token.jwt
+    """
+    from liveai.auth import token_to_dict
+    from liveai.users import find_identity, user_to_dict
+
+    raw = _read(token)
+    with _verifier() as verifier:
+        verified = verifier.verify(raw, nonce=nonce)
+    with state.session() as session:
+        identity = find_identity(session, verified.issuer, verified.subject)
+        user = user_to_dict(identity.user) if identity is not None else None
+    if json_:
+        output.emit_json({"token": token_to_dict(verified), "user": user})
+        return
+    shown = token_to_dict(verified)
+    del shown["claims"]
+    shown["user"] = user["id"] if user else "not bound (see `liveai auth bind`)"
+    output.fields(shown)
+
+
+@app.command("bind")
+def bind(
+    token: TokenArg,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Link to this existing user instead.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name for a new user.")] = None,
+    nonce: NonceOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Verify a token and bind its subject to a user: the existing one, or a new one.
+
+    Example: liveai auth bind - --name Ann < token.jwt
+    """
+    from liveai.auth import bind as bind_token
+
+    raw = _read(token)
+    with _verifier() as verifier, state.session() as session:
+        principal = bind_token(
+            session,
+            raw,
+            verifier=verifier,
+            user=user,
+            nonce=nonce,
+            display_name=name,
+            actor=state.actor(),
+        )
+        shown = _principal(principal)
+    if json_:
+        output.emit_json(shown)
+        return
+    verb = "created" if shown["created"] else "bound to"
+    output.info(f"{shown['provider']} subject {verb} user {shown['user']['id']}")
+    output.fields(shown["user"])
+
+
+def _principal(principal: Principal) -> dict[str, Any]:
+    from liveai.users import user_to_dict
+
+    return {
+        "created": principal.created,
+        "provider": principal.token.provider,
+        "user": user_to_dict(principal.user),
+    }
+
+
+@app.command("apple-exchange")
+def apple_exchange(
+    code: Annotated[str, typer.Argument(help="The authorization code, or - to read stdin.")],
+    user: UserOption,
+    redirect_uri: Annotated[
+        str | None, typer.Option(help="Only for web flows: the authorize request's URI.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Exchange a Sign in with Apple authorization code; store the refresh token encrypted.
+
+    Example: liveai auth apple-exchange - --user u_123 < code.txt
+    """
+    from liveai.apple import AppleClient, cipher_from_settings, exchange_code
+    from liveai.auth import verifier_from_settings
+
+    settings = state.settings()
+    client = AppleClient.from_settings(settings)
+    cipher = cipher_from_settings(settings)
+    with _http() as http, state.session() as session:
+        credential = exchange_code(
+            session,
+            user,
+            _read(code),
+            client=client,
+            http=http,
+            cipher=cipher,
+            verifier=verifier_from_settings(settings, http=http),
+            redirect_uri=redirect_uri,
+            actor=state.actor(),
+        )
+        shown = {
+            "user_id": str(credential.user_id),
+            "client_id": credential.client_id,
+            "stored_at": credential.updated_at.isoformat(),
+        }
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("apple-revoke")
+def apple_revoke(
+    user: Annotated[str, typer.Argument(help="A user id, or a subject bound to it.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke the user's Sign in with Apple tokens at Apple and forget them.
+
+    Example: liveai auth apple-revoke u_123 --yes
+    """
+    from liveai.apple import AppleClient, cipher_from_settings, revoke_tokens
+
+    settings = state.settings()
+    client = AppleClient.from_settings(settings)
+    cipher = cipher_from_settings(settings)
+    output.confirm(f"Revoke the Sign in with Apple authorization of {user}?", yes=yes)
+    with _http() as http, state.session() as session:
+        count = revoke_tokens(
+            session, user, client=client, http=http, cipher=cipher, actor=state.actor()
+        )
+    if count:
+        output.info(f"revoked {count} Sign in with Apple token(s)")
+    else:
+        output.warn("no Sign in with Apple token is stored: ask the user to revoke in Settings")
