@@ -1,0 +1,105 @@
+"""LocalStorage: objects as files under one folder, the embedded default."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from liveai.storage.base import (
+    TMP_PREFIX,
+    DeleteReport,
+    StoredObject,
+    check_expiry,
+    check_key,
+    not_found,
+)
+
+
+class LocalStorage:
+    """A key's parts are folders and the file name under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader (or a crash) never leaves half an object.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise not_found(key) from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_file():
+            path.unlink(missing_ok=True)
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove folders left empty, so a deleted user leaves no folder named by their id."""
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    def delete_many(self, keys: Sequence[str]) -> DeleteReport:
+        deleted: builtins.list[str] = []
+        failed: builtins.list[tuple[str, str]] = []
+        for key in keys:
+            try:
+                self.delete(key)
+            except OSError as exc:
+                failed.append((key, exc.strerror or type(exc).__name__))
+            else:
+                deleted.append(key)
+        return DeleteReport(tuple(deleted), tuple(failed))
+
+    def list(self, prefix: str) -> Iterator[StoredObject]:
+        # Walk only the deepest folder the prefix names in full, then filter by the prefix.
+        folder_part = prefix.rpartition("/")[0]
+        start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
+        if not start.is_dir():
+            return
+        found = []
+        for path in start.rglob("*"):
+            if path.name.startswith(TMP_PREFIX) or not path.is_file():
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                found.append((key, path))
+        for key, path in sorted(found):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted while we listed
+            yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        check_expiry(expires)
+        return None

@@ -1,0 +1,101 @@
+"""liveai storage: check the configured object storage and look inside it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="Check the object storage (local folder or S3 bucket) and list what it holds.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@app.command("check")
+def check(json_: JsonOption = False) -> None:
+    """Write, read back and delete a probe object; exit 1 if any step fails.
+
+    Example: liveai storage check --json
+    """
+    from liveai.storage import open_storage, probe_storage
+
+    storage = open_storage(state.settings())
+    try:
+        probe_storage(storage)
+    finally:
+        getattr(storage, "close", lambda: None)()
+    if json_:
+        output.emit_json({"ok": True, "storage": storage.describe()})
+    else:
+        output.text(f"storage ok: {storage.describe()} (write, read, delete)")
+
+
+@app.command("ls")
+def ls(
+    prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
+    user: Annotated[
+        str | None, typer.Option(help="Only this user's objects (an id or a subject).")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List stored objects by key prefix, in key order, with their sizes.
+
+    Example: liveai storage ls --user 6f1c1f3e-8d55-4d7a-9a43-5b0e2c1d9a10 --json
+    """
+    from liveai.storage import open_storage, user_prefix
+
+    if user is not None:
+        from liveai.users import get_user
+
+        with state.session() as session:
+            prefix = user_prefix(get_user(session, user).id) + prefix
+    storage = open_storage(state.settings())
+    try:
+        objects = list(storage.list(prefix))
+    finally:
+        getattr(storage, "close", lambda: None)()
+    rows = [
+        {"key": o.key, "size": o.size, "modified": o.modified.isoformat(timespec="seconds")}
+        for o in objects
+    ]
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["key", "size", "modified"])
+    total = sum(o.size for o in objects)
+    noun = "object" if len(objects) == 1 else "objects"
+    output.info(f"{len(objects)} {noun}, {total:,} bytes in {storage.describe()}")
+
+
+@app.command("url")
+def url(
+    key: Annotated[str, typer.Argument(help="The object's key.")],
+    expires: Annotated[
+        int, typer.Option(min=1, max=604800, help="Seconds the URL stays valid.")
+    ] = 600,
+) -> None:
+    """Print a presigned download URL for one object (S3 only; local storage has none).
+
+    Example: liveai storage url users/6f1c1f3e-8d55-4d7a-9a43-5b0e2c1d9a10/results/v.mp4
+    """
+    from datetime import timedelta
+
+    from liveai.errors import InvalidInput, NotFound
+    from liveai.storage import open_storage
+
+    storage = open_storage(state.settings())
+    try:
+        if not storage.exists(key):
+            raise NotFound(f"no stored object {key!r}", hint="see `liveai storage ls`")
+        link = storage.presigned_url(key, timedelta(seconds=expires))
+    finally:
+        getattr(storage, "close", lambda: None)()
+    if link is None:
+        raise InvalidInput(
+            f"{storage.describe()} is a local folder: it has no download URLs",
+            hint="read the file from that folder, or use LIVEAI_STORAGE=s3",
+        )
+    output.text(link)
