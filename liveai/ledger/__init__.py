@@ -1,0 +1,55 @@
+"""The credits ledger: idempotent double-entry transfers, holds, no overdraft.
+
+TigerBeetle's semantics on SQL. Each user has one credits account that never goes below
+zero; system accounts (App Store, promotions, consumption, clawbacks, corrections) are
+the other side of every transfer, so all balances sum to zero. A transfer is immutable
+and carries a unique idempotency key: the same key with the same request returns the
+recorded transfer and changes nothing; with a different request it is a Conflict naming
+the differing field. Holds reserve credits until posted (fully or for less), voided, or
+expired. Every function works in the caller's transaction and raises before it writes.
+"""
+
+from liveai.ledger.accounts import SYSTEM_SHARDS, SystemAccount
+from liveai.ledger.core import find as find_transfer
+from liveai.ledger.holds import expire_holds, get_hold, hold, list_holds, post_hold, void_hold
+from liveai.ledger.operations import (
+    clawback,
+    consume,
+    correction,
+    credit_purchase,
+    grant,
+    refund,
+)
+from liveai.ledger.queries import Balance, balance, history, transfer_to_dict, user_delta
+from liveai.ledger.reconcile import Mismatch, ReconcileReport, reconcile
+from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
+
+__all__ = [
+    "SYSTEM_SHARDS",
+    "Balance",
+    "HoldState",
+    "Mismatch",
+    "ReconcileReport",
+    "SystemAccount",
+    "Transfer",
+    "TransferKind",
+    "TransferPhase",
+    "balance",
+    "clawback",
+    "consume",
+    "correction",
+    "credit_purchase",
+    "expire_holds",
+    "find_transfer",
+    "get_hold",
+    "grant",
+    "history",
+    "hold",
+    "list_holds",
+    "post_hold",
+    "reconcile",
+    "refund",
+    "transfer_to_dict",
+    "user_delta",
+    "void_hold",
+]

@@ -1,0 +1,165 @@
+"""liveai credits: balances, history, grants and revocations, holds, reconciliation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="Credits: balances, history, grants, revocations, holds and reconciliation.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+AmountArg = Annotated[int, typer.Argument(min=1, help="A whole number of credits.")]
+ReasonOption = Annotated[str, typer.Option(help="Why: kept with the transfer.")]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(help="Idempotency key; repeat it to retry safely. Default: a new one."),
+]
+HISTORY_COLUMNS = ["created_at", "kind", "phase", "delta", "amount", "state", "key", "reason"]
+HOLD_COLUMNS = ["created_at", "user_id", "amount", "expires_at", "reference", "key"]
+
+
+@app.command("balance")
+def balance(user: UserArg, json_: JsonOption = False) -> None:
+    """Show a user's available, pending (held) and posted credits.
+
+    Example: liveai credits balance u_123 --json
+    """
+    from liveai import ledger
+    from liveai.users import get_user
+
+    with state.session() as session:
+        found = get_user(session, user)
+        shown = {"user_id": str(found.id), **vars(ledger.balance(session, found.id))}
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("history")
+def history(
+    user: UserArg,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+    json_: JsonOption = False,
+) -> None:
+    """List a user's transfers, newest first; delta is the change to the posted balance.
+
+    Example: liveai credits history u_123 --limit 20
+    """
+    from liveai import ledger
+    from liveai.users import get_user
+
+    with state.session() as session:
+        found = get_user(session, user)
+        rows = [
+            ledger.transfer_to_dict(t, delta=ledger.user_delta(session, t))
+            for t in ledger.history(session, found.id, limit=limit)
+        ]
+    if json_:
+        output.emit_json(rows)
+    else:
+        output.table(rows, HISTORY_COLUMNS)
+
+
+@app.command("grant")
+def grant(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+    """Give a user promotional credits (audited).
+
+    Example: liveai credits grant u_123 20 --reason "support: failed generation"
+    """
+    from liveai import ledger
+
+    _change(ledger.grant, user, amount, reason, key, verb="granted")
+
+
+@app.command("revoke")
+def revoke(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+    """Take credits back with a correcting transfer; never below zero (exit 5). Audited.
+
+    Example: liveai credits revoke u_123 20 --reason "duplicate grant"
+    """
+    from liveai import ledger
+
+    _change(ledger.correction, user, -amount, reason, key, verb="revoked")
+
+
+def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str) -> None:
+    import uuid
+
+    from liveai.ledger import find_transfer
+    from liveai.users import get_user
+
+    key = key or f"cli:{verb}:{uuid.uuid4()}"
+    with state.session() as session:
+        found = get_user(session, user)
+        replay = find_transfer(session, key) is not None
+        transfer = fn(session, found.id, amount, key=key, reason=reason, actor=state.actor())
+        what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
+    output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
+
+
+@app.command("holds")
+def holds(
+    user: Annotated[str | None, typer.Argument(help="Only this user's holds.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List pending holds (credits reserved by generations), oldest first.
+
+    Example: liveai credits holds u_123 --json
+    """
+    from liveai import ledger
+    from liveai.users import get_user
+
+    with state.session() as session:
+        user_id = get_user(session, user).id if user else None
+        rows = [ledger.transfer_to_dict(h) for h in ledger.list_holds(session, user_id)]
+    if json_:
+        output.emit_json(rows)
+    else:
+        output.table(rows, HOLD_COLUMNS)
+
+
+@app.command("expire-holds")
+def expire_holds() -> None:
+    """Expire every hold whose timeout has passed, making its credits available again.
+
+    Example: liveai credits expire-holds
+    """
+    from liveai import ledger
+
+    with state.session() as session:
+        count = ledger.expire_holds(session)
+    output.info(f"{count} hold{'' if count == 1 else 's'} expired")
+
+
+@app.command("reconcile")
+def reconcile(json_: JsonOption = False) -> None:
+    """Recompute every balance from the transfers; exit 1 on any mismatch.
+
+    Example: liveai credits reconcile --json
+    """
+    from liveai import ledger
+
+    with state.session() as session:
+        report = ledger.reconcile(session)
+    if json_:
+        output.emit_json(report.to_dict())
+    else:
+        if report.mismatches:
+            output.table(
+                [vars(m) for m in report.mismatches], ["account", "field", "stored", "computed"]
+            )
+        for problem in report.problems:
+            output.warn(problem)
+        verdict = "clean" if report.ok else "MISMATCH"
+        output.info(
+            f"ledger {verdict}: {report.accounts} accounts, {report.transfers} transfers, "
+            f"clawback shortfall {report.shortfall}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
