@@ -1,0 +1,82 @@
+"""What a generation costs, and the local developer user who can afford one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from liveai import users
+from liveai.clock import Clock
+from liveai.errors import InvalidInput, NotFound
+from liveai.models import User
+from liveai.settings import Settings
+
+DEV_ISSUER = "urn:liveai:local"
+
+
+def offered(settings: Settings, provider: str) -> dict[int, int]:
+    """Duration (seconds) -> credits for one provider; 'default' covers the rest."""
+    table = settings.generation_prices
+    return dict(table.get(provider) or table.get("default") or {})
+
+
+def price_for(settings: Settings, provider: str, duration_s: int) -> int | None:
+    return offered(settings, provider).get(duration_s)
+
+
+def hold_amount(settings: Settings, providers: Iterable[str], duration_s: int) -> int:
+    """The most any provider that offers this duration charges: failover never overdraws."""
+    prices = [p for name in providers if (p := price_for(settings, name, duration_s)) is not None]
+    if not prices:
+        durations = sorted({d for name in providers for d in offered(settings, name)})
+        raise InvalidInput(
+            f"no provider offers a {duration_s} s video",
+            hint=f"pick one of: {', '.join(f'{d}' for d in durations) or 'none configured'} s",
+        )
+    return max(prices)
+
+
+def dev_grant_allowed(settings: Settings) -> bool:
+    return settings.is_embedded or settings.environment == "development"
+
+
+def developer_user(session: Session, settings: Settings, *, clock: Clock) -> User:
+    """The local developer user, created on first use.
+
+    On an embedded or development install it gets one promotional grant, recorded on the
+    ledger under a fixed key, so a fresh machine can run `liveai generate` at once.
+    """
+    from liveai import ledger
+
+    found = users.find_identity(session, DEV_ISSUER, settings.default_user)
+    if found is not None:
+        return users.get_user(session, found.user_id)
+    user = users.create_user(
+        session,
+        issuer=DEV_ISSUER,
+        subject=settings.default_user,
+        display_name="Local developer",
+        clock=clock,
+    )
+    if dev_grant_allowed(settings) and settings.dev_grant_credits > 0:
+        ledger.grant(
+            session,
+            user.id,
+            settings.dev_grant_credits,
+            key=f"dev-user:{user.id}:welcome",
+            reason="promotional grant for the local developer user",
+            clock=clock,
+        )
+    return user
+
+
+def resolve_user(session: Session, settings: Settings, ref: str | None, *, clock: Clock) -> User:
+    if ref is None:
+        return developer_user(session, settings, clock=clock)
+    try:
+        return users.get_user(session, ref)
+    except NotFound:
+        raise NotFound(
+            f"no user {ref!r}", hint="see `liveai users list`, or leave out --user"
+        ) from None

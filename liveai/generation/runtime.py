@@ -1,0 +1,62 @@
+"""Wiring a Lifecycle from the settings: storage, providers, an http client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from liveai.clock import SYSTEM_CLOCK, Clock
+from liveai.db import Database
+from liveai.events import TaskFinishedHandler
+from liveai.generation.lifecycle import Lifecycle, Progress, no_progress
+from liveai.providers.registry import build_providers
+from liveai.settings import Settings
+from liveai.storage import open_storage
+
+
+def http_client(settings: Settings) -> httpx.Client:
+    """The client for provider calls and result downloads; the caller closes it."""
+    timeout = getattr(settings, "provider_http_timeout_s", 30.0)
+    return httpx.Client(timeout=timeout, follow_redirects=True)
+
+
+def build_lifecycle(
+    database: Database,
+    settings: Settings,
+    client: httpx.Client,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    sleep: Callable[[float], Any] = time.sleep,
+    progress: Progress = no_progress,
+    on_finished: Sequence[TaskFinishedHandler] = (),
+) -> Lifecycle:
+    return Lifecycle(
+        database=database,
+        storage=open_storage(settings),
+        providers=build_providers(settings, client),
+        settings=settings,
+        client=client,
+        clock=clock,
+        sleep=sleep,
+        progress=progress,
+        on_finished=on_finished,
+    )
+
+
+def generation_health(settings: Settings) -> tuple[bool, str]:
+    """Which providers a task would try, in order, and that the default duration is priced."""
+    from liveai.errors import LiveAIError
+    from liveai.generation.pricing import hold_amount
+    from liveai.providers.registry import build_providers, candidates
+
+    try:
+        with http_client(settings) as client:
+            names = candidates(build_providers(settings, client), settings)
+        price = hold_amount(settings, names, settings.generation_default_duration_s)
+    except LiveAIError as exc:
+        return False, str(exc)
+    seconds = settings.generation_default_duration_s
+    return True, f"tries {', '.join(names)}; {seconds} s costs up to {price} credits"

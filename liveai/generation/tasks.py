@@ -1,0 +1,272 @@
+"""Creating, finding, cancelling and deleting generation tasks (in the caller's transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liveai import audit
+from liveai.clock import Clock
+from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.generation.pricing import hold_amount
+from liveai.images import IntakeLimits, prepare_image
+from liveai.models import DataTransfer, Task, TaskState, Upload
+from liveai.providers.base import Motion, Provider
+from liveai.providers.registry import candidates
+from liveai.settings import Settings
+from liveai.storage import Storage, result_key, upload_key
+
+MAX_PROMPT = 2000
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What a caller asks for; the photo is raw bytes in any accepted format."""
+
+    image: bytes
+    prompt: str = ""
+    motion: Motion = Motion.ZOOM_IN
+    duration_s: int | None = None
+    provider: str | None = None
+    client_key: str | None = None
+
+
+def hold_key(task_id: uuid.UUID) -> str:
+    return f"task:{task_id}:hold"
+
+
+def video_key(task: Task) -> str:
+    return result_key(task.user_id, f"{task.id}.mp4")
+
+
+def poster_key(task: Task) -> str:
+    return result_key(task.user_id, f"{task.id}.jpg")
+
+
+def parse_motion(value: str) -> Motion:
+    try:
+        return Motion(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise InvalidInput(
+            f"unknown camera motion {value!r}",
+            hint=f"pick one of: {', '.join(m.value for m in Motion)}",
+        ) from None
+
+
+def create_task(
+    session: Session,
+    storage: Storage,
+    providers: Mapping[str, Provider],
+    settings: Settings,
+    user_id: uuid.UUID,
+    new: NewTask,
+    *,
+    clock: Clock,
+    actor: str = "system",
+) -> Task:
+    """Validate the photo, store it, and queue a task with its price held on the ledger.
+
+    Raises InvalidInput for an unusable photo or request, InsufficientCredits when the
+    user cannot cover the hold; nothing is queued then.
+    """
+    from liveai import ledger
+
+    if len(new.prompt) > MAX_PROMPT:
+        raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
+    duration = new.duration_s or settings.generation_default_duration_s
+    names = candidates(providers, settings, new.provider)
+    price = hold_amount(settings, names, duration)
+    image = prepare_image(new.image, IntakeLimits.from_settings(settings))
+    now = clock.now()
+    task_id = uuid.uuid4()
+    upload = Upload(
+        user_id=user_id,
+        storage_key=upload_key(user_id, f"{task_id}.jpg"),
+        media_type=image.content_type,
+        size_bytes=len(image.jpeg),
+        sha256=image.sha256,
+        width=image.width,
+        height=image.height,
+        created_at=now,
+    )
+    session.add(upload)
+    session.flush()
+    task = Task(
+        id=task_id,
+        user_id=user_id,
+        upload_id=upload.id,
+        state=TaskState.QUEUED,
+        prompt=new.prompt.strip(),
+        motion=new.motion.value,
+        duration_s=duration,
+        requested_provider=new.provider,
+        price=price,
+        hold_key=hold_key(task_id),
+        client_key=new.client_key,
+        attempts=0,
+        polls=0,
+        cancel_requested=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    session.flush()
+    ledger.hold(
+        session,
+        user_id,
+        price,
+        key=task.hold_key,
+        reference=f"task:{task_id}",
+        timeout=timedelta(seconds=settings.generation_hold_timeout_s),
+        reason="generation",
+        clock=clock,
+    )
+    # Stored last: a refused hold leaves no object behind. A failed commit can still
+    # orphan this object; it sits under the user's prefix, where erasure finds it.
+    storage.put(upload.storage_key, image.jpeg, content_type=image.content_type)
+    details = {"task_id": str(task_id), "price": price, "duration_s": duration}
+    audit.record(
+        session, "task.created", user_id=user_id, details=details, actor=actor, clock=clock
+    )
+    return task
+
+
+def find_by_client_key(session: Session, client_key: str) -> Task | None:
+    return session.scalar(select(Task).where(Task.client_key == client_key))
+
+
+def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = False) -> Task:
+    task_id = _as_uuid(ref)
+    task = session.get(Task, task_id) if task_id else None
+    if task is None or (task.deleted_at is not None and not include_deleted):
+        raise NotFound(f"no task {ref!r}", hint="see `liveai tasks list` for ids")
+    return task
+
+
+def _as_uuid(ref: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(ref, uuid.UUID):
+        return ref
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def list_tasks(
+    session: Session,
+    *,
+    user_id: uuid.UUID | None = None,
+    state: TaskState | None = None,
+    limit: int | None = None,
+) -> Sequence[Task]:
+    """Tasks newest first; works the user deleted are gone from listings."""
+    query = select(Task).where(Task.deleted_at.is_(None))
+    if user_id is not None:
+        query = query.where(Task.user_id == user_id)
+    if state is not None:
+        query = query.where(Task.state == state)
+    query = query.order_by(Task.created_at.desc(), Task.id).limit(limit)
+    return session.scalars(query).all()
+
+
+def request_cancel(
+    session: Session, ref: str | uuid.UUID, *, clock: Clock, actor: str = "system"
+) -> Task:
+    """Mark a task for cancellation; whoever runs it stops, cancels upstream and refunds."""
+    task = get_task(session, ref)
+    if task.state.terminal:
+        raise Conflict(f"task {task.id} already {task.state.value}", hint="nothing to cancel")
+    task.cancel_requested = True
+    task.updated_at = clock.now()
+    audit.record(
+        session,
+        "task.cancel_requested",
+        user_id=task.user_id,
+        details={"task_id": str(task.id)},
+        actor=actor,
+        clock=clock,
+    )
+    return task
+
+
+def delete_task(
+    session: Session,
+    storage: Storage,
+    ref: str | uuid.UUID,
+    *,
+    clock: Clock,
+    actor: str = "system",
+) -> Task:
+    """The user deletes a work: its result objects go, the record is marked deleted."""
+    task = get_task(session, ref)
+    if not task.state.terminal:
+        raise Conflict(
+            f"task {task.id} is still {task.state.value}",
+            hint=f"cancel it first: `liveai tasks cancel {task.id}`",
+        )
+    keys = [key for key in (task.result_key, task.poster_key) if key]
+    if keys:
+        storage.delete_many(keys)
+    now = clock.now()
+    task.result_key = task.poster_key = task.result_url = None
+    task.deleted_at = task.updated_at = now
+    upload = session.get(Upload, task.upload_id)
+    if upload is not None and upload.deleted_at is None:
+        storage.delete(upload.storage_key)
+        upload.deleted_at = now
+    audit.record(
+        session,
+        "task.deleted",
+        user_id=task.user_id,
+        details={"task_id": str(task.id), "objects": len(keys)},
+        actor=actor,
+        clock=clock,
+    )
+    return task
+
+
+def transfers_of(session: Session, task_id: uuid.UUID) -> Sequence[DataTransfer]:
+    query = select(DataTransfer).where(DataTransfer.task_id == task_id).order_by(DataTransfer.id)
+    return session.scalars(query).all()
+
+
+def task_to_dict(task: Task, transfers: Sequence[DataTransfer] = ()) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": str(task.id),
+        "user_id": str(task.user_id),
+        "state": task.state.value,
+        "prompt": task.prompt,
+        "motion": task.motion,
+        "duration_s": task.duration_s,
+        "provider": task.provider or task.requested_provider,
+        "provider_task_id": task.provider_task_id,
+        "attempts": task.attempts,
+        "price": task.price,
+        "charged": task.charged,
+        "result_key": task.result_key,
+        "poster_key": task.poster_key,
+        "error_code": task.error_code,
+        "error": task.error,
+        "created_at": when(task.created_at),
+        "submitted_at": when(task.submitted_at),
+        "finished_at": when(task.finished_at),
+        "transfers": [
+            {
+                "provider": t.provider,
+                "region": t.region,
+                "items": t.items,
+                "transport": t.transport,
+                "at": when(t.at),
+            }
+            for t in transfers
+        ],
+    }

@@ -1,0 +1,132 @@
+"""liveai tasks: list, show, cancel, resume and delete generation tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+
+app = App(help="List, show, cancel, resume and delete generation tasks.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+TaskArg = Annotated[str, typer.Argument(help="A task id.")]
+STATES = "queued, submitted, running, succeeded, failed, cancelled"
+
+
+@app.command("list")
+def list_(
+    user: Annotated[str | None, typer.Option(help="Only this user's (id or subject).")] = None,
+    state_: Annotated[str | None, typer.Option("--state", help=f"One of: {STATES}.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
+    json_: JsonOption = False,
+) -> None:
+    """List tasks, newest first (deleted works are not listed).
+
+    Example: liveai tasks list --state failed --json
+    """
+    from liveai.errors import InvalidInput
+    from liveai.generation import list_tasks, task_to_dict
+    from liveai.models import TaskState
+    from liveai.users import get_user
+
+    try:
+        wanted = TaskState(state_) if state_ else None
+    except ValueError:
+        raise InvalidInput(f"unknown state {state_!r}", hint=f"pick one of: {STATES}") from None
+    with state.session() as session:
+        owner = get_user(session, user).id if user else None
+        rows = [
+            task_to_dict(t) for t in list_tasks(session, user_id=owner, state=wanted, limit=limit)
+        ]
+    if json_:
+        output.emit_json(rows)
+        return
+    columns = ["id", "state", "provider", "motion", "duration_s", "charged", "created_at"]
+    output.table(rows, columns)
+
+
+@app.command("show")
+def show(task: TaskArg, json_: JsonOption = False) -> None:
+    """Show one task, with where its photo was sent.
+
+    Example: liveai tasks show 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10 --json
+    """
+    from liveai.generation import get_task, task_to_dict, transfers_of
+
+    with state.session() as session:
+        found = get_task(session, task)
+        shown = task_to_dict(found, transfers_of(session, found.id))
+    if json_:
+        output.emit_json(shown)
+    else:
+        output.fields(shown)
+
+
+@app.command("cancel")
+def cancel(task: TaskArg) -> None:
+    """Cancel a task: whoever runs it stops it upstream and the credits are returned.
+
+    Example: liveai tasks cancel 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10
+    """
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.generation import request_cancel
+
+    with state.session() as session:
+        found = request_cancel(session, task, clock=SYSTEM_CLOCK, actor=state.actor())
+        task_id, running = found.id, found.lease_until is not None
+    if not running:
+        # Nobody runs it right now: settle the cancellation here.
+        from liveai_cli.generate import lifecycle
+
+        with lifecycle() as runner:
+            runner.run(task_id)
+    output.info(f"task {task_id} cancel requested" if running else f"task {task_id} cancelled")
+
+
+@app.command("resume")
+def resume(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
+    json_: JsonOption = False,
+) -> None:
+    """Finish every unfinished task nobody is running (after a crash, or queued ones).
+
+    Example: liveai tasks resume
+    """
+    from liveai.generation import work
+    from liveai_cli.generate import lifecycle
+
+    with lifecycle() as runner:
+        report = work(runner, concurrency=concurrency, once=True)
+    summary = {state: len(ids) for state, ids in sorted(report.finished.items())}
+    if json_:
+        output.emit_json({"finished": report.finished, "errors": report.errors})
+    else:
+        output.info(f"resumed {report.total} task(s): {summary or 'nothing to do'}")
+        for line in report.errors:
+            output.warn(line)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("delete")
+def delete(
+    task: TaskArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a work for its user: the video, poster and photo go; the record is marked.
+
+    Example: liveai tasks delete 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10 --yes
+    """
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.generation import delete_task
+    from liveai.storage import open_storage
+
+    output.confirm(f"Delete task {task} and its video?", yes=yes)
+    with state.session() as session:
+        deleted = delete_task(
+            session, open_storage(state.settings()), task, clock=SYSTEM_CLOCK, actor=state.actor()
+        )
+        output.info(f"task {deleted.id} deleted")

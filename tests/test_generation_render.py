@@ -1,0 +1,137 @@
+"""The offline renderer, the local provider, provider resolution and prices."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from liveai.errors import ConfigError, InvalidInput
+from liveai.generation.pricing import hold_amount, price_for
+from liveai.generation.sample import sample_photo
+from liveai.providers.base import Motion, ProviderState, Releasable, VideoRequest
+from liveai.providers.local import LocalProvider
+from liveai.providers.registry import candidates
+from liveai.providers.render import PATHS, ease, output_size, poster_jpeg, render_mp4
+from tests.generation_helpers import photo, rig_settings
+
+
+def _probe(video: bytes) -> tuple[str, int, int, int, float]:
+    with av.open(io.BytesIO(video)) as container:
+        stream = container.streams.video[0]
+        count = sum(1 for _ in container.decode(stream))
+        return (
+            stream.codec_context.name,
+            stream.width,
+            stream.height,
+            count,
+            float(stream.average_rate or 0),
+        )
+
+
+def test_a_render_is_h264_at_30_fps_for_the_duration_and_capped() -> None:
+    video = render_mp4(photo(640, 480), Motion.PUSH_IN, 2, max_side=160)
+    assert _probe(video) == ("h264", 160, 120, 60, 30.0)
+
+
+def test_a_render_is_deterministic() -> None:
+    jpeg = photo(300, 500)
+    assert render_mp4(jpeg, Motion.ORBIT_LEFT, 1, max_side=96) == render_mp4(
+        jpeg, Motion.ORBIT_LEFT, 1, max_side=96
+    )
+
+
+def test_every_motion_has_a_path_that_moves_and_eases() -> None:
+    assert set(PATHS) == set(Motion)
+    moving = [m for m in Motion if PATHS[m](0.0) != PATHS[m](1.0)]
+    assert set(moving) == set(Motion)
+    assert ease(0.0) == 0.0 and ease(1.0) == 1.0 and ease(0.5) == pytest.approx(0.5)
+    assert ease(0.01) < 0.01  # starts slowly
+
+
+def test_a_zoom_in_ends_closer_than_it_starts() -> None:
+    image = Image.new("RGB", (400, 400), "white")
+    image.paste((0, 0, 0), (150, 150, 250, 250))  # a black square in the middle
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    video = render_mp4(buffer.getvalue(), Motion.ZOOM_IN, 1, max_side=100)
+    with av.open(io.BytesIO(video)) as container:
+        frames = [f.to_image().convert("L") for f in container.decode(video=0)]
+
+    def dark(frame: Image.Image) -> int:
+        return sum(frame.point(lambda v: 255 if v < 100 else 0).histogram()[255:])
+
+    assert dark(frames[-1]) > dark(frames[0]) * 1.4
+
+
+def test_output_sizes_are_even_and_keep_the_aspect() -> None:
+    assert output_size(4032, 3024, 1280) == (1280, 960)
+    assert output_size(1001, 2001, 4000) == (1000, 2000)
+    assert output_size(301, 303, 1280) == (300, 304)
+
+
+def test_a_poster_comes_from_the_video_and_junk_is_refused() -> None:
+    poster = poster_jpeg(render_mp4(photo(), Motion.STATIC, 1, max_side=64))
+    assert Image.open(io.BytesIO(poster)).size == (64, 48)
+    with pytest.raises(ValueError, match="not a playable video"):
+        poster_jpeg(b"\x00\x00\x00\x18ftypmp42 but nothing else")
+
+
+def test_the_local_provider_renders_once_and_survives_a_restart(tmp_path: Path) -> None:
+    request = VideoRequest(
+        "3f0c2b8e-1111-2222-3333-444455556666", photo(), None, "", Motion.TILT_UP, 1, 640, 480
+    )
+    provider = LocalProvider(tmp_path, max_side=64)
+    assert isinstance(provider, Releasable)
+    task_id = provider.submit(request)
+    first = (tmp_path / f"{task_id}.mp4").stat().st_mtime_ns
+    assert provider.submit(request) == task_id
+    assert (tmp_path / f"{task_id}.mp4").stat().st_mtime_ns == first
+
+    status = LocalProvider(tmp_path, max_side=64).poll(task_id)
+    assert status.state is ProviderState.SUCCEEDED and status.video_bytes
+    provider.release(task_id)
+    lost = provider.poll(task_id)
+    assert lost.state is ProviderState.FAILED and lost.error_code == "unknown_task"
+
+
+class _Remote:
+    def __init__(self, name: str, region: str = "mainland_china") -> None:
+        self.name, self.region = name, region
+
+
+def test_provider_resolution(tmp_path: Path) -> None:
+    settings = rig_settings(tmp_path)  # order kling,ark,wan,fal
+    local = LocalProvider(tmp_path, max_side=64)
+    assert candidates({"local": local}, settings) == ["local"]
+    remote = {"wan": _Remote("wan"), "fal": _Remote("fal", "overseas"), "local": local}
+    assert candidates(remote, settings) == ["wan"]  # overseas only when allowed
+    allowed = rig_settings(tmp_path, allow_overseas=True)
+    assert candidates(remote, allowed) == ["wan", "fal"]
+    assert candidates(remote, settings, "local") == ["local"]
+    with pytest.raises(InvalidInput, match="not available"):
+        candidates(remote, settings, "kling")
+    with pytest.raises(InvalidInput, match="overseas"):
+        candidates(remote, settings, "fal")
+    with pytest.raises(ConfigError):
+        candidates({}, settings)
+
+
+def test_prices_per_provider_and_duration(tmp_path: Path) -> None:
+    settings = rig_settings(tmp_path)  # default 5:10 10:20, b 5:12
+    assert price_for(settings, "a", 10) == 20 and price_for(settings, "b", 10) is None
+    assert hold_amount(settings, ["a", "b"], 5) == 12
+    assert hold_amount(settings, ["a", "b"], 10) == 20
+    with pytest.raises(InvalidInput, match="5, 10"):
+        hold_amount(settings, ["a"], 3)
+
+
+def test_the_sample_photo_is_deterministic_and_passes_intake() -> None:
+    from liveai.images import IntakeLimits, prepare_image
+
+    assert sample_photo() == sample_photo()
+    prepared = prepare_image(sample_photo(), IntakeLimits())
+    assert (prepared.width, prepared.height) == (1600, 1200)

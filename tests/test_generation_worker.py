@@ -1,0 +1,86 @@
+"""Workers racing on PostgreSQL: every task runs exactly once, the ledger stays exact."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from liveai import ledger
+from liveai.clock import SYSTEM_CLOCK
+from liveai.db import Database, make_engine
+from liveai.generation import Lifecycle, NewTask, WorkReport, create_task, work
+from liveai.models import Task, TaskState
+from liveai.providers.base import Motion
+from liveai.storage import LocalStorage
+from liveai.users import create_user
+from tests.fakes.video_provider import serve
+from tests.generation_helpers import photo, providers_for, rig_settings
+
+TASKS = 100
+
+
+@pytest.mark.postgres
+def test_two_workers_race_for_100_tasks_and_each_runs_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = rig_settings(
+        tmp_path,
+        provider_order="a",
+        generation_poll_interval_s=0.01,
+        generation_prices={"default": {5: 10}},
+    )
+    storage = LocalStorage(tmp_path / "storage")
+    image = photo(320, 320)
+    with serve(polls_to_finish=2) as fake, httpx.Client(timeout=5) as client:
+        providers = providers_for(client, {"a": fake.url})
+        setup = Database(make_engine(postgres_url))
+        with setup.transaction() as session:
+            user = create_user(session, issuer="https://t", subject="racer")
+            ledger.grant(session, user.id, TASKS * 10 + 5, key="race", reason="t")
+            user_id = user.id
+        with setup.transaction() as session:
+            for _ in range(TASKS):
+                create_task(
+                    session,
+                    storage,
+                    providers,
+                    settings,
+                    user_id,
+                    NewTask(image, motion=Motion.PAN_LEFT),
+                    clock=SYSTEM_CLOCK,
+                )
+
+        reports: list[WorkReport] = []
+        databases = [Database(make_engine(postgres_url)) for _ in range(2)]
+
+        def run(db: Database) -> None:
+            lifecycle = Lifecycle(db, storage, providers, settings, client, sleep=lambda s: None)
+            reports.append(work(lifecycle, concurrency=4, once=True))
+
+        threads = [threading.Thread(target=run, args=(db,)) for db in databases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for db in databases:
+            db.close()
+
+        ran = [set(r.finished.get("succeeded", [])) for r in reports]
+        assert all(not r.errors for r in reports)
+        assert len(ran[0]) + len(ran[1]) == TASKS and not ran[0] & ran[1]
+        assert all(ran), "both workers got work"
+        assert fake.state.calls["submit"] == TASKS
+        assert set(fake.state.started.values()) == {1} and len(fake.state.started) == TASKS
+        with setup.transaction() as session:
+            states = session.execute(select(Task.state, func.count()).group_by(Task.state)).all()
+            assert dict(states) == {TaskState.SUCCEEDED: TASKS}
+            balance = ledger.balance(session, user_id)
+            assert (balance.available, balance.pending) == (5, 0)
+            assert ledger.reconcile(session).ok
+        setup.close()
+        assert uuid.UUID(next(iter(ran[0])))
