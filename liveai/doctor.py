@@ -35,6 +35,8 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_storage(settings: Settings) -> Check:
+    if settings.storage == "s3":
+        return check_object_storage(settings)
     folder = settings.resolved_storage_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,74 @@ def check_storage(settings: Settings) -> Check:
     return Check("storage", True, f"{folder} writable")
 
 
-CHECKS: list[CheckFn] = [check_database, check_storage]
+def check_object_storage(settings: Settings) -> Check:
+    """Write, read back and delete a probe object in the configured bucket."""
+    from liveai.storage import open_storage, probe_storage
+
+    try:
+        storage = open_storage(settings)
+        try:
+            probe_storage(storage)
+        finally:
+            getattr(storage, "close", lambda: None)()
+    except LiveAIError as exc:
+        return Check("storage", False, str(exc))
+    return Check("storage", True, f"{storage.describe()} writable, readable, deletable")
+
+
+def check_identity(settings: Settings) -> Check:
+    """Both token key sets (Logto, Apple) reachable, when configured."""
+    import httpx
+
+    from liveai.auth import probe_key_sets
+
+    with httpx.Client(timeout=settings.identity_http_timeout_s) as http:
+        probes = probe_key_sets(settings, http=http)
+    if not probes:
+        return Check("identity", True, "no token issuer configured")
+    detail = "; ".join(f"{name}: {text}" for name, _ok, text in probes)
+    return Check("identity", all(ok for _name, ok, _text in probes), detail)
+
+
+def check_app_store(settings: Settings) -> Check:
+    from liveai.purchases.health import app_store_status
+
+    ok, detail = app_store_status(settings)
+    return Check("app store", ok, detail)
+
+
+def check_push(settings: Settings) -> Check:
+    from liveai.push import apns_status
+
+    ok, detail = apns_status(settings)
+    return Check("push", ok, detail)
+
+
+def check_providers(settings: Settings) -> Check:
+    """Each remote video provider with credentials authenticates (one cheap call each)."""
+    from liveai.providers.remote import provider_health
+
+    ok, detail = provider_health(settings)
+    return Check("providers", ok, detail)
+
+
+def check_generation(settings: Settings) -> Check:
+    """The providers a generation would try, in order, and the price of the default."""
+    from liveai.generation.runtime import generation_health
+
+    ok, detail = generation_health(settings)
+    return Check("generation", ok, detail)
+
+
+CHECKS: list[CheckFn] = [
+    check_database,
+    check_storage,
+    check_identity,
+    check_app_store,
+    check_push,
+    check_providers,
+    check_generation,
+]
 
 
 def run_checks() -> list[Check]:

@@ -58,6 +58,122 @@ class Settings(BaseSettings):
     provider_order: str = "kling,ark,wan,fal"
     allow_overseas: bool = False
 
+    # --- purchases (App Store) ---
+    apple_bundle_id: str | None = Field(default=None, description="The app's bundle id")
+    apple_products: dict[str, int] = Field(
+        default_factory=dict, description="App Store product id -> credits per pack"
+    )
+    apple_shared_secret: SecretStr | None = None
+    apple_verify_receipt_url: str = "https://buy.itunes.apple.com/verifyReceipt"
+    apple_verify_receipt_sandbox_url: str = "https://sandbox.itunes.apple.com/verifyReceipt"
+    apple_allow_sandbox: bool = False
+    apple_root_ca: Path | None = Field(
+        default=None, description="PEM trust anchor; default: the bundled Apple Root CA - G3"
+    )
+    apple_app_apple_id: int | None = None
+    apple_api_url: str = "https://api.storekit.apple.com"
+    apple_api_sandbox_url: str = "https://api.storekit-sandbox.apple.com"
+    apple_api_key_id: str | None = None
+    apple_api_issuer_id: str | None = None
+    apple_api_private_key: SecretStr | None = Field(
+        default=None, description="In-App Purchase key: PEM text or the path of the .p8 file"
+    )
+
+    # --- remote providers (Kling, Ark, Wan, fal) ---
+    kling_base_url: str = "https://api-beijing.klingai.com"
+    kling_access_key: str | None = None
+    kling_secret_key: SecretStr | None = None
+    kling_api_key: SecretStr | None = None
+    kling_model: str = "kling-v2-1"
+    kling_mode: Literal["std", "pro"] = "std"
+    ark_base_url: str = "https://ark.cn-beijing.volces.com/api/v3"
+    ark_api_key: SecretStr | None = None
+    ark_model: str = "doubao-seedance-1-0-pro-250528"
+    wan_base_url: str = "https://dashscope.aliyuncs.com"
+    wan_api_key: SecretStr | None = None
+    wan_model: str = "wan2.6-i2v-flash"
+    fal_base_url: str = "https://queue.fal.run"
+    fal_key: SecretStr | None = None
+    fal_model: str = "fal-ai/kling-video/v2.1/standard/image-to-video"
+    provider_http_timeout_s: float = Field(default=30.0, gt=0)
+    provider_retries: int = Field(default=3, ge=0, description="Retries of a transient error")
+    provider_retry_base_s: float = Field(default=1.0, ge=0, description="First backoff delay")
+    provider_max_concurrency: int = Field(default=4, ge=1, description="In-flight calls each")
+    blocked_terms: str = Field(default="", description="Comma-separated, zh and en")
+    qwen_vl_model: str | None = None
+
+    # --- intake and object storage ---
+    intake_max_bytes: int = Field(default=30_000_000, ge=1, description="Largest photo file")
+    intake_min_side: int = Field(default=300, ge=1, description="Shortest side, pixels")
+    intake_max_ratio: float = Field(default=2.5, ge=1.0, description="Longest:shortest side")
+    intake_max_pixels: int = Field(default=64_000_000, ge=1, description="Decoded pixel cap")
+    intake_max_output_side: int = Field(default=4096, ge=300, description="Normalised JPEG")
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="e.g. Tencent COS endpoint")
+    s3_region: str | None = None
+    s3_addressing_style: Literal["auto", "virtual", "path"] = "auto"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_timeout_seconds: float = Field(default=30.0, gt=0)
+    s3_max_attempts: int = Field(default=4, ge=1)
+
+    # --- push (APNs; the topic is apple_bundle_id) ---
+    apns_key_file: Path | None = Field(default=None, description="APNs .p8 signing key (P-256)")
+    apns_key_id: str | None = Field(default=None, description="10-character APNs key id")
+    apns_team_id: str | None = Field(default=None, description="10-character Apple team id")
+    apns_base_url: str | None = Field(
+        default=None, description="Override Apple's host (default: by the device's environment)"
+    )
+    apns_ca_file: Path | None = Field(default=None, description="Extra trusted CA bundle (PEM)")
+    apns_timeout_seconds: float = Field(default=5.0, gt=0)
+    apns_retries: int = Field(default=2, ge=0, le=5)
+
+    # --- identity (Logto access tokens, Sign in with Apple) ---
+    logto_issuer: str | None = Field(default=None, description="e.g. https://auth.example/oidc")
+    logto_audience: str | None = Field(default=None, description="Our API resource indicator")
+    logto_algorithms: str = Field(default="ES384", description="Comma-separated, pinned")
+    logto_m2m_app_id: str | None = Field(default=None, description="Management API M2M app")
+    logto_m2m_app_secret: SecretStr | None = None
+    logto_management_resource: str = "https://default.logto.app/api"
+    apple_jwks_url: str = "https://appleid.apple.com/auth/keys"
+    apple_audiences: str = Field(default="", description="Comma-separated bundle/services ids")
+    siwa_url: str = Field(default="https://appleid.apple.com", description="/auth/token, revoke")
+    siwa_team_id: str | None = None
+    siwa_key_id: str | None = Field(default=None, description="Sign in with Apple key id")
+    siwa_client_id: str | None = Field(default=None, description="Default: first audience")
+    siwa_private_key: SecretStr | None = Field(
+        default=None, description="Sign in with Apple key: PEM text or the path of the .p8 file"
+    )
+    siwa_token_keys: SecretStr | None = Field(
+        default=None, description="Fernet keys, comma-separated; the first encrypts"
+    )
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwks_refresh_seconds: int = Field(default=3600, ge=1, description="Refetch key sets after")
+    jwks_max_age_seconds: int = Field(default=86400, ge=1, description="Cached keys usable for")
+    jwks_refetch_seconds: int = Field(default=60, ge=0, description="Min gap between fetches")
+    identity_http_timeout_s: float = Field(default=10.0, gt=0)
+
+    # --- generation (tasks, local renderer, developer user) ---
+    generation_prices: dict[str, dict[int, int]] = Field(
+        default_factory=lambda: {"default": {5: 10, 10: 20}},
+        description="Credits per provider and duration in seconds; 'default' for the rest",
+    )
+    generation_default_duration_s: int = Field(default=5, ge=1)
+    generation_poll_interval_s: float = Field(default=2.0, gt=0, description="First poll delay")
+    generation_poll_backoff: float = Field(default=1.5, ge=1.0, description="Delay multiplier")
+    generation_poll_max_interval_s: float = Field(default=30.0, gt=0)
+    generation_poll_timeout_s: int = Field(default=1800, ge=1, description="Submit to done")
+    generation_hold_timeout_s: int = Field(
+        default=21600, ge=60, description="A never-resumed task's credits return after this"
+    )
+    generation_lease_s: int = Field(default=120, ge=5, description="A worker's claim on a task")
+    generation_image_url_expiry_s: int = Field(default=3600, ge=60)
+    render_max_side: int = Field(default=1280, ge=64, description="Local renderer cap, px")
+    default_user: str = Field(default="developer", description="Subject of the local dev user")
+    dev_grant_credits: int = Field(
+        default=100, ge=0, description="One-time grant to the dev user when embedded"
+    )
+
     # Later features add their settings below, in a section of their own.
 
     @classmethod

@@ -39,13 +39,13 @@ def due(
     Example: liveai calendar due 2026-09-14 --json
     """
     from liveai.privacy.calendar import due_date
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.requests import REGIONS, _choice
-    from liveai.privacy.sla import response_working_days
 
     _choice(region, REGIONS, "the region")
     result = due_date(
         _parse_date(received),
-        working_days=days or response_working_days(),
+        working_days=days or DEFAULT_INVENTORY.sla_working_days,
         region="eu" if region == "eu" else "cn",
     )
     if json_:

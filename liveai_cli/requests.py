@@ -67,8 +67,8 @@ def open_(
 
     Example: liveai requests open --user u_8f2 --kind deletion --received 2026-11-02 --channel email
     """
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.requests import open_request, parse_kind
-    from liveai.privacy.sla import response_working_days
 
     with state.session() as session:
         request = open_request(
@@ -78,7 +78,7 @@ def open_(
             received_at=_parse_time(received),
             channel=channel,
             region=region,
-            working_days=response_working_days(),
+            working_days=DEFAULT_INVENTORY.sla_working_days,
             actor=state.actor(),
         )
         _show(request, json_)
@@ -164,10 +164,20 @@ def verify(
 def _verify_token(session: Any, request: Any) -> None:
     import sys
 
-    from liveai.auth import authenticate_with_settings
+    import httpx
+
+    from liveai.auth import authenticate, verifier_from_settings
+    from liveai.errors import InvalidInput
     from liveai.privacy.requests import verify_with_subject
 
-    principal = authenticate_with_settings(session, sys.stdin.read().strip(), state.settings())
+    token = sys.stdin.read().strip()
+    if not token:
+        raise InvalidInput(
+            "no token on standard input", hint='echo "$JWT" | liveai requests verify ID --token'
+        )
+    with httpx.Client(timeout=15.0) as http:
+        verifier = verifier_from_settings(state.settings(), http=http)
+        principal = authenticate(session, token, verifier=verifier)
     verify_with_subject(session, request, principal.user.id, actor=state.actor())
 
 

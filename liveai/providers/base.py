@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 
 class Motion(enum.StrEnum):
@@ -85,7 +85,12 @@ class Provider(Protocol):
         ...
 
     def submit(self, request: VideoRequest) -> str:
-        """Start a generation; return the provider's task id."""
+        """Start a generation; return the provider's task id.
+
+        A resumed task may submit the same request again after a crash: where the API
+        takes a client reference (Kling `external_task_id`, ...), pass ``task_id`` so the
+        second submit finds the first generation instead of starting another.
+        """
         ...
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
@@ -94,4 +99,13 @@ class Provider(Protocol):
 
     def cancel(self, provider_task_id: str) -> bool:
         """Ask the provider to stop; False when it cannot (already running, no API)."""
+        ...
+
+
+@runtime_checkable
+class Releasable(Protocol):
+    """A provider that keeps results itself (the local renderer) and can drop them."""
+
+    def release(self, provider_task_id: str) -> None:
+        """Forget a finished task's result; the lifecycle has stored its own copy."""
         ...
