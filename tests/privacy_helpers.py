@@ -44,7 +44,7 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
         email=f"{tag}@privaterelay.appleid.com",
         display_name=f"Person {tag}",
     )
-    ledger.grant(session, user.id, 100, key=f"seed-grant:{tag}:{user.id.hex}", reason="welcome")
+    ledger.grant(session, user.id, 100, key=f"seed-grant:{tag}:{user.id}", reason="welcome")
     transaction_id = f"2000000{uuid.uuid4().int % 10**9}"
     ledger.credit_purchase(
         session, user.id, 50, transaction_id=transaction_id, product_id="credits.50"

@@ -168,3 +168,26 @@ def test_cli_erase(cli, db_url: str, isolated_env: Path) -> None:
     assert report["completed_at"] and report["skipped"] == ["apple", "logto"]
     assert "do by hand" in done.stderr
     assert cli("users", "show", gone.subject).exit_code == 3
+
+
+def test_a_restricted_account_cannot_generate(database: Database, storage: LocalStorage) -> None:
+    """A guardian request or an erasure in progress stops processing at once."""
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.errors import Conflict
+    from liveai.generation.tasks import NewTask, create_task
+    from liveai.providers.base import Motion
+    from liveai.settings import load_settings
+
+    gone, _ = _seed_two(database, storage)
+    with database.transaction() as session:
+        session.get_one(User, gone.user_id).status = UserStatus.DELETION_PENDING
+    with database.transaction() as session, pytest.raises(Conflict, match="processing has stopped"):
+        create_task(
+            session,
+            storage,
+            {},
+            load_settings(),
+            gone.user_id,
+            NewTask(image=b"", prompt="p", motion=Motion.STATIC),
+            clock=SYSTEM_CLOCK,
+        )

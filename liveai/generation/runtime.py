@@ -19,8 +19,7 @@ from liveai.storage import open_storage
 
 def http_client(settings: Settings) -> httpx.Client:
     """The client for provider calls and result downloads; the caller closes it."""
-    timeout = getattr(settings, "provider_http_timeout_s", 30.0)
-    return httpx.Client(timeout=timeout, follow_redirects=True)
+    return httpx.Client(timeout=settings.provider_http_timeout_s, follow_redirects=True)
 
 
 def build_lifecycle(
@@ -33,6 +32,10 @@ def build_lifecycle(
     progress: Progress = no_progress,
     on_finished: Sequence[TaskFinishedHandler] = (),
 ) -> Lifecycle:
+    """The lifecycle the settings describe; completion pushes go out when APNs is set up."""
+    from liveai.push.service import completion_handler
+
+    push = completion_handler(settings, database)
     return Lifecycle(
         database=database,
         storage=open_storage(settings),
@@ -42,7 +45,7 @@ def build_lifecycle(
         clock=clock,
         sleep=sleep,
         progress=progress,
-        on_finished=on_finished,
+        on_finished=[*on_finished, push] if push is not None else on_finished,
     )
 
 

@@ -16,7 +16,7 @@ from liveai.clock import Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
-from liveai.models import DataTransfer, Task, TaskState, Upload
+from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 from liveai.providers.base import Motion, Provider
 from liveai.providers.registry import candidates
 from liveai.settings import Settings
@@ -59,6 +59,18 @@ def parse_motion(value: str) -> Motion:
         ) from None
 
 
+def _require_active(session: Session, user_id: uuid.UUID) -> None:
+    """A user whose account is being erased (or a guardian asked to stop) gets nothing new."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", hint="see `liveai users list`")
+    if user.status is not UserStatus.ACTIVE:
+        raise Conflict(
+            f"user {user_id} is {user.status.value.replace('_', ' ')}: processing has stopped",
+            hint="no new generation can start for this account",
+        )
+
+
 def create_task(
     session: Session,
     storage: Storage,
@@ -77,6 +89,7 @@ def create_task(
     """
     from liveai import ledger
 
+    _require_active(session, user_id)
     if len(new.prompt) > MAX_PROMPT:
         raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
     duration = new.duration_s or settings.generation_default_duration_s

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import (
+    Column,
     CursorResult,
     Enum,
     Result,
     String,
     Table,
-    Text,
     delete,
     func,
     select,
@@ -286,6 +286,7 @@ class Eraser:
                         .values(user_id=pseudonym)
                     )
                 )
+                _respell_id(session, table, run.user_id, pseudonym)
         session.execute(delete(User).where(User.id == run.user_id))
         self._note(run, "rows_pseudonymised", moved)
 
@@ -314,13 +315,24 @@ class Eraser:
             return run
 
 
-def _renamed_columns(table: str, pseudonym: uuid.UUID) -> dict[str, Any]:
-    """Columns besides user_id that spell the user's id out, rewritten to the pseudonym."""
-    if table == "ledger_accounts":
-        from liveai.ledger.accounts import user_code
+def _respell_id(session: Session, table: Table, user_id: uuid.UUID, pseudonym: uuid.UUID) -> None:
+    """Text columns that spell the user's id out (an account code, an idempotency key)
+    get the pseudonym instead, so the kept rows no longer name the user."""
+    old, new = str(user_id), str(pseudonym)
+    for column in _text_columns(table):
+        session.execute(
+            update(table)
+            .where(table.c.user_id == pseudonym, column.contains(old, autoescape=True))
+            .values({column.name: func.replace(column, old, new)})
+        )
 
-        return {"code": user_code(pseudonym)}
-    return {}
+
+def _text_columns(table: Table) -> list[Column[Any]]:
+    return [
+        column
+        for column in table.columns
+        if isinstance(column.type, String) and not isinstance(column.type, Enum)
+    ]
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -347,18 +359,18 @@ def verify_erased(session: Session, storage: Storage, user_id: uuid.UUID) -> lis
 
 def _id_spelled_out(session: Session, user_id: uuid.UUID) -> list[str]:
     """Text columns that still contain the user's id (an account code, a key, a reference)."""
-    pattern = f"%{user_id}%"
     found = []
     for table in Base.metadata.sorted_tables:
         if table.name in KEEP_BARE_ID:
             continue
-        for column in table.columns:
-            if isinstance(column.type, (String, Text)) and not isinstance(column.type, Enum):
-                count = session.scalar(
-                    select(func.count()).select_from(table).where(column.like(pattern))
-                )
-                if count:
-                    found.append(f"{table.name}.{column.name} ({count} rows)")
+        for column in _text_columns(table):
+            count = session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(column.contains(str(user_id), autoescape=True))
+            )
+            if count:
+                found.append(f"{table.name}.{column.name} ({count} rows)")
     return found
 
 
