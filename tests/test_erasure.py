@@ -191,3 +191,29 @@ def test_a_restricted_account_cannot_generate(database: Database, storage: Local
             NewTask(image=b"", prompt="p", motion=Motion.STATIC),
             clock=SYSTEM_CLOCK,
         )
+
+
+def test_the_kept_request_holds_no_personal_note(database: Database, storage: LocalStorage) -> None:
+    from datetime import UTC, datetime
+
+    from liveai.models import PrivacyRequest, RequestKind
+    from liveai.privacy import requests as reg
+
+    gone, _ = _seed_two(database, storage)
+    with database.transaction() as session:
+        request = reg.open_request(
+            session,
+            gone.user_id,
+            kind=RequestKind.DELETION,
+            channel="email",
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+            working_days=15,
+        )
+        reg.verify_manually(session, request, "Ann called from +86 138 0000 0000")
+        request_id = request.id
+    run = Eraser(database, storage, Upstream()).run(gone.user_id, request_id=request_id)
+    with database.transaction() as session:
+        kept = session.get_one(PrivacyRequest, request_id)
+        assert kept.verification_note is None and kept.verification == "manual"
+        assert session.get_one(User, kept.user_id).status is UserStatus.ERASED
+    assert run.request_id == request_id

@@ -34,7 +34,15 @@ from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
 from liveai.errors import Conflict, NotFound
-from liveai.models import Base, DataTransfer, ErasureRun, Identity, User, UserStatus
+from liveai.models import (
+    Base,
+    DataTransfer,
+    ErasureRun,
+    Identity,
+    PrivacyRequest,
+    User,
+    UserStatus,
+)
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
 from liveai.storage import Storage, user_prefix
 
@@ -93,17 +101,19 @@ def _recipients(session: Session, user_id: uuid.UUID) -> list[dict[str, str]]:
     return [{"provider": provider, "region": region} for provider, region in rows]
 
 
-def _manual_steps(session: Session, user: User, upstream: Upstream) -> list[str]:
+APPLE_BY_HAND = (
+    "Sign in with Apple is not configured here: the user must revoke the app in "
+    "iOS Settings > Apple ID > Sign in with Apple (TN3194)"
+)
+LOGTO_BY_HAND = "the Logto Management API is not configured: delete the user in Logto's console"
+
+
+def _manual_steps(upstream: Upstream) -> list[str]:
     notes = []
     if upstream.revoke_apple is None:
-        notes.append(
-            "Sign in with Apple is not configured here: the user must revoke the app in "
-            "iOS Settings > Apple ID > Sign in with Apple (TN3194)"
-        )
+        notes.append(APPLE_BY_HAND)
     if upstream.delete_logto_user is None:
-        notes.append(
-            "the Logto Management API is not configured: delete the user in Logto's console"
-        )
+        notes.append(LOGTO_BY_HAND)
     return notes
 
 
@@ -124,7 +134,7 @@ def plan_erasure(
             plan.rows[f"{table.name} ({action})"] = _count(session, table, user_id)
     plan.objects = sum(1 for _ in storage.list(user_prefix(user_id)))
     plan.recipients = _recipients(session, user_id)
-    plan.manual = _manual_steps(session, user, upstream)
+    plan.manual = _manual_steps(upstream)
     return plan
 
 
@@ -199,11 +209,7 @@ class Eraser:
 
     def _step_apple(self, session: Session, run: ErasureRun) -> None:
         if self.upstream.revoke_apple is None:
-            self._skip(
-                run,
-                "apple",
-                _manual_steps(session, session.get_one(User, run.user_id), self.upstream)[0],
-            )
+            self._skip(run, "apple", APPLE_BY_HAND)
             return
         self._note(run, "apple_tokens_revoked", self.upstream.revoke_apple(session, run.user_id))
 
@@ -215,11 +221,7 @@ class Eraser:
         ).all()
         if self.upstream.delete_logto_user is None:
             if subjects or self.upstream.logto_issuer is None:
-                self._skip(
-                    run,
-                    "logto",
-                    "delete the user in Logto's console (Management API not configured)",
-                )
+                self._skip(run, "logto", LOGTO_BY_HAND)
             return
         deleted = sum(self.upstream.delete_logto_user(sub) for sub in subjects)
         self._note(run, "logto_users_deleted", deleted)
@@ -287,6 +289,11 @@ class Eraser:
                     )
                 )
                 _respell_id(session, table, run.user_id, pseudonym)
+        session.execute(  # staff notes on how identity was checked may name the person
+            update(PrivacyRequest)
+            .where(PrivacyRequest.user_id == pseudonym)
+            .values(verification_note=None)
+        )
         session.execute(delete(User).where(User.id == run.user_id))
         self._note(run, "rows_pseudonymised", moved)
 
