@@ -21,6 +21,8 @@ from typer.testing import CliRunner, Result
 
 from liveai.db import Database, make_engine, upgrade
 
+pytest_plugins = ["tests.fakes.s3"]  # the S3 fixtures: s3_server, boto_session, s3_env, s3_faults
+
 POSTGRES_URL = os.environ.get(
     "LIVEAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

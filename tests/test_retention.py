@@ -20,7 +20,7 @@ from liveai.retention.nginx_logs import logrotate_config, newest_entry, sweep_lo
 from liveai.retention.uploads import sweep_uploads
 from liveai.storage import DeleteReport, LocalStorage, Storage, result_key, upload_key
 from liveai.users import create_user
-from tests.fakes.s3 import S3Env, boto_session, s3_env, s3_server  # noqa: F401
+from tests.fakes.s3 import S3Env
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -181,7 +181,7 @@ def test_two_sweeps_at_once_remove_each_upload_once(
     assert _live_uploads(database) == 0
 
 
-def test_sweep_on_s3_batches_deletes(database: Database, s3_env: S3Env) -> None:  # noqa: F811
+def test_sweep_on_s3_batches_deletes(database: Database, s3_env: S3Env) -> None:
     storage = s3_env.storage()
     _seed(database, storage, due=25, later=1)
     requests: list[int] = []

@@ -24,9 +24,7 @@ from liveai.storage import (
 )
 from liveai.storage.s3 import S3Storage
 from tests.conftest import Cli
-from tests.fakes.s3 import Fault, FaultProxy, S3Env, boto_session, s3_env, s3_faults, s3_server
-
-__all__ = ["boto_session", "s3_env", "s3_faults", "s3_server"]  # fixtures, used by name
+from tests.fakes.s3 import Fault, FaultProxy, S3Env
 
 USER = uuid.UUID("6f1c1f3e-8d55-4d7a-9a43-5b0e2c1d9a10")
 
