@@ -187,3 +187,15 @@ def test_cli_register_flow(cli) -> None:
     )
     assert bad_kind.exit_code == 2 and "request kind" in bad_kind.stderr
     assert cli("requests", "show", "00000000-0000-0000-0000-000000000000").exit_code == 3
+
+
+def test_a_guardian_request_stops_processing_at_once(session: Session) -> None:
+    from liveai.models import User, UserStatus
+
+    request = _open(session, kind=RequestKind.GUARDIAN)
+    user = session.get_one(User, request.user_id)
+    assert user.status is UserStatus.DELETION_PENDING
+    reg.refuse(session, request, "not the child's guardian", clock=NOW)
+    assert user.status is UserStatus.ACTIVE
+    actions = session.scalars(select(AuditEvent.action)).all()
+    assert "user.processing_stopped" in actions and "user.processing_resumed" in actions

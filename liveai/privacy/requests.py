@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
-from liveai.models import PrivacyRequest, RequestKind, RequestState
+from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
 from liveai.privacy.calendar import Region, add_one_month, due_date, receipt_date
 from liveai.users import get_user
 
@@ -107,7 +107,26 @@ def open_request(
     session.add(request)
     session.flush()
     _audit(session, request, "request.opened", actor, clock, due_on=due.due_on.isoformat())
+    if kind is RequestKind.GUARDIAN:
+        _set_processing(session, user, stopped=True, actor=actor, clock=clock)
     return request
+
+
+def _set_processing(
+    session: Session, user: User, *, stopped: bool, actor: str, clock: Clock
+) -> None:
+    """A guardian's request stops all processing of the account at once (policy §6)."""
+    before, after = (
+        (UserStatus.ACTIVE, UserStatus.DELETION_PENDING)
+        if stopped
+        else (UserStatus.DELETION_PENDING, UserStatus.ACTIVE)
+    )
+    if user.status is not before:
+        return
+    user.status = after
+    user.updated_at = clock.now()
+    action = "user.processing_stopped" if stopped else "user.processing_resumed"
+    audit.record(session, action, user_id=user.id, actor=actor, clock=clock)
 
 
 def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
@@ -190,7 +209,11 @@ def refuse(
     if not reason.strip():
         raise InvalidInput("a refusal needs a reason (PIPL art. 50, GDPR art. 12(4))")
     request.refusal_reason = reason.strip()
-    return transition(session, request, RequestState.REFUSED, actor=actor, clock=clock)
+    transition(session, request, RequestState.REFUSED, actor=actor, clock=clock)
+    if request.kind is RequestKind.GUARDIAN:
+        user = session.get_one(User, request.user_id)
+        _set_processing(session, user, stopped=False, actor=actor, clock=clock)
+    return request
 
 
 def extend(
