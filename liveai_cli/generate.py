@@ -93,7 +93,13 @@ def image(
         str, typer.Option(help="Camera motion: static, zoom_in, pan_left, orbit_right, ...")
     ] = "zoom_in",
     duration: Annotated[int | None, typer.Option(min=1, help="Seconds; default 5.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Use exactly this provider.")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="Use exactly this provider (kling, ark, wan, fal, local), or auto: the "
+            "configured order with failover (the default)."
+        ),
+    ] = None,
     user: UserOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the video and its poster.")] = Path("."),
     sample: Annotated[bool, typer.Option("--sample", help="Use a bundled sample photo.")] = False,

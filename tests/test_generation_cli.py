@@ -100,3 +100,18 @@ def test_a_batch_runs_once_and_skips_what_is_done(cli_embedded, tmp_path) -> Non
     lines = tmp_path / "shots.jsonl"
     lines.write_text('{"image": "a.jpg", "motion": "warp"}\n')
     assert cli_embedded("generate", "batch", str(lines)).exit_code == 2
+
+
+def test_provider_auto_is_the_configured_order(cli_embedded, tmp_path) -> None:
+    image = tmp_path / "p.jpg"
+    image.write_bytes(photo())
+    out = str(tmp_path / "out")
+    result = cli_embedded("generate", str(image), "--provider", "auto", "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    shown = _json(result)
+    assert shown["state"] == "succeeded" and shown["provider"] == "local"
+    manifest = tmp_path / "shots.csv"
+    manifest.write_text("image,provider\np.jpg,auto\n")
+    batch = cli_embedded("generate", "batch", str(manifest), "--json")
+    assert batch.exit_code == 0, batch.stderr
+    assert [r["state"] for r in _json(batch)] == ["succeeded"]

@@ -3,25 +3,34 @@ failover across all four fakes, moderation without failover, and overseas disabl
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from liveai.clock import FixedClock
 from liveai.db import Database
 from liveai.generation import transfers_of
 from liveai.models import TaskState
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.providers.ark import ArkProvider
+from liveai.providers.fal import FalProvider
+from liveai.providers.kling import KlingProvider
 from liveai.providers.registry import build_providers
+from liveai.providers.wan import WanProvider
 from liveai.storage import LocalStorage
 from tests.fakes.video_api import TRIGGER_WORD
-from tests.generation_helpers import START, Rig, rig_settings
-from tests.providers_helpers import all_fakes, fake_env, fake_settings
+from tests.generation_helpers import START, Crash, Rig, rig_settings
+from tests.providers_helpers import RED, all_fakes, fake_env, fake_settings
 
 ORDER = "kling,ark,wan,fal"
+PROVIDER_CLASSES = (KlingProvider, ArkProvider, WanProvider, FalProvider)
 
 
 @pytest.fixture
@@ -65,6 +74,8 @@ def test_a_full_generation_through_the_cli(
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LIVEAI_ALLOW_OVERSEAS", "true")
     monkeypatch.setenv("LIVEAI_GENERATION_POLL_INTERVAL_S", "0.01")
+    for provider_class in PROVIDER_CLASSES:  # their own pace is seconds apart
+        monkeypatch.setattr(provider_class, "poll_delay", lambda self, polls: 0.01)
     out = tmp_path / "out"
     result = cli_embedded(
         "generate", "--sample", "--provider", name, "--prompt", "waves", "--out", str(out), "--json"
@@ -144,3 +155,135 @@ def test_overseas_disabled_never_uses_fal(
     with database.transaction() as session:
         assert "fal" not in [t.provider for t in transfers_of(session, done.id)]
     assert rig.balance(user).available == 100
+
+
+def _polls(fake: Any) -> list[Any]:
+    return [r for r in fake.requests if r.method == "GET" and "/files/" not in r.path]
+
+
+@pytest.mark.parametrize("lost", ["kling", "ark", "wan", "fal"])
+def test_a_lost_task_fails_over_to_the_next_provider(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any], lost: str
+) -> None:
+    after = "ark" if lost == "kling" else "kling"
+    rig = _rig(database, tmp_path, client, fakes, provider_order=f"{lost},{after}")
+    fakes[lost].inject("lost", "submit")
+    user = rig.user(100)
+    task = rig.create(user, prompt="waves")
+    done = rig.lifecycle().run(task.id)
+    assert done.state is TaskState.SUCCEEDED and done.provider == after and done.attempts == 2
+    assert len(_polls(fakes[lost])) == 1  # no polling on until the timeout
+    with database.transaction() as session:
+        assert [t.provider for t in transfers_of(session, done.id)] == [lost, after]
+    assert rig.balance(user).available == 100 - done.charged and done.charged <= task.price
+    assert rig.balance(user).pending == 0
+    assert rig.reconciled()
+
+
+def test_a_lost_task_with_no_provider_left_fails_and_refunds(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
+) -> None:
+    rig = _rig(database, tmp_path, client, fakes)
+    fakes["wan"].inject("lost", "submit")
+    user = rig.user(100)
+    done = rig.lifecycle().run(rig.create(user, provider="wan").id)
+    assert (done.state, done.error_code, done.attempts) == (TaskState.FAILED, "lost", 1)
+    assert len(_polls(fakes["wan"])) == 1
+    assert all(fakes[n].requests == [] for n in ("kling", "ark", "fal"))
+    assert rig.balance(user).available == 100 and rig.balance(user).pending == 0
+    assert rig.reconciled()
+
+
+def test_a_crash_right_after_a_failover_resumes_on_the_next_provider(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
+) -> None:
+    rig = _rig(database, tmp_path, client, fakes, provider_order="ark,wan")
+    fakes["ark"].inject("lost", "submit")
+    user = rig.user(100)
+    task = rig.create(user)
+    rig.crash_at = "failover"
+    with pytest.raises(Crash):
+        rig.lifecycle(runner_id="first").run(task.id)
+    rig.clock.advance(timedelta(seconds=rig.settings.generation_lease_s + 1))
+    done = rig.lifecycle(runner_id="second").run(task.id)
+    assert done.state is TaskState.SUCCEEDED and done.provider == "wan"
+    assert [len(fakes[n].requests_to("/api", "POST")) for n in ("ark", "wan")] == [1, 1]
+    assert rig.balance(user).available == 100 - done.charged and rig.reconciled()
+
+
+@pytest.mark.parametrize("name", ["kling", "ark", "wan", "fal"])
+def test_each_remote_provider_is_polled_at_its_own_pace(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any], name: str
+) -> None:
+    rig = _rig(database, tmp_path, client, fakes, provider_order=name)
+    fakes[name].polls_to_finish = 12
+    delays: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        rig.clock.advance(timedelta(seconds=seconds))
+
+    done = rig.lifecycle(sleep=sleep).run(rig.create(rig.user()).id)
+    assert done.state is TaskState.SUCCEEDED
+    pace = [rig.providers[name].poll_delay(n) for n in range(1, len(delays) + 1)]  # type: ignore[attr-defined]
+    assert delays == pace and len(delays) >= 12
+    assert delays[:4] != [1.0, 2.0, 4.0, 8.0]  # not the generation_poll_* backoff
+
+
+def test_the_qwen_vl_check_is_recorded_as_a_transfer_to_alibaba(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
+) -> None:
+    assert "wan" in DEFAULT_INVENTORY.disclosed_providers  # Alibaba Cloud: Wan and Qwen-VL
+    rig = _rig(database, tmp_path, client, fakes, qwen_vl_model="qwen-vl-max")
+    user = rig.user(100)
+    done = rig.lifecycle().run(rig.create(user, prompt="waves").id)
+    assert done.state is TaskState.SUCCEEDED and done.provider == "kling"
+    assert len(fakes["wan"].requests_to("/compatible-mode")) == 1
+    assert _transfers(database, done.id) == [
+        ("wan", "mainland_china", ["image"], "base64"),
+        ("kling", "mainland_china", ["image", "prompt"], "base64"),
+    ]
+
+    refused = rig.lifecycle().run(rig.create(user, image=_red_photo()).id)
+    assert refused.state is TaskState.FAILED and "rejected by moderation" in (refused.error or "")
+    assert _transfers(database, refused.id)[0] == ("wan", "mainland_china", ["image"], "base64")
+
+
+def test_the_qwen_vl_check_and_wan_share_one_recipient_record(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
+) -> None:
+    rig = _rig(database, tmp_path, client, fakes, qwen_vl_model="qwen-vl-max", blocked_terms="gore")
+    user = rig.user(100)
+    done = rig.lifecycle().run(rig.create(user, prompt="waves", provider="wan").id)
+    assert done.state is TaskState.SUCCEEDED
+    assert _transfers(database, done.id) == [
+        ("wan", "mainland_china", ["image", "prompt"], "base64")
+    ]
+    rig.storage = _PresigningStorage(tmp_path / "storage")  # Wan now fetches a URL
+    by_url = rig.lifecycle().run(rig.create(user, provider="wan").id)
+    assert by_url.state is TaskState.SUCCEEDED
+    assert _transfers(database, by_url.id) == [("wan", "mainland_china", ["image"], "base64,url")]
+    checked = len(fakes["wan"].requests_to("/compatible-mode"))
+    blocked = rig.lifecycle().run(rig.create(user, prompt="gore").id)
+    assert blocked.state is TaskState.FAILED and blocked.error_code == "blocked_term"
+    assert "wan" not in [t[0] for t in _transfers(database, blocked.id)]  # refused here
+    assert len(fakes["wan"].requests_to("/compatible-mode")) == checked
+
+
+class _PresigningStorage(LocalStorage):
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        return f"https://bucket.example/{key}?expires={int(expires.total_seconds())}"
+
+
+def _transfers(database: Database, task_id: Any) -> list[tuple[str, str, list[str], str]]:
+    with database.transaction() as session:
+        return [
+            (t.provider, t.region, list(t.items), t.transport)
+            for t in transfers_of(session, task_id)
+        ]
+
+
+def _red_photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), RED).save(buffer, "JPEG")
+    return buffer.getvalue()

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from liveai import ledger
 from liveai.clock import FixedClock
 from liveai.db import Database, make_engine
+from liveai.generation import NewTask, create_task
+from liveai.generation.runtime import build_lifecycle
 from liveai.models import TaskState
 from liveai.push import completion_handler, register_device
 from liveai.storage import LocalStorage
+from liveai.users import create_user
 from tests.fakes.apns import Fault
 from tests.fakes.video_provider import serve
-from tests.generation_helpers import START, Rig, providers_for, rig_settings
+from tests.generation_helpers import START, Rig, photo, providers_for, rig_settings
 from tests.push_helpers import ApnsWorld, apns_world, device_token, sqlite_copy
 
 TOKEN = device_token(5)
@@ -74,3 +79,32 @@ def test_a_finished_generation_reaches_the_device(
     assert received.payload is not None
     assert received.payload["taskId"] == rig.finished[0].task_id
     assert received.payload["aps"]["alert"]["title"] == "Your video is ready"
+
+
+def test_the_runtime_lifecycle_pushes_when_apns_is_configured(
+    tmp_path: Path, sqlite_template: Path, world: ApnsWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = world.settings(monkeypatch, LIVEAI_RENDER_MAX_SIDE="96")
+    database = Database(make_engine(sqlite_copy(sqlite_template, tmp_path)))
+    clock = FixedClock(START)
+    with httpx.Client(timeout=2.0) as client:
+        runner = build_lifecycle(
+            database,
+            settings,
+            client,
+            clock=clock,
+            sleep=lambda s: clock.advance(timedelta(seconds=s)),
+        )
+        with database.transaction() as session:
+            user = create_user(session, issuer="https://t", subject="u1", clock=clock).id
+            ledger.grant(session, user, 100, key="g", reason="t", clock=clock)
+            register_device(session, user, TOKEN, "production", locale="en")
+            new = NewTask(photo(), prompt="waves")
+            task = create_task(
+                session, runner.storage, runner.providers, settings, user, new, clock=clock
+            )
+        assert runner.run(task.id).state is TaskState.SUCCEEDED
+    database.close()
+    (received,) = world.server.received
+    assert received.status == 200 and received.payload is not None
+    assert received.payload["taskId"] == str(task.id)

@@ -1,4 +1,6 @@
-"""Running a task: submit (with failover) → poll with backoff → store the video → settle.
+"""Running a task: submit (with failover) → poll at the provider's pace → store → settle.
+
+A task the provider loses while it is polled goes back to submit, at the next provider.
 
 Each step is its own short transaction, so a crash anywhere leaves a task that the next
 run picks up where it stopped: the provider's task id is stored before anything waits on
@@ -43,10 +45,13 @@ from liveai.generation.tasks import poster_key, video_key
 from liveai.models import DataTransfer, Task, TaskState, Upload
 from liveai.providers.base import (
     Motion,
+    Paced,
     Provider,
     ProviderState,
     ProviderStatus,
+    Recipient,
     Releasable,
+    Screened,
     VideoRequest,
 )
 from liveai.providers.registry import candidates
@@ -74,7 +79,10 @@ class _Watch:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a settled step ended: the terminal state, and why when it is not success."""
+    """How a step ended: the terminal state, and why when it is not success.
+
+    QUEUED (from polling only) means the provider lost the task: the next provider gets it.
+    """
 
     state: TaskState
     code: str | None = None
@@ -92,7 +100,8 @@ def no_progress(task_id: uuid.UUID, stage: str) -> None:
 @dataclass
 class Lifecycle:
     """Everything a task run needs, injected. ``progress`` hears each stage by name
-    (claimed, submitting, submitted, polling, downloading, storing, then the final state)."""
+    (claimed, submitting, submitted, polling, failover, downloading, storing, then the final
+    state)."""
 
     database: Database
     storage: Storage
@@ -128,11 +137,12 @@ class Lifecycle:
 
     def _drive(self, task: Task) -> Task:
         self.progress(task.id, "claimed")
-        if task.provider_task_id is None:
-            task = self._submit(task)
-        if task.state.terminal:
-            return task
-        return self._poll_until_done(task)
+        while not task.state.terminal:
+            if task.provider_task_id is None:
+                task = self._submit(task)
+            else:
+                task = self._poll_until_done(task)
+        return task
 
     # --- transactions and the lease -------------------------------------------
 
@@ -245,13 +255,13 @@ class Lifecycle:
         )
 
     def _mark_submitting(self, task_id: uuid.UUID, provider: Provider, req: VideoRequest) -> None:
-        """Record the attempt and, before the photo leaves, the transfer to the recipient."""
+        """Record the attempt and, before the photo leaves, the transfers to its recipients."""
         with self._locked(task_id) as (session, task):
             if task.provider != provider.name:
                 task.provider = provider.name
             task.attempts += 1
-            if getattr(provider, "third_party", True):
-                _record_transfer(session, task, provider, req, self.clock)
+            for recipient in _recipients(provider, req):
+                _record_transfer(session, task, recipient, self.clock)
 
     def _mark_submitted(self, task_id: uuid.UUID, provider_task_id: str) -> Task:
         with self._locked(task_id) as (session, task):
@@ -279,18 +289,43 @@ class Lifecycle:
             message = f"provider {task.provider!r} is no longer configured"
             return self._settle(task.id, Outcome(TaskState.FAILED, "provider_gone", message))
         assert task.provider_task_id is not None and task.submitted_at is not None
-        delay = self.settings.generation_poll_interval_s
         deadline = task.submitted_at + timedelta(seconds=self.settings.generation_poll_timeout_s)
         watch = _Watch(state=task.state)
+        pace = self._pace(provider)
+        polls = 0
         while True:
             outcome = self._poll_once(task, provider, deadline, watch)
+            if outcome is not None and outcome.state is TaskState.QUEUED:
+                return self._fail_over(task, outcome)
             if outcome is not None:
                 return self._settle(task.id, outcome, provider=provider)
-            self.sleep(delay)
-            delay = min(
-                delay * self.settings.generation_poll_backoff,
-                self.settings.generation_poll_max_interval_s,
-            )
+            polls += 1
+            self.sleep(pace(polls))
+
+    def _pace(self, provider: Provider) -> Callable[[int], float]:
+        """Seconds to wait after n polls: the provider's own pace, else the settings' backoff."""
+        if isinstance(provider, Paced):
+            return provider.poll_delay
+        first = self.settings.generation_poll_interval_s
+        factor = self.settings.generation_poll_backoff
+        cap = self.settings.generation_poll_max_interval_s
+
+        def backoff(polls: int) -> float:
+            return float(min(first * factor ** max(polls - 1, 0), cap))
+
+        return backoff
+
+    def _fail_over(self, task: Task, lost: Outcome) -> Task:
+        """The provider lost the task: queue it for the next provider, or fail it."""
+        rest = [name for name in self._order(task) if name != task.provider]
+        if not rest:
+            return self._settle(task.id, Outcome(TaskState.FAILED, lost.code, lost.message))
+        log.warning("task %s: %s; trying %s", task.id, lost.message, rest[0])
+        with self._locked(task.id) as (_, current):
+            current.provider, current.provider_task_id = rest[0], None
+            current.state, current.submitted_at = TaskState.QUEUED, None
+        self.progress(task.id, "failover")
+        return current
 
     def _poll_once(
         self, task: Task, provider: Provider, deadline: datetime, watch: _Watch
@@ -310,6 +345,8 @@ class Lifecycle:
             if status.state is ProviderState.SUCCEEDED:
                 return self._store(task, status)
         except ProviderError as exc:
+            if _lost(exc):
+                return Outcome(TaskState.QUEUED, exc.code, str(exc))
             if exc.retryable:
                 log.info("task %s: %s; polling again", task.id, exc)
                 return None
@@ -460,28 +497,47 @@ class Lifecycle:
                 log.exception("task %s: a task-finished handler failed", task.id)
 
 
-def _record_transfer(
-    session: Session, task: Task, provider: Provider, request: VideoRequest, clock: Clock
-) -> None:
-    exists = session.scalar(
-        select(DataTransfer.id).where(
-            DataTransfer.task_id == task.id, DataTransfer.provider == provider.name
+def _recipients(provider: Provider, request: VideoRequest) -> list[Recipient]:
+    """Everyone the submit sends data to: screening services first, then the provider."""
+    screening = (
+        list(provider.screening_recipients(request)) if isinstance(provider, Screened) else []
+    )
+    if not getattr(provider, "third_party", True):
+        return screening
+    items = ("image", "prompt") if request.prompt else ("image",)
+    transport = provider.image_transport(request)
+    return [*screening, Recipient(provider.name, provider.region, items, transport)]
+
+
+def _record_transfer(session: Session, task: Task, recipient: Recipient, clock: Clock) -> None:
+    """One record per task and recipient; a second transfer to it widens that record."""
+    record = session.scalar(
+        select(DataTransfer).where(
+            DataTransfer.task_id == task.id, DataTransfer.provider == recipient.name
         )
     )
-    if exists is not None:
+    if record is None:
+        session.add(
+            DataTransfer(
+                task_id=task.id,
+                user_id=task.user_id,
+                provider=recipient.name,
+                region=recipient.region,
+                items=list(recipient.items),
+                transport=recipient.transport,
+                at=clock.now(),
+            )
+        )
         return
-    items = ["image", "prompt"] if request.prompt else ["image"]
-    session.add(
-        DataTransfer(
-            task_id=task.id,
-            user_id=task.user_id,
-            provider=provider.name,
-            region=provider.region,
-            items=items,
-            transport=provider.image_transport(request),
-            at=clock.now(),
-        )
-    )
+    record.items = [*record.items, *(i for i in recipient.items if i not in record.items)]
+    transports = record.transport.split(",")
+    if recipient.transport not in transports:
+        record.transport = ",".join(sorted([*transports, recipient.transport]))
+
+
+def _lost(exc: ProviderError) -> bool:
+    """The provider no longer knows the task (expired, or never kept): polling cannot help."""
+    return isinstance(exc, ProviderUnavailable) and exc.code == "lost"
 
 
 def _fails_over(exc: ProviderError) -> bool:

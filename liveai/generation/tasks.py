@@ -18,7 +18,7 @@ from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 from liveai.providers.base import Motion, Provider
-from liveai.providers.registry import candidates
+from liveai.providers.registry import candidates, explicit_choice
 from liveai.settings import Settings
 from liveai.storage import Storage, result_key, upload_key
 
@@ -118,7 +118,7 @@ def create_task(
         prompt=new.prompt.strip(),
         motion=new.motion.value,
         duration_s=duration,
-        requested_provider=new.provider,
+        requested_provider=explicit_choice(new.provider),
         price=price,
         hold_key=hold_key(task_id),
         client_key=new.client_key,

@@ -8,6 +8,7 @@ retries, failover, storage and persistence live in generation.py.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -108,4 +109,32 @@ class Releasable(Protocol):
 
     def release(self, provider_task_id: str) -> None:
         """Forget a finished task's result; the lifecycle has stored its own copy."""
+        ...
+
+
+@runtime_checkable
+class Paced(Protocol):
+    """A provider with its own polling pace (the remote ones)."""
+
+    def poll_delay(self, polls: int) -> float:
+        """Seconds to wait after ``polls`` polls, per the provider's documented pace."""
+        ...
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A party other than the provider itself that a submit sends data to (a moderation API)."""
+
+    name: str
+    region: Region
+    items: tuple[str, ...]
+    transport: ImageTransport
+
+
+@runtime_checkable
+class Screened(Protocol):
+    """A provider whose submit first shows the request to other recipients."""
+
+    def screening_recipients(self, request: VideoRequest) -> Sequence[Recipient]:
+        """Who will receive data from this request before the provider does."""
         ...

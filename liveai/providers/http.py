@@ -25,15 +25,11 @@ from liveai.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from liveai.providers.base import Provider, Region
+from liveai.providers.base import Paced, Provider, Region
 
 
-class RemoteProvider(Provider, Protocol):
+class RemoteProvider(Provider, Paced, Protocol):
     """A Provider with what remote ones add: a polling pace and a cheap health check."""
-
-    def poll_delay(self, polls: int) -> float:
-        """Seconds to wait before the next poll, per the provider's documented pace."""
-        ...
 
     def check(self) -> str:
         """One cheap authenticated call; a ProviderError when it fails."""

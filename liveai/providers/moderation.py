@@ -16,7 +16,14 @@ from collections.abc import Sequence
 import httpx
 
 from liveai.errors import ProviderError, ProviderRejected, ProviderUnavailable
-from liveai.providers.base import ImageTransport, ProviderStatus, Region, VideoRequest
+from liveai.providers import wan
+from liveai.providers.base import (
+    ImageTransport,
+    ProviderStatus,
+    Recipient,
+    Region,
+    VideoRequest,
+)
 from liveai.providers.http import (
     Json,
     RemoteProvider,
@@ -24,9 +31,12 @@ from liveai.providers.http import (
     Transport,
     dig,
     generic_error,
+    region_of,
 )
 
 NAME = "moderation"
+# The privacy inventory discloses Alibaba Cloud (Wan and Qwen-VL) under this provider name.
+QWEN_RECIPIENT = "wan"
 QWEN_PATH = "/compatible-mode/v1/chat/completions"
 QWEN_QUESTION = (
     "You review photos for a consumer app that animates them into short videos. Is this "
@@ -42,10 +52,15 @@ def parse_terms(raw: str) -> list[str]:
     return [t.strip().lower() for t in re.split(r"[,\n\uff0c]", raw) if t.strip()]
 
 
-def check_prompt(prompt: str, terms: Sequence[str]) -> None:
-    """Refuse a prompt holding a blocked term (substring match: Chinese has no spaces)."""
+def blocked_terms(prompt: str, terms: Sequence[str]) -> list[str]:
+    """The blocked terms a prompt holds (substring match: Chinese has no spaces)."""
     lowered = prompt.lower()
-    hits = [term for term in terms if term in lowered]
+    return [term for term in terms if term in lowered]
+
+
+def check_prompt(prompt: str, terms: Sequence[str]) -> None:
+    """Refuse a prompt holding a blocked term."""
+    hits = blocked_terms(prompt, terms)
     if hits:
         raise ProviderRejected(
             f"rejected by moderation: the prompt contains {len(hits)} blocked term(s)",
@@ -79,6 +94,12 @@ class QwenVLCheck:
         timeout_s: float = 30.0,
     ) -> None:
         self.model = model
+        self.recipient = Recipient(
+            name=QWEN_RECIPIENT,
+            region=region_of(base_url, wan.OVERSEAS_HOSTS, "mainland_china"),
+            items=("image",),
+            transport="base64",
+        )
         self.http = Transport(
             NAME,
             client,
@@ -138,6 +159,12 @@ class Moderator:
         with self._lock:
             self._passed.add(request.task_id)
 
+    def recipients(self, request: VideoRequest) -> list[Recipient]:
+        """Who the checks send this request to: nobody when the prompt is refused locally."""
+        if self.image_check is None or blocked_terms(request.prompt, self.terms):
+            return []
+        return [self.image_check.recipient]
+
 
 class Moderated:
     """A provider whose submit runs the moderator first; everything else passes through."""
@@ -150,6 +177,9 @@ class Moderated:
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return self.inner.image_transport(request)
+
+    def screening_recipients(self, request: VideoRequest) -> list[Recipient]:
+        return self.moderator.recipients(request)
 
     def submit(self, request: VideoRequest) -> str:
         self.moderator.check(request)

@@ -1,10 +1,11 @@
 """Which providers exist on this machine, and which ones a task tries, in what order.
 
-Resolution: ``--provider NAME`` tries exactly that one. Otherwise the configured remote
-providers named in ``provider_order`` are tried in that order (overseas ones only with
-``allow_overseas``); when none of them is configured, the offline ``local`` renderer is
-used, so a fresh machine with no keys works. ``local`` joins the failover order only
-when ``provider_order`` names it: production never falls back to it silently.
+Resolution: ``--provider NAME`` tries exactly that one. Otherwise (no name, or ``auto``)
+the configured remote providers named in ``provider_order`` are tried in that order
+(overseas ones only with ``allow_overseas``); when none of them is configured, the
+offline ``local`` renderer is used, so a fresh machine with no keys works. ``local`` joins
+the failover order only when ``provider_order`` names it: production never falls back to
+it silently.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from liveai.providers.local import LocalProvider
 from liveai.settings import Settings
 
 LOCAL = "local"
+AUTO = "auto"
+
+
+def explicit_choice(name: str | None) -> str | None:
+    """The one provider a caller insists on; None for the configured order (``auto``)."""
+    name = (name or "").strip()
+    return None if name in ("", AUTO) else name
 
 
 def build_providers(settings: Settings, client: httpx.Client) -> dict[str, Provider]:
@@ -40,11 +48,12 @@ def candidates(
     providers: Mapping[str, Provider], settings: Settings, explicit: str | None = None
 ) -> list[str]:
     """The provider names a task tries, in order (see the module docstring)."""
+    explicit = explicit_choice(explicit)
     if explicit:
         if explicit not in providers:
             raise InvalidInput(
                 f"provider {explicit!r} is not available here",
-                hint=f"configure it, or pick one of: {', '.join(sorted(providers))}",
+                hint=f"configure it, or pick one of: {', '.join([*sorted(providers), AUTO])}",
             )
         _check_region(providers[explicit], settings)
         return [explicit]
