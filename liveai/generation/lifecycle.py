@@ -207,9 +207,10 @@ class Lifecycle:
         last: ProviderError | None = None
         for name in names:
             provider = self.providers[name]
-            self._mark_submitting(task.id, provider, request)
-            self.progress(task.id, "submitting")
             try:
+                self._screen(task.id, provider, request)
+                self._mark_submitting(task.id, provider, request)
+                self.progress(task.id, "submitting")
                 provider_task_id = provider.submit(request)
             except ProviderRejected as exc:
                 return self._settle(task.id, _failed(exc, "rejected"))
@@ -254,13 +255,26 @@ class Lifecycle:
             height=height,
         )
 
+    def _screen(self, task_id: uuid.UUID, provider: Provider, req: VideoRequest) -> None:
+        """Moderation first, its own recipients recorded before the photo goes to them; the
+        provider's transfer is recorded only once the request has passed."""
+        if not isinstance(provider, Screened):
+            return
+        recipients = list(provider.screening_recipients(req))
+        if recipients:
+            with self._locked(task_id) as (session, task):
+                for recipient in recipients:
+                    _record_transfer(session, task, recipient, self.clock)
+        provider.screen(req)
+
     def _mark_submitting(self, task_id: uuid.UUID, provider: Provider, req: VideoRequest) -> None:
-        """Record the attempt and, before the photo leaves, the transfers to its recipients."""
+        """Record the attempt and, before the photo leaves, the transfer to the provider."""
         with self._locked(task_id) as (session, task):
             if task.provider != provider.name:
                 task.provider = provider.name
             task.attempts += 1
-            for recipient in _recipients(provider, req):
+            recipient = _provider_recipient(provider, req)
+            if recipient is not None:
                 _record_transfer(session, task, recipient, self.clock)
 
     def _mark_submitted(self, task_id: uuid.UUID, provider_task_id: str) -> Task:
@@ -497,16 +511,12 @@ class Lifecycle:
                 log.exception("task %s: a task-finished handler failed", task.id)
 
 
-def _recipients(provider: Provider, request: VideoRequest) -> list[Recipient]:
-    """Everyone the submit sends data to: screening services first, then the provider."""
-    screening = (
-        list(provider.screening_recipients(request)) if isinstance(provider, Screened) else []
-    )
+def _provider_recipient(provider: Provider, request: VideoRequest) -> Recipient | None:
+    """What the provider itself receives; None for the local renderer."""
     if not getattr(provider, "third_party", True):
-        return screening
+        return None
     items = ("image", "prompt") if request.prompt else ("image",)
-    transport = provider.image_transport(request)
-    return [*screening, Recipient(provider.name, provider.region, items, transport)]
+    return Recipient(provider.name, provider.region, items, provider.image_transport(request))
 
 
 def _record_transfer(session: Session, task: Task, recipient: Recipient, clock: Clock) -> None:

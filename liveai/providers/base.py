@@ -138,3 +138,7 @@ class Screened(Protocol):
     def screening_recipients(self, request: VideoRequest) -> Sequence[Recipient]:
         """Who will receive data from this request before the provider does."""
         ...
+
+    def screen(self, request: VideoRequest) -> None:
+        """Run the checks (moderation); raises ProviderRejected when they refuse."""
+        ...

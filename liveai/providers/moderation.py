@@ -181,8 +181,11 @@ class Moderated:
     def screening_recipients(self, request: VideoRequest) -> list[Recipient]:
         return self.moderator.recipients(request)
 
-    def submit(self, request: VideoRequest) -> str:
+    def screen(self, request: VideoRequest) -> None:
         self.moderator.check(request)
+
+    def submit(self, request: VideoRequest) -> str:
+        self.moderator.check(request)  # a no-op once screen() passed this task
         return self.inner.submit(request)
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
