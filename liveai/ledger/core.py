@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput
-from liveai.ledger import accounts
+from liveai.ledger import accounts, pg
 from liveai.ledger.accounts import SystemAccount
 from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
 
@@ -120,6 +120,12 @@ def submit(
     the common case, so the key is looked up only when a write is refused: a replay's
     balance changes are undone in the same transaction, leaving nothing changed.
     """
+    if pg.enabled(session):
+        done = _submit_pg(
+            session, spec, key=key, system=system, actor=actor, now=now, expires_at=expires_at
+        )
+        if done is not None:
+            return done
     user_deltas, system_deltas = deltas(spec, spec.amount)
     need = spec.amount if spec.direction == "debit" else 0
     user_account = accounts.change_user(session, spec.user_id, user_deltas, now, need=need)
@@ -143,6 +149,42 @@ def submit(
         return transfer, True
     undo(session, {user_account: user_deltas, system_account: system_deltas})
     return replay(session, key, spec), False
+
+
+def _submit_pg(
+    session: Session,
+    spec: Spec,
+    *,
+    key: str,
+    system: SystemAccount,
+    actor: str,
+    now: datetime,
+    expires_at: datetime | None,
+) -> tuple[Transfer, bool] | None:
+    """The common case in one statement; None, having written nothing, for anything else
+    (no account or shard yet, the guard refused, a replay)."""
+    values = row_for(spec, key=key, actor=actor, now=pg.now_param(now), debit=0, credit=0)
+    values["expires_at"] = expires_at
+    if spec.phase is TransferPhase.PENDING:
+        values["state"] = HoldState.PENDING
+    sql = pg.submit_sql(spec.direction, spec.phase, spec.direction == "debit")
+    args = pg.params(values)
+    args.update(system=system.value, shard=accounts.shard_of(spec.user_id))
+    user_account, system_account, inserted = pg.run(session, sql, args)
+    if user_account is None:
+        return None
+    user_deltas, system_deltas = deltas(spec, spec.amount)
+    if system_account is None:  # the shard's first use: create it on the general path
+        undo(session, {user_account: user_deltas})
+        return None
+    if inserted is None:  # the key is taken: put the balances back, it is a replay
+        undo(session, {user_account: user_deltas, system_account: system_deltas})
+        return replay(session, key, spec), False
+    debit, credit = (user_account, system_account)
+    if spec.direction == "credit":
+        debit, credit = credit, debit
+    values.update(debit_account_id=debit, credit_account_id=credit)
+    return pg.attach(session, values), True
 
 
 def _after_refusal(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
-from liveai.ledger import accounts, core
+from liveai.ledger import accounts, core, pg
 from liveai.ledger.accounts import SystemAccount
 from liveai.ledger.core import MAX_REASON, MAX_REFERENCE, Spec, check_amount, check_text
 from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
@@ -119,6 +119,10 @@ def _resolve(
     replay of this same request."""
     key = core.check_key(key)
     now = clock.now()
+    if pg.enabled(session):
+        return _resolve_pg(
+            session, pending_key, phase, key=key, amount=amount, reason=reason, now=now
+        )
     held = _claim(session, pending_key, phase, now, amount)
     if held is None:
         return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
@@ -140,6 +144,63 @@ def _resolve(
     core.undo(session, changes)  # the key belongs to another transfer: put the hold back
     session.execute(update(Transfer).where(Transfer.id == held.id).values(state=HoldState.PENDING))
     return core.replay(session, key, spec)
+
+
+def _resolve_pg(
+    session: Session,
+    pending_key: str,
+    phase: TransferPhase,
+    *,
+    key: str,
+    amount: int | None,
+    reason: str | None,
+    now: datetime,
+) -> Transfer:
+    """`_resolve` in one statement: the claim, both balances and the resolving transfer."""
+    state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
+    args = {
+        "state": state.value,
+        "pending_key": pending_key,
+        "now": pg.now_param(now),
+        "amount": amount,
+        "reason": reason,
+        "id": uuid.uuid4(),
+        "key": key,
+        "phase": phase.value,
+        "actor": "system",
+    }
+    row = pg.run(session, pg.resolve_sql(phase, amount is not None), args)
+    if row is None:  # the claim was refused: nothing written
+        return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
+    hold_id, kind, user_id, debit, credit, held, reference, held_reason, system, inserted = row
+    assert system is not None, "a hold's accounts exist"
+    spec = Spec(
+        kind=TransferKind(kind),
+        phase=phase,
+        user_id=user_id,
+        direction="debit",
+        amount=held if amount is None else amount,
+        reference=reference,
+        reason=held_reason if phase is TransferPhase.POST else reason,
+        pending_id=hold_id,
+    )
+    if inserted is None:  # the key belongs to another transfer: put the hold back
+        posted = spec.amount if phase is TransferPhase.POST else 0
+        core.undo(
+            session,
+            {
+                debit: {"debits_pending": -held, "debits_posted": posted},
+                credit: {"credits_pending": -held, "credits_posted": posted},
+            },
+        )
+        session.execute(
+            update(Transfer).where(Transfer.id == hold_id).values(state=HoldState.PENDING)
+        )
+        return core.replay(session, key, spec)
+    pg.mark_resolved(session, hold_id, state)
+    values = core.row_for(spec, key=key, actor="system", now=now, debit=debit, credit=credit)
+    values["id"] = args["id"]
+    return pg.attach(session, values)
 
 
 def _claim(
