@@ -70,8 +70,10 @@ class ExportWriter:
         self.archive = archive
         self.manifest = manifest
 
-    def write_stream(self, name: str, chunks: Iterator[bytes]) -> None:
-        with self.archive.open(name, "w", force_zip64=True) as raw:
+    def write_stream(self, name: str, chunks: Iterator[bytes], *, compress: bool = True) -> None:
+        entry = zipfile.ZipInfo(name)
+        entry.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        with self.archive.open(entry, "w", force_zip64=True) as raw:
             writer = _HashingWriter(raw)
             for chunk in chunks:
                 writer.write(chunk)
@@ -203,7 +205,7 @@ def _write_bundle(
     for table in exported_tables(inventory):
         writer.write_stream(f"data/{table.name}.json", _rows_json(session, table, user_id, counts))
     for key, path in _media(session, user_id):
-        writer.write_stream(path, iter([storage.get(key)]))
+        writer.write_stream(path, iter([storage.get(key)]), compress=False)  # already compressed
     summary = _summary(session, inventory, user_id, counts, writer.manifest.generated_at)
     writer.write_stream("summary.html", iter([summary.encode()]))
     document = {"format": FORMAT, **writer.manifest.__dict__}
