@@ -11,11 +11,9 @@ from liveai_cli import output, state
 def run_erasure(
     user: str, *, request_id: uuid.UUID | None, dry_run: bool, yes: bool, json_: bool
 ) -> dict[str, Any]:
-    from liveai.models import ErasureRun
     from liveai.privacy.erasure import Eraser, plan_erasure, run_to_dict
     from liveai.privacy.upstream import upstream_from_settings
     from liveai.storage import open_storage
-    from liveai.users import get_user
 
     settings = state.settings()
     storage = open_storage(settings)
@@ -24,7 +22,7 @@ def run_erasure(
         upstream_from_settings(settings, actor=state.actor()) as upstream,
     ):
         with database.transaction() as session:
-            user_id = _resumable_user(session, user, ErasureRun, get_user)
+            user_id = _resumable_user(session, user)
             plan = None if user_id is None else plan_erasure(session, storage, user_id, upstream)
         if user_id is None:
             user_id = uuid.UUID(user)
@@ -43,22 +41,24 @@ def run_erasure(
     return shown
 
 
-def _resumable_user(session: Any, ref: str, run_model: Any, get_user: Any) -> uuid.UUID | None:
-    """The user's id; None when only an unfinished erasure run remembers it."""
+def _resumable_user(session: Any, ref: str) -> uuid.UUID | None:
+    """The user's id; None when only an unfinished erasure run still remembers it."""
     from sqlalchemy import select
 
     from liveai.errors import NotFound
+    from liveai.models import ErasureRun
+    from liveai.users import get_user
 
     try:
-        return get_user(session, ref).id  # type: ignore[no-any-return]
+        return get_user(session, ref).id
     except NotFound:
         try:
             user_id = uuid.UUID(ref)
         except ValueError:
-            raise
+            raise NotFound(f"no user {ref!r}", hint="see `liveai users list`") from None
         pending = session.scalar(
-            select(run_model.id).where(
-                run_model.user_id == user_id, run_model.completed_at.is_(None)
+            select(ErasureRun.id).where(
+                ErasureRun.user_id == user_id, ErasureRun.completed_at.is_(None)
             )
         )
         if pending is None:

@@ -217,3 +217,9 @@ def test_the_kept_request_holds_no_personal_note(database: Database, storage: Lo
         assert kept.verification_note is None and kept.verification == "manual"
         assert session.get_one(User, kept.user_id).status is UserStatus.ERASED
     assert run.request_id == request_id
+
+
+def test_cli_erase_of_an_unknown_user_exits_3(cli) -> None:
+    result = cli("users", "erase", "ghost", "--yes")
+    assert result.exit_code == 3 and "no user 'ghost'" in result.stderr
+    assert "Traceback" not in result.output
