@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="List audit events and verify the hash chain.")
+app = App(help=summary("audit"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

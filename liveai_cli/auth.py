@@ -11,13 +11,14 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
     import httpx
 
     from liveai.auth import Principal, TokenVerifier
 
-app = App(help="Verify and bind sign-in tokens (Logto, Sign in with Apple); revoke Apple tokens.")
+app = App(help=summary("auth"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TokenArg = Annotated[str, typer.Argument(help="The JWT, or - to read it from stdin.")]

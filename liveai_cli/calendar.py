@@ -9,8 +9,9 @@ import typer
 
 from liveai_cli import output
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Working-day deadlines (mainland calendar, GDPR month) and calendar data status.")
+app = App(help=summary("calendar"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

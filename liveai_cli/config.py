@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Show the settings in force (secrets masked) and the config file path.")
+app = App(help=summary("config"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

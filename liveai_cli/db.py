@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Migrate the database and check it against the models.")
+app = App(help=summary("db"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

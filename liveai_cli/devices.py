@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="List, add and remove a user's APNs devices (completion notifications only).")
+app = App(help=summary("devices"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]

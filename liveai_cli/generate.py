@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
     import uuid
@@ -33,10 +34,7 @@ class _ImageByDefault(TyperGroup):
 
 app = App(
     cls=_ImageByDefault,
-    help=(
-        "Generate videos: `liveai generate PHOTO` (short for `liveai generate image PHOTO`) "
-        "or `liveai generate batch MANIFEST`.\n\nExample: liveai generate --sample"
-    ),
+    help=summary("generate") + "\n\nExample: liveai generate --sample",
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

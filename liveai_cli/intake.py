@@ -9,8 +9,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Check photos against the intake rules (type, size, ratio, frames).")
+app = App(help=summary("intake"))
 
 
 @app.command("check")

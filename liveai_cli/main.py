@@ -10,33 +10,13 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import (
-    audit,
-    auth,
-    calendar,
-    config,
-    credits,
-    db,
-    devices,
-    generate,
-    intake,
-    output,
-    policy,
-    privacy,
-    providers,
-    push,
-    receipts,
-    requests,
-    retention,
-    storage,
-    tasks,
-    users,
-    worker,
-)
+from liveai_cli import output, worker
 from liveai_cli.app import App
+from liveai_cli.groups import LazyGroup
 
 app = App(
     name="liveai",
+    cls=LazyGroup,
     help=(
         "Operations and compliance toolkit for the live.ai app.\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 auth rejected, "
@@ -44,26 +24,6 @@ app = App(
         "Set LIVEAI_DEBUG=1 for tracebacks."
     ),
 )
-
-app.add_typer(config.app, name="config")
-app.add_typer(db.app, name="db")
-app.add_typer(users.app, name="users")
-app.add_typer(credits.app, name="credits")
-app.add_typer(audit.app, name="audit")
-app.add_typer(auth.app, name="auth")
-app.add_typer(requests.app, name="requests")
-app.add_typer(privacy.app, name="privacy")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(retention.app, name="retention")
-app.add_typer(receipts.app, name="receipts")
-app.add_typer(devices.app, name="devices")
-app.add_typer(push.app, name="push")
-app.add_typer(policy.app, name="policy")
-app.add_typer(providers.app, name="providers")
-app.add_typer(storage.app, name="storage")
-app.add_typer(intake.app, name="intake")
-app.add_typer(generate.app, name="generate")
-app.add_typer(tasks.app, name="tasks")
 app.command("worker")(worker.worker)
 
 

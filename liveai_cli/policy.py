@@ -9,8 +9,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Render, lint and publish the privacy policy, the App Privacy label and ROPA.")
+app = App(help=summary("policy"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

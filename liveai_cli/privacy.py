@@ -9,8 +9,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Export everything held about a user (access and portability).")
+app = App(help=summary("privacy"))
 
 
 @app.command("export")

@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="List the remote video providers and check that they answer.")
+app = App(help=summary("providers"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

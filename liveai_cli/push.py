@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Send APNs notifications: to every device of a user, or a test to one token.")
+app = App(help=summary("push"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 COLUMNS = ["device_id", "token", "outcome", "status", "reason", "attempts"]

@@ -9,8 +9,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Verify App Store purchases, credit them once, apply refunds and notifications.")
+app = App(help=summary("receipts"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileArg = Annotated[str, typer.Argument(help="The file to read; `-` reads stdin.")]

@@ -9,11 +9,12 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-app = App(help="Open, track, verify, run, refuse and extend data-subject requests.")
+app = App(help=summary("requests"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[str, typer.Argument(help="The request id.")]

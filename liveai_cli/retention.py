@@ -9,11 +9,12 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-app = App(help="Retention sweeps (uploaded photos, nginx logs) and what is held.")
+app = App(help=summary("retention"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 DryRunOption = Annotated[

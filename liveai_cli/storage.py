@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="Check the object storage (local folder or S3 bucket) and list what it holds.")
+app = App(help=summary("storage"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

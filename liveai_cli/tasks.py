@@ -8,8 +8,9 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.groups import summary
 
-app = App(help="List, show, cancel, resume and delete generation tasks.")
+app = App(help=summary("tasks"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TaskArg = Annotated[str, typer.Argument(help="A task id.")]

@@ -75,6 +75,56 @@ def test_help_and_version_do_not_import_heavy_modules() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
 
 
+def _modules_loaded_by(args: list[str]) -> list[str]:
+    probe = (
+        "import sys\n"
+        "from liveai_cli.main import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('liveai_cli.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    return result.stdout.strip().splitlines()[-1].strip("[]").replace("'", "").split(", ")
+
+
+def test_root_help_lists_every_group_without_loading_one() -> None:
+    from liveai_cli.groups import SUMMARIES
+
+    loaded = _modules_loaded_by(["--help"])
+    assert not [m for m in loaded if m.removeprefix("liveai_cli.") in SUMMARIES], loaded
+    result = subprocess.run(
+        [sys.executable, "-m", "liveai_cli", "--help"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+    for name in SUMMARIES:
+        assert f" {name} " in result.stdout, name
+
+
+def test_a_group_loads_alone() -> None:
+    loaded = _modules_loaded_by(["users", "--help"])
+    assert "liveai_cli.users" in loaded
+    assert "liveai_cli.credits" not in loaded
+
+
+def test_group_summaries_are_the_groups_own_help() -> None:
+    from liveai_cli.groups import SUMMARIES
+
+    root = typer.main.get_command(app)
+    for name, summary in SUMMARIES.items():
+        group = root.commands[name]  # type: ignore[attr-defined]
+        assert group.help.startswith(summary), name
+
+
+def test_a_mistyped_group_gets_a_suggestion(cli_embedded) -> None:
+    result = cli_embedded("user", "list")
+    assert result.exit_code == 2
+    assert "users" in result.output
+
+
 def test_version(cli_embedded) -> None:
     result = cli_embedded("--version")
     assert result.exit_code == 0
