@@ -10,7 +10,7 @@ import httpx
 from PIL import Image
 
 from liveai.providers.base import Motion, ProviderState, ProviderStatus, VideoRequest
-from liveai.providers.http import RetryPolicy
+from liveai.providers.http import CallPolicy
 
 NEUTRAL, RED, GREEN = (120, 130, 140), (220, 30, 30), (30, 220, 30)
 
@@ -44,7 +44,7 @@ def video_request(
 
 
 class Sleeps:
-    """A RetryPolicy sleep that records delays instead of waiting."""
+    """A CallPolicy sleep that records delays instead of waiting."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -53,9 +53,9 @@ class Sleeps:
         self.delays.append(seconds)
 
 
-def quick_policy(retries: int = 3) -> tuple[RetryPolicy, Sleeps]:
+def quick_policy(retries: int = 3) -> tuple[CallPolicy, Sleeps]:
     sleeps = Sleeps()
-    return RetryPolicy(retries=retries, base_s=1.0, sleep=sleeps, rand=lambda: 1.0), sleeps
+    return CallPolicy(retries=retries, base_s=1.0, sleep=sleeps, rand=lambda: 1.0), sleeps
 
 
 @contextmanager

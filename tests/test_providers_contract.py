@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from liveai.errors import (
 from liveai.providers.ark import ArkProvider
 from liveai.providers.base import ProviderState
 from liveai.providers.fal import FalProvider
-from liveai.providers.http import RetryPolicy
+from liveai.providers.http import CallPolicy
 from liveai.providers.kling import KlingAuth, KlingProvider
 from liveai.providers.remote import RemoteProvider
 from liveai.providers.wan import WanProvider
@@ -34,7 +34,7 @@ KLING_SK = "kling-secret-0123456789abcdef0123456789"
 @dataclass
 class Harness:
     fake: FakeVideoApi
-    make: Callable[[RetryPolicy, float, int], RemoteProvider]
+    make: Callable[[CallPolicy, float, int], RemoteProvider]
 
 
 def _kling(client: httpx.Client) -> Harness:
@@ -43,7 +43,7 @@ def _kling(client: httpx.Client) -> Harness:
     return Harness(
         fake,
         lambda p, t=2.0, c=4: KlingProvider(
-            client, auth=auth, base_url=fake.url, policy=p, timeout_s=t, max_concurrency=c
+            client, auth=auth, base_url=fake.url, policy=replace(p, timeout_s=t, max_concurrency=c)
         ),
     )
 
@@ -54,7 +54,10 @@ def _ark(client: httpx.Client) -> Harness:
     return Harness(
         fake,
         lambda p, t=2.0, c=4: ArkProvider(
-            client, api_key="ark-key", base_url=base, policy=p, timeout_s=t, max_concurrency=c
+            client,
+            api_key="ark-key",
+            base_url=base,
+            policy=replace(p, timeout_s=t, max_concurrency=c),
         ),
     )
 
@@ -66,7 +69,10 @@ def _wan(client: httpx.Client) -> Harness:
     return Harness(
         fake,
         lambda p, t=2.0, c=4: WanProvider(
-            client, api_key="sk-wan", base_url=fake.url, policy=p, timeout_s=t, max_concurrency=c
+            client,
+            api_key="sk-wan",
+            base_url=fake.url,
+            policy=replace(p, timeout_s=t, max_concurrency=c),
         ),
     )
 
@@ -76,7 +82,10 @@ def _fal(client: httpx.Client) -> Harness:
     return Harness(
         fake,
         lambda p, t=2.0, c=4: FalProvider(
-            client, key="id:secret", base_url=fake.url, policy=p, timeout_s=t, max_concurrency=c
+            client,
+            key="id:secret",
+            base_url=fake.url,
+            policy=replace(p, timeout_s=t, max_concurrency=c),
         ),
     )
 
@@ -97,9 +106,9 @@ def harness(request: pytest.FixtureRequest, client: httpx.Client) -> Iterator[Ha
         yield built
 
 
-def _policy(retries: int = 3) -> tuple[RetryPolicy, Sleeps]:
+def _policy(retries: int = 3) -> tuple[CallPolicy, Sleeps]:
     sleeps = Sleeps()
-    return RetryPolicy(retries=retries, base_s=0.5, sleep=sleeps, rand=lambda: 0.0), sleeps
+    return CallPolicy(retries=retries, base_s=0.5, sleep=sleeps, rand=lambda: 0.0), sleeps
 
 
 def test_full_generation_serves_a_real_mp4(harness: Harness, client: httpx.Client) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -63,8 +64,7 @@ def make(
         base_url=fake.url,
         model=model,
         mode=mode,
-        policy=policy,
-        timeout_s=timeout_s,
+        policy=replace(policy, timeout_s=timeout_s),
     )
 
 

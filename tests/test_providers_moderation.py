@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from liveai.errors import ConfigError, ProviderRejected, ProviderUnavailable
-from liveai.providers.http import RetryPolicy
+from liveai.providers.http import CallPolicy
 from liveai.providers.moderation import (
     Moderated,
     Moderator,
@@ -39,7 +39,7 @@ def client() -> Iterator[httpx.Client]:
 
 def _qwen(fake: FakeWan, client: httpx.Client, key: str = KEY) -> QwenVLCheck:
     return QwenVLCheck(
-        client, api_key=key, base_url=fake.url, model="qwen-vl-max", policy=RetryPolicy(0)
+        client, api_key=key, base_url=fake.url, model="qwen-vl-max", policy=CallPolicy(0)
     )
 
 
@@ -81,7 +81,7 @@ def test_qwen_vl_faults_are_not_verdicts(fake: FakeWan, client: httpx.Client) ->
 def test_moderated_provider_refuses_before_anything_leaves(
     fake: FakeWan, client: httpx.Client
 ) -> None:
-    inner = WanProvider(client, api_key=KEY, base_url=fake.url, policy=RetryPolicy(0))
+    inner = WanProvider(client, api_key=KEY, base_url=fake.url, policy=CallPolicy(0))
     moderated = Moderated(inner, Moderator(["gore"], _qwen(fake, client)))
     with pytest.raises(ProviderRejected):
         moderated.submit(video_request(prompt="gore everywhere"))

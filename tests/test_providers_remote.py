@@ -130,10 +130,10 @@ def test_doctor_includes_the_providers(cli_embedded, fakes: dict[str, object], m
 
 
 def test_backoff_doubles_with_jitter_is_capped_and_honours_retry_after() -> None:
-    from liveai.providers.http import RetryPolicy
+    from liveai.providers.http import CallPolicy
 
-    low = RetryPolicy(base_s=1.0, max_s=10.0, rand=lambda: 0.0)
-    high = RetryPolicy(base_s=1.0, max_s=10.0, rand=lambda: 1.0)
+    low = CallPolicy(base_s=1.0, max_s=10.0, rand=lambda: 0.0)
+    high = CallPolicy(base_s=1.0, max_s=10.0, rand=lambda: 1.0)
     assert [low.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 5.0]
     assert [high.delay(n) for n in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
     assert low.delay(0, retry_after=3.0) == 3.0 and low.delay(0, retry_after=99.0) == 10.0

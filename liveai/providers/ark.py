@@ -23,7 +23,15 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
-from liveai.providers.http import Json, RetryPolicy, Transport, dig, generic_error, region_of
+from liveai.providers.http import (
+    DEFAULT_POLICY,
+    CallPolicy,
+    Json,
+    Transport,
+    dig,
+    generic_error,
+    region_of,
+)
 from liveai.providers.prompts import with_motion
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
@@ -80,9 +88,7 @@ class ArkProvider:
         api_key: str,
         base_url: str = CHINA_URL,
         model: str = "doubao-seedance-1-0-pro-250528",
-        policy: RetryPolicy | None = None,
-        max_concurrency: int = 4,
-        timeout_s: float = 30.0,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.region: Region = region_of(base_url, OVERSEAS_HOSTS, "mainland_china")
         self.model = model
@@ -93,8 +99,6 @@ class ArkProvider:
             auth=lambda: {"Authorization": f"Bearer {api_key}"},
             map_error=map_error,
             policy=policy,
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
         )
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:

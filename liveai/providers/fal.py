@@ -23,7 +23,7 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
-from liveai.providers.http import Json, RetryPolicy, Transport, dig, generic_error
+from liveai.providers.http import DEFAULT_POLICY, CallPolicy, Json, Transport, dig, generic_error
 from liveai.providers.prompts import with_motion
 
 QUEUE_URL = "https://queue.fal.run"
@@ -86,9 +86,7 @@ class FalProvider:
         key: str,
         base_url: str = QUEUE_URL,
         model: str = "fal-ai/kling-video/v2.1/standard/image-to-video",
-        policy: RetryPolicy | None = None,
-        max_concurrency: int = 4,
-        timeout_s: float = 30.0,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.model = model.strip("/")
         self.http = Transport(
@@ -98,8 +96,6 @@ class FalProvider:
             auth=lambda: {"Authorization": f"Key {key}"},
             map_error=map_error,
             policy=policy,
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
         )
         self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
 

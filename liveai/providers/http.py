@@ -41,12 +41,16 @@ Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter: base, 2*base, 4*base ... capped, each scaled by 0.5-1."""
+class CallPolicy:
+    """How one provider is called: a timeout per call, at most max_concurrency calls at once,
+    and retries with exponential backoff and jitter (base, 2*base, 4*base ... capped, each
+    scaled by 0.5-1)."""
 
     retries: int = 3
     base_s: float = 1.0
     max_s: float = 30.0
+    timeout_s: float = 30.0
+    max_concurrency: int = 4
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     rand: Callable[[], float] = field(default=random.random, compare=False)
 
@@ -55,6 +59,9 @@ class RetryPolicy:
         if retry_after is not None:
             backoff = max(backoff, min(retry_after, self.max_s))
         return backoff
+
+
+DEFAULT_POLICY = CallPolicy()
 
 
 def parse_json(response: httpx.Response) -> Any:
@@ -97,18 +104,15 @@ class Transport:
         *,
         auth: Callable[[], Mapping[str, str]],
         map_error: ErrorMapper,
-        policy: RetryPolicy | None = None,
-        max_concurrency: int = 4,
-        timeout_s: float = 30.0,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.provider = provider
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.map_error = map_error
-        self.policy = policy or RetryPolicy()
-        self.timeout_s = timeout_s
-        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.policy = policy
+        self._slots = threading.BoundedSemaphore(policy.max_concurrency)
 
     def url(self, path_or_url: str) -> str:
         if not path_or_url.startswith(("http://", "https://")):
@@ -160,7 +164,12 @@ class Transport:
         with self._slots:
             try:
                 return self.client.request(
-                    method, url, json=json_body, params=params, headers=sent, timeout=self.timeout_s
+                    method,
+                    url,
+                    json=json_body,
+                    params=params,
+                    headers=sent,
+                    timeout=self.policy.timeout_s,
                 )
             except httpx.TimeoutException:
                 raise self._unavailable("timed out", "timeout") from None

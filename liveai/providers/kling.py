@@ -27,7 +27,15 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
-from liveai.providers.http import Json, RetryPolicy, Transport, dig, generic_error, region_of
+from liveai.providers.http import (
+    DEFAULT_POLICY,
+    CallPolicy,
+    Json,
+    Transport,
+    dig,
+    generic_error,
+    region_of,
+)
 from liveai.providers.prompts import with_motion
 
 CHINA_URL = "https://api-beijing.klingai.com"
@@ -156,9 +164,7 @@ class KlingProvider:
         base_url: str = CHINA_URL,
         model: str = "kling-v2-1",
         mode: str = "std",
-        policy: RetryPolicy | None = None,
-        max_concurrency: int = 4,
-        timeout_s: float = 30.0,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.region: Region = region_of(base_url, OVERSEAS_HOSTS, "mainland_china")
         self.model, self.mode = model, mode
@@ -170,8 +176,6 @@ class KlingProvider:
             auth=auth.headers,
             map_error=map_error,
             policy=policy,
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
         )
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:

@@ -25,9 +25,10 @@ from liveai.providers.base import (
     VideoRequest,
 )
 from liveai.providers.http import (
+    DEFAULT_POLICY,
+    CallPolicy,
     Json,
     RemoteProvider,
-    RetryPolicy,
     Transport,
     dig,
     generic_error,
@@ -90,8 +91,7 @@ class QwenVLCheck:
         api_key: str,
         base_url: str,
         model: str,
-        policy: RetryPolicy | None = None,
-        timeout_s: float = 30.0,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.model = model
         self.recipient = Recipient(
@@ -107,7 +107,6 @@ class QwenVLCheck:
             auth=lambda: {"Authorization": f"Bearer {api_key}"},
             map_error=_qwen_error,
             policy=policy,
-            timeout_s=timeout_s,
         )
 
     def check(self, image_jpeg: bytes) -> None:

@@ -7,7 +7,7 @@ and whether overseas transfer is allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 from pydantic import SecretStr
@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from liveai.errors import ConfigError, LiveAIError, NotFound
 from liveai.providers import ark, fal, kling, wan
 from liveai.providers.base import Provider, Region
-from liveai.providers.http import RemoteProvider, RetryPolicy, region_of
+from liveai.providers.http import CallPolicy, RemoteProvider, region_of
 from liveai.providers.moderation import Moderated, Moderator, QwenVLCheck, parse_terms
 from liveai.settings import Settings
 
@@ -106,12 +106,20 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def settings_policy(settings: Settings) -> CallPolicy:
+    return CallPolicy(
+        retries=settings.provider_retries,
+        base_s=settings.provider_retry_base_s,
+        timeout_s=settings.provider_http_timeout_s,
+        max_concurrency=settings.provider_max_concurrency,
+    )
+
+
 def build_one(
-    name: str, settings: Settings, client: httpx.Client, policy: RetryPolicy | None = None
+    name: str, settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> RemoteProvider:
     """One provider from the settings, whether or not it is enabled."""
-    policy = policy or RetryPolicy(settings.provider_retries, settings.provider_retry_base_s)
-    limits = settings.provider_max_concurrency, settings.provider_http_timeout_s
+    policy = policy or settings_policy(settings)
     if name == "kling":
         auth = kling.KlingAuth(
             access_key=settings.kling_access_key,
@@ -125,8 +133,6 @@ def build_one(
             model=settings.kling_model,
             mode=settings.kling_mode,
             policy=policy,
-            max_concurrency=limits[0],
-            timeout_s=limits[1],
         )
     if name == "ark":
         return ark.ArkProvider(
@@ -135,8 +141,6 @@ def build_one(
             base_url=settings.ark_base_url,
             model=settings.ark_model,
             policy=policy,
-            max_concurrency=limits[0],
-            timeout_s=limits[1],
         )
     if name == "wan":
         return wan.WanProvider(
@@ -145,8 +149,6 @@ def build_one(
             base_url=settings.wan_base_url,
             model=settings.wan_model,
             policy=policy,
-            max_concurrency=limits[0],
-            timeout_s=limits[1],
         )
     if name == "fal":
         return fal.FalProvider(
@@ -155,8 +157,6 @@ def build_one(
             base_url=settings.fal_base_url,
             model=settings.fal_model,
             policy=policy,
-            max_concurrency=limits[0],
-            timeout_s=limits[1],
         )
     raise NotFound(
         f"no remote provider named {name!r}", hint=f"use one of {', '.join(REMOTE_NAMES)}"
@@ -164,7 +164,7 @@ def build_one(
 
 
 def build_moderator(
-    settings: Settings, client: httpx.Client, policy: RetryPolicy | None = None
+    settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> Moderator | None:
     """The pre-submit checks the settings ask for, or None when neither is configured."""
     terms = parse_terms(settings.blocked_terms)
@@ -180,8 +180,7 @@ def build_moderator(
             api_key=_secret(settings.wan_api_key),
             base_url=settings.wan_base_url,
             model=settings.qwen_vl_model,
-            policy=policy or RetryPolicy(settings.provider_retries, settings.provider_retry_base_s),
-            timeout_s=settings.provider_http_timeout_s,
+            policy=policy or settings_policy(settings),
         )
     if not terms and image_check is None:
         return None
@@ -189,7 +188,7 @@ def build_moderator(
 
 
 def build_remote_providers(
-    settings: Settings, client: httpx.Client, policy: RetryPolicy | None = None
+    settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> dict[str, Provider]:
     """The remote providers that have credentials and are allowed (fal only when overseas is).
 
@@ -221,7 +220,7 @@ def check_providers(
         if not has_credentials(each, settings):
             results.append(ProviderCheck(each, False, "no credentials configured"))
             continue
-        provider = build_one(each, settings, client, RetryPolicy(retries=0))
+        provider = build_one(each, settings, client, replace(settings_policy(settings), retries=0))
         try:
             detail = provider.check()
         except LiveAIError as exc:
