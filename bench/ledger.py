@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import subprocess
 import tempfile
 import time
@@ -107,6 +108,7 @@ def worker(
     connection.commit()  # else each session would join this transaction, never committing
     queue.put("ready")
     start.wait()  # every worker imported and connected: measure only the transfers
+    cpu = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         user = rnd.choice(users)
@@ -124,12 +126,16 @@ def worker(
             with transaction() as session:
                 ledger.consume(session, user, 1, key=key, reference=key, reason="consume")
             transfers += 1
+    cpu = time.process_time() - cpu
     connection.close()
     engine.dispose()
-    queue.put(transfers)
+    queue.put((transfers, cpu))
 
 
-def run_ledger(url: str, users: list[uuid.UUID], workers: int, seconds: float) -> float:
+def run_ledger(
+    url: str, users: list[uuid.UUID], workers: int, seconds: float
+) -> tuple[float, float]:
+    """Transfers per second, and the workers' own CPU time per transfer (seconds)."""
     ctx = multiprocessing.get_context("spawn")
     queue, start = ctx.Queue(), ctx.Event()
     procs = [
@@ -141,13 +147,15 @@ def run_ledger(url: str, users: list[uuid.UUID], workers: int, seconds: float) -
     for _ in procs:
         queue.get()  # each worker says it is ready
     start.set()
-    total = sum(queue.get() for _ in procs)
+    results = [queue.get() for _ in procs]
     for proc in procs:
         proc.join()
-    return total / seconds
+    total = sum(transfers for transfers, _ in results)
+    return total / seconds, sum(cpu for _, cpu in results) / total
 
 
-def run_pgbench(url: str, users: int, clients: int, seconds: float) -> float:
+def run_pgbench(url: str, users: int, clients: int, seconds: float) -> tuple[float, float]:
+    """Transactions per second, and pgbench's own CPU time per transaction (seconds)."""
     parsed = make_url(url)
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "transfer.sql"
@@ -159,11 +167,15 @@ def run_pgbench(url: str, users: int, clients: int, seconds: float) -> float:
             parsed.database or "postgres",
         ]  # fmt: skip
         env = {**os.environ, "PGPASSWORD": parsed.password or ""}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
-    match = re.search(r"tps = ([\d.]+)", result.stdout)
-    if match is None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tps = re.search(r"tps = ([\d.]+)", result.stdout)
+    done = re.search(r"transactions actually processed: (\d+)", result.stdout)
+    if tps is None or done is None:
         raise SystemExit(f"could not read pgbench's figure:\n{result.stdout}\n{result.stderr}")
-    return float(match.group(1))
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return float(tps.group(1)), cpu / int(done.group(1))
 
 
 def check(url: str) -> tuple[bool, int]:
@@ -188,14 +200,18 @@ def main() -> None:
     url = create_database(admin, name)
     try:
         users = prepare(url, args.users)
-        baseline = run_pgbench(url, args.users, args.workers, args.seconds)
-        rate = run_ledger(url, users, args.workers, args.seconds)
+        baseline, baseline_cpu = run_pgbench(url, args.users, args.workers, args.seconds)
+        rate, rate_cpu = run_ledger(url, users, args.workers, args.seconds)
         ok, transfers = check(url)
     finally:
         drop_database(admin, name)
     print(f"pgbench guarded UPDATE + INSERT (baseline): {baseline:8.0f} transactions/s")
     print(f"liveai.ledger hold+post and consume:        {rate:8.0f} transfers/s")
     print(f"ratio: {rate / baseline:.2f} (target >= 0.5), {args.workers} clients each")
+    print(
+        f"client CPU: pgbench {baseline_cpu * 1e6:.0f} us per transaction, "
+        f"liveai workers {rate_cpu * 1e6:.0f} us per transfer"
+    )
     print(f"invariants after {transfers} transfers: {'clean' if ok else 'VIOLATED'}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if not ok:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, literal_column, select
 from sqlalchemy.orm import Session
 
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput
@@ -19,6 +19,12 @@ from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
 MAX_KEY = 200
 MAX_REFERENCE = 200
 MAX_REASON = 500
+
+# `OPEN_HOLD` as a query condition, its value inline so that its partial index applies.
+OPEN_HOLD_CONDITION: ColumnElement[bool] = and_(
+    Transfer.state == literal_column(f"'{HoldState.PENDING.value}'"),
+    Transfer.timeout_seconds.is_not(None),
+)
 
 
 @dataclass(frozen=True)
@@ -164,12 +170,10 @@ def _submit_pg(
     """The common case in one statement; None, having written nothing, for anything else
     (no account or shard yet, the guard refused, a replay)."""
     values = row_for(spec, key=key, actor=actor, now=pg.now_param(now), debit=0, credit=0)
-    values["expires_at"] = expires_at
     if spec.phase is TransferPhase.PENDING:
-        values["state"] = HoldState.PENDING
-    sql = pg.submit_sql(spec.direction, spec.phase, spec.direction == "debit")
-    args = pg.params(values)
-    args.update(system=system.value, shard=accounts.shard_of(spec.user_id))
+        values.update(state=HoldState.PENDING, expires_at=expires_at)
+    sql = pg.submit_sql(spec.kind, spec.phase, spec.direction, system)
+    args = {**values, "shard": accounts.shard_of(spec.user_id)}
     user_account, system_account, inserted = pg.run(session, sql, args)
     if user_account is None:
         return None
@@ -244,21 +248,20 @@ def insert(session: Session, values: dict[str, Any]) -> Transfer | None:
     return session.scalars(stmt.returning(Transfer)).first()
 
 
-def expire_overdue(session: Session, now: datetime, *, user_id: uuid.UUID | None = None) -> int:
-    """Expire holds whose timeout passed, releasing their credits; the count expired."""
+def expire_query(now: datetime, user_id: uuid.UUID | None = None) -> Select[Transfer]:
+    """The holds whose timeout passed (of one user, or all), locked, skipping those taken."""
     query = (
         select(Transfer)
-        .where(
-            Transfer.phase == TransferPhase.PENDING,
-            Transfer.state == HoldState.PENDING,
-            Transfer.expires_at <= now,
-        )
+        .where(OPEN_HOLD_CONDITION, Transfer.expires_at <= now)
         .order_by(Transfer.id)
         .with_for_update(skip_locked=True)
     )
-    if user_id is not None:
-        query = query.where(Transfer.user_id == user_id)
-    holds = session.scalars(query).all()
+    return query if user_id is None else query.where(Transfer.user_id == user_id)
+
+
+def expire_overdue(session: Session, now: datetime, *, user_id: uuid.UUID | None = None) -> int:
+    """Expire holds whose timeout passed, releasing their credits; the count expired."""
+    holds = session.scalars(expire_query(now, user_id)).all()
     if not holds:
         return 0
     changes: dict[int, dict[str, int]] = {}

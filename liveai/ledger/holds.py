@@ -157,16 +157,13 @@ def _resolve_pg(
     now: datetime,
 ) -> Transfer:
     """`_resolve` in one statement: the claim, both balances and the resolving transfer."""
-    state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
     args = {
-        "state": state.value,
         "pending_key": pending_key,
         "now": pg.now_param(now),
         "amount": amount,
         "reason": reason,
         "id": uuid.uuid4(),
         "key": key,
-        "phase": phase.value,
         "actor": "system",
     }
     row = pg.run(session, pg.resolve_sql(phase, amount is not None), args)
@@ -197,16 +194,19 @@ def _resolve_pg(
             update(Transfer).where(Transfer.id == hold_id).values(state=HoldState.PENDING)
         )
         return core.replay(session, key, spec)
-    pg.mark_resolved(session, hold_id, state)
+    pg.mark_resolved(session, hold_id, _resolved_state(phase))
     values = core.row_for(spec, key=key, actor="system", now=now, debit=debit, credit=credit)
     values["id"] = args["id"]
     return pg.attach(session, values)
 
 
+def _resolved_state(phase: TransferPhase) -> HoldState:
+    return HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
+
+
 def _claim(
     session: Session, pending_key: str, phase: TransferPhase, now: datetime, amount: int | None
 ) -> Transfer | None:
-    state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
     stmt = (
         update(Transfer)
         .where(
@@ -215,7 +215,7 @@ def _claim(
             Transfer.state == HoldState.PENDING,
             Transfer.expires_at > now,
         )
-        .values(state=state)
+        .values(state=_resolved_state(phase))
         .returning(Transfer)
     )
     if amount is not None:
@@ -279,7 +279,9 @@ def list_holds(
     query = select(Transfer).where(Transfer.phase == TransferPhase.PENDING)
     if user_id is not None:
         query = query.where(Transfer.user_id == user_id)
-    if state is not None:
+    if state is HoldState.PENDING:
+        query = query.where(core.OPEN_HOLD_CONDITION)
+    elif state is not None:
         query = query.where(Transfer.state == state)
     query = query.order_by(Transfer.created_at, Transfer.id).limit(limit)
     return list(session.scalars(query).all())

@@ -9,8 +9,9 @@ earlier one's row: a join, or an EXISTS evaluated before the scan).
 
 Everything unusual (no account yet, a new shard, a refused guard, a replayed key) falls
 back to the general path in `core` and `holds`, which works on every backend. The SQL is
-static text with named parameters: psycopg prepares it on the server after a few runs,
-and no SQLAlchemy statement is built or compiled per call.
+text built once per kind of call (what the call site fixes written in, the rest named
+parameters): psycopg prepares it on the server after a few runs, and no SQLAlchemy
+statement is built or compiled per call.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
-from liveai.models import HoldState, Transfer, TransferPhase
+from liveai.ledger.accounts import SystemAccount
+from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
 
 _COLUMNS = (
     "id, key, kind, phase, user_id, debit_account_id, credit_account_id, amount, shortfall,"
@@ -53,15 +55,25 @@ def run(session: Session, sql: str, params: Mapping[str, Any]) -> Any:
 
 
 @cache
-def submit_sql(direction: str, phase: TransferPhase, guarded: bool) -> str:
-    """Move the user's and the system shard's balances and insert the transfer."""
+def submit_sql(
+    kind: TransferKind, phase: TransferPhase, direction: str, system: SystemAccount
+) -> str:
+    """Move the user's and the system shard's balances and insert the transfer.
+
+    What the call site fixes (kind, phase, state, system account: enum values) is part of
+    the text, one prepared statement per combination; the rest are parameters.
+    """
     side = "pending" if phase is TransferPhase.PENDING else "posted"
     user_col, system_col = f"credits_{side}", f"debits_{side}"
-    debit, credit = "s.id", "u.id"
-    if direction == "debit":
+    debit, credit, guard = "s.id", "u.id", ""
+    if direction == "debit":  # taking credits: guarded, never below zero
         user_col, system_col = system_col, user_col
         debit, credit = credit, debit
-    guard = f" AND {_AVAILABLE} >= %(amount)s" if guarded else ""
+        guard = f" AND {_AVAILABLE} >= %(amount)s"
+    hold = phase is TransferPhase.PENDING
+    state = f"'{HoldState.PENDING.value}'" if hold else "NULL"
+    timeout = "%(timeout_seconds)s::integer" if hold else "NULL"
+    expires = "%(expires_at)s::timestamptz" if hold else "NULL"
     return f"""\
 WITH u AS (
     UPDATE ledger_accounts SET {user_col} = {user_col} + %(amount)s
@@ -69,15 +81,14 @@ WITH u AS (
     RETURNING id
 ), s AS (
     UPDATE ledger_accounts SET {system_col} = {system_col} + %(amount)s
-    WHERE code = %(system)s AND shard = %(shard)s AND EXISTS (SELECT FROM u)
+    WHERE code = '{system.value}' AND shard = %(shard)s AND EXISTS (SELECT FROM u)
     RETURNING id
 ), t AS (
     INSERT INTO ledger_transfers ({_COLUMNS})
-    SELECT %(id)s::uuid, %(key)s::varchar, %(kind)s::varchar, %(phase)s::varchar,
-        %(user_id)s::uuid, {debit}, {credit}, %(amount)s::bigint, 0, NULL,
-        %(state)s::varchar, %(timeout_seconds)s::integer, %(expires_at)s::timestamptz,
-        %(reference)s::varchar, %(reason)s::varchar, %(actor)s::varchar,
-        %(created_at)s::timestamptz
+    SELECT %(id)s::uuid, %(key)s::varchar, '{kind.value}', '{phase.value}',
+        %(user_id)s::uuid, {debit}, {credit}, %(amount)s::bigint, 0, NULL, {state},
+        {timeout}, {expires}, %(reference)s::varchar, %(reason)s::varchar,
+        %(actor)s::varchar, %(created_at)s::timestamptz
     FROM u, s
     ON CONFLICT (key) DO NOTHING
     RETURNING id
@@ -89,13 +100,14 @@ SELECT (SELECT id FROM u), (SELECT id FROM s), (SELECT id FROM t)"""
 def resolve_sql(phase: TransferPhase, partial: bool) -> str:
     """Claim a hold (pending, not expired, holding enough), release it on both accounts,
     post what is taken, and insert the resolving transfer; no row if the claim fails."""
+    state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
     amount = "%(amount)s::bigint" if partial else "h.amount"
     posted = amount if phase is TransferPhase.POST else "0"
     reason = "h.reason" if phase is TransferPhase.POST else "%(reason)s::varchar"
     enough = " AND amount >= %(amount)s" if partial else ""
     return f"""\
 WITH h AS (
-    UPDATE ledger_transfers SET state = %(state)s
+    UPDATE ledger_transfers SET state = '{state.value}'
     WHERE key = %(pending_key)s AND phase = 'pending' AND state = 'pending'
         AND expires_at > %(now)s{enough}
     RETURNING id, kind, user_id, debit_account_id, credit_account_id, amount, reference, reason
@@ -111,7 +123,7 @@ WITH h AS (
     RETURNING a.id
 ), t AS (
     INSERT INTO ledger_transfers ({_COLUMNS})
-    SELECT %(id)s::uuid, %(key)s::varchar, h.kind, %(phase)s::varchar, h.user_id,
+    SELECT %(id)s::uuid, %(key)s::varchar, h.kind, '{phase.value}', h.user_id,
         h.debit_account_id, h.credit_account_id, {amount}, 0, h.id, NULL, NULL, NULL,
         h.reference, {reason}, %(actor)s::varchar, %(now)s::timestamptz
     FROM h, s
@@ -121,11 +133,6 @@ WITH h AS (
 SELECT h.id, h.kind, h.user_id, h.debit_account_id, h.credit_account_id, h.amount,
     h.reference, h.reason, (SELECT id FROM s), (SELECT id FROM t)
 FROM h"""
-
-
-def params(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A transfer row's values as driver parameters (enums by value)."""
-    return {name: getattr(v, "value", v) for name, v in values.items()}
 
 
 def attach(session: Session, values: Mapping[str, Any]) -> Transfer:

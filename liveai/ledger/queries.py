@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import NotFound
 from liveai.ledger.accounts import ACCOUNTS
-from liveai.models import HoldState, Transfer, TransferPhase, User
+from liveai.ledger.core import OPEN_HOLD_CONDITION
+from liveai.models import Transfer, TransferPhase, User
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,7 @@ def balance(session: Session, user_id: uuid.UUID, *, clock: Clock = SYSTEM_CLOCK
 def _overdue(session: Session, user_id: uuid.UUID, clock: Clock) -> int:
     total = session.scalar(
         select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-            Transfer.user_id == user_id,
-            Transfer.phase == TransferPhase.PENDING,
-            Transfer.state == HoldState.PENDING,
-            Transfer.expires_at <= clock.now(),
+            Transfer.user_id == user_id, OPEN_HOLD_CONDITION, Transfer.expires_at <= clock.now()
         )
     )
     return int(total or 0)
