@@ -1,7 +1,7 @@
 """Credits-ledger throughput on PostgreSQL next to pgbench running the raw SQL equivalent.
 
 Worker processes run generations (a hold, then its post: two transfers, two transactions)
-and plain consumes through `liveai.ledger`, each transfer in its own transaction. In the
+and plain consumes through `liveai.ledger.Ledger`, each transfer in its own transaction. In the
 same run, `pgbench` runs the raw transaction the ledger is built around (a guarded balance
 UPDATE plus a transfer INSERT) with as many clients. Prints both rates, the ratio (target
 at least 0.5), and the invariant check (reconcile must be clean).
@@ -94,18 +94,14 @@ def prepare(url: str, users: int) -> list[uuid.UUID]:
 def worker(
     url: str, users: list[uuid.UUID], seconds: float, seed: int, start: Any, queue: Any
 ) -> None:
-    from sqlalchemy.orm import sessionmaker
-
     from liveai import ledger
-    from liveai.db import make_engine
+    from liveai.db import Database, make_engine
 
-    engine = make_engine(url)
-    connection = engine.connect()  # a long-lived worker keeps its connection
-    transaction = sessionmaker(connection, expire_on_commit=False).begin
+    database = Database(make_engine(url))
+    books = ledger.Ledger(database)
     rnd = random.Random(seed)
     transfers = 0
-    connection.exec_driver_sql("SELECT 1")
-    connection.commit()  # else each session would join this transaction, never committing
+    books.consume(users[0], 1, key=uuid.uuid4().hex, reference="warm-up", reason="consume")
     queue.put("ready")
     start.wait()  # every worker imported and connected: measure only the transfers
     cpu = time.process_time()
@@ -114,21 +110,17 @@ def worker(
         user = rnd.choice(users)
         key = uuid.uuid4().hex
         if rnd.random() < 0.5:  # one generation: a hold, then its post
-            with transaction() as session:
-                ledger.hold(
-                    session, user, 5, key=key, reference=key, timeout=timedelta(minutes=10),
-                    reason="generation",
-                )  # fmt: skip
-            with transaction() as session:
-                ledger.post_hold(session, key, key=f"{key}:post", amount=rnd.randint(1, 5))
+            books.hold(
+                user, 5, key=key, reference=key, timeout=timedelta(minutes=10),
+                reason="generation",
+            )  # fmt: skip
+            books.post_hold(key, key=f"{key}:post", amount=rnd.randint(1, 5))
             transfers += 2
         else:
-            with transaction() as session:
-                ledger.consume(session, user, 1, key=key, reference=key, reason="consume")
+            books.consume(user, 1, key=key, reference=key, reason="consume")
             transfers += 1
     cpu = time.process_time() - cpu
-    connection.close()
-    engine.dispose()
+    database.close()
     queue.put((transfers, cpu))
 
 

@@ -6,7 +6,8 @@ the other side of every transfer, so all balances sum to zero. A transfer is imm
 and carries a unique idempotency key: the same key with the same request returns the
 recorded transfer and changes nothing; with a different request it is a Conflict naming
 the differing field. Holds reserve credits until posted (fully or for less), voided, or
-expired. Every function works in the caller's transaction and raises before it writes.
+expired. Every function works in the caller's transaction and raises before it writes;
+`Ledger` runs the hot ones (consume, hold, post, void) each in a transaction of its own.
 """
 
 from liveai.ledger.accounts import SYSTEM_SHARDS, SystemAccount
@@ -22,12 +23,14 @@ from liveai.ledger.operations import (
 )
 from liveai.ledger.queries import Balance, balance, history, transfer_to_dict, user_delta
 from liveai.ledger.reconcile import Mismatch, ReconcileReport, reconcile
+from liveai.ledger.standalone import Ledger
 from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
 
 __all__ = [
     "SYSTEM_SHARDS",
     "Balance",
     "HoldState",
+    "Ledger",
     "Mismatch",
     "ReconcileReport",
     "SystemAccount",

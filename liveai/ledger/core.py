@@ -169,11 +169,9 @@ def _submit_pg(
 ) -> tuple[Transfer, bool] | None:
     """The common case in one statement; None, having written nothing, for anything else
     (no account or shard yet, the guard refused, a replay)."""
-    values = row_for(spec, key=key, actor=actor, now=pg.now_param(now), debit=0, credit=0)
-    if spec.phase is TransferPhase.PENDING:
-        values.update(state=HoldState.PENDING, expires_at=expires_at)
-    sql = pg.submit_sql(spec.kind, spec.phase, spec.direction, system)
-    args = {**values, "shard": accounts.shard_of(spec.user_id)}
+    sql, args = pg_submission(
+        spec, key=key, system=system, actor=actor, now=now, expires_at=expires_at
+    )
     user_account, system_account, inserted = pg.run(session, sql, args)
     if user_account is None:
         return None
@@ -184,11 +182,38 @@ def _submit_pg(
     if inserted is None:  # the key is taken: put the balances back, it is a replay
         undo(session, {user_account: user_deltas, system_account: system_deltas})
         return replay(session, key, spec), False
+    return pg.attach(session, submitted(spec, args, user_account, system_account)), True
+
+
+def pg_submission(
+    spec: Spec,
+    *,
+    key: str,
+    system: SystemAccount,
+    actor: str,
+    now: datetime,
+    expires_at: datetime | None,
+    standalone: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """A new transfer's one statement on PostgreSQL (see `pg.submit_sql`), and its
+    arguments: the transfer's row, account ids still unknown, and the system shard."""
+    values = row_for(spec, key=key, actor=actor, now=pg.now_param(now), debit=0, credit=0)
+    if spec.phase is TransferPhase.PENDING:
+        values.update(state=HoldState.PENDING, expires_at=expires_at)
+    sql = pg.submit_sql(spec.kind, spec.phase, spec.direction, system, standalone)
+    return sql, {**values, "shard": accounts.shard_of(spec.user_id)}
+
+
+def submitted(
+    spec: Spec, args: Mapping[str, Any], user_account: int, system_account: int
+) -> dict[str, Any]:
+    """The row `pg_submission` inserted, with the accounts it moved."""
     debit, credit = (user_account, system_account)
     if spec.direction == "credit":
         debit, credit = credit, debit
+    values = {name: value for name, value in args.items() if name != "shard"}
     values.update(debit_account_id=debit, credit_account_id=credit)
-    return pg.attach(session, values), True
+    return values
 
 
 def _after_refusal(

@@ -4,7 +4,9 @@ them, or let them expire. A hold resolves at most once; expiry is exact."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,10 +35,28 @@ def hold(
 ) -> Transfer:
     """Reserve credits for a generation until `timeout` passes; InsufficientCredits beyond
     the available balance."""
+    spec = hold_spec(user_id, amount, reference=reference, timeout=timeout, reason=reason)
+    now = clock.now()
+    transfer, _ = core.submit(
+        session,
+        spec,
+        key=core.check_key(key),
+        system=SystemAccount.CONSUMED,
+        actor="system",
+        now=now,
+        expires_at=expires(spec, now),
+    )
+    return transfer
+
+
+def hold_spec(
+    user_id: uuid.UUID, amount: int, *, reference: str, timeout: timedelta, reason: str
+) -> Spec:
+    """A hold's request, checked."""
     seconds = int(timeout.total_seconds())
     if seconds < 1 or timeout > MAX_TIMEOUT:
         raise InvalidInput(f"a hold's timeout must be 1 s to 30 days, got {timeout}")
-    spec = Spec(
+    return Spec(
         kind=TransferKind.CONSUME,
         phase=TransferPhase.PENDING,
         user_id=user_id,
@@ -46,17 +66,12 @@ def hold(
         reason=check_text(reason, "reason", MAX_REASON, required=True),
         timeout_seconds=seconds,
     )
-    now = clock.now()
-    transfer, _ = core.submit(
-        session,
-        spec,
-        key=core.check_key(key),
-        system=SystemAccount.CONSUMED,
-        actor="system",
-        now=now,
-        expires_at=now + timedelta(seconds=seconds),
-    )
-    return transfer
+
+
+def expires(spec: Spec, now: datetime) -> datetime:
+    """When a hold placed at ``now`` times out."""
+    assert spec.timeout_seconds is not None
+    return now + timedelta(seconds=spec.timeout_seconds)
 
 
 def get_hold(session: Session, pending_key: str) -> Transfer:
@@ -157,6 +172,42 @@ def _resolve_pg(
     now: datetime,
 ) -> Transfer:
     """`_resolve` in one statement: the claim, both balances and the resolving transfer."""
+    sql, args = pg_resolution(pending_key, phase, key=key, amount=amount, reason=reason, now=now)
+    row = pg.run(session, sql, args)
+    if row is None:  # the claim was refused: nothing written
+        return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
+    spec, values, inserted = resolved(row, phase, args)
+    if not inserted:  # the key belongs to another transfer: put the hold back
+        held = row[5]
+        posted = spec.amount if phase is TransferPhase.POST else 0
+        core.undo(
+            session,
+            {
+                values["debit_account_id"]: {"debits_pending": -held, "debits_posted": posted},
+                values["credit_account_id"]: {"credits_pending": -held, "credits_posted": posted},
+            },
+        )
+        session.execute(
+            update(Transfer).where(Transfer.id == spec.pending_id).values(state=HoldState.PENDING)
+        )
+        return core.replay(session, key, spec)
+    assert spec.pending_id is not None
+    pg.mark_resolved(session, spec.pending_id, _resolved_state(phase))
+    return pg.attach(session, values)
+
+
+def pg_resolution(
+    pending_key: str,
+    phase: TransferPhase,
+    *,
+    key: str,
+    amount: int | None,
+    reason: str | None,
+    now: datetime,
+    standalone: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """A hold's resolution as one statement on PostgreSQL (see `pg.resolve_sql`), and its
+    arguments."""
     args = {
         "pending_key": pending_key,
         "now": pg.now_param(now),
@@ -166,11 +217,17 @@ def _resolve_pg(
         "key": key,
         "actor": "system",
     }
-    row = pg.run(session, pg.resolve_sql(phase, amount is not None), args)
-    if row is None:  # the claim was refused: nothing written
-        return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
+    return pg.resolve_sql(phase, amount is not None, standalone), args
+
+
+def resolved(
+    row: Sequence[Any], phase: TransferPhase, args: Mapping[str, Any]
+) -> tuple[Spec, dict[str, Any], bool]:
+    """What the claimed hold's resolution asked for, the transfer row it was to insert, and
+    whether it did (not when the key was taken)."""
     hold_id, kind, user_id, debit, credit, held, reference, held_reason, system, inserted = row
     assert system is not None, "a hold's accounts exist"
+    amount = args["amount"]
     spec = Spec(
         kind=TransferKind(kind),
         phase=phase,
@@ -178,26 +235,14 @@ def _resolve_pg(
         direction="debit",
         amount=held if amount is None else amount,
         reference=reference,
-        reason=held_reason if phase is TransferPhase.POST else reason,
+        reason=held_reason if phase is TransferPhase.POST else args["reason"],
         pending_id=hold_id,
     )
-    if inserted is None:  # the key belongs to another transfer: put the hold back
-        posted = spec.amount if phase is TransferPhase.POST else 0
-        core.undo(
-            session,
-            {
-                debit: {"debits_pending": -held, "debits_posted": posted},
-                credit: {"credits_pending": -held, "credits_posted": posted},
-            },
-        )
-        session.execute(
-            update(Transfer).where(Transfer.id == hold_id).values(state=HoldState.PENDING)
-        )
-        return core.replay(session, key, spec)
-    pg.mark_resolved(session, hold_id, _resolved_state(phase))
-    values = core.row_for(spec, key=key, actor="system", now=now, debit=debit, credit=credit)
+    values = core.row_for(
+        spec, key=args["key"], actor="system", now=args["now"], debit=debit, credit=credit
+    )
     values["id"] = args["id"]
-    return pg.attach(session, values)
+    return spec, values, inserted is not None
 
 
 def _resolved_state(phase: TransferPhase) -> HoldState:

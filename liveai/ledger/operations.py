@@ -32,7 +32,27 @@ def _single(
     clock: Clock,
     reason_required: bool = True,
 ) -> tuple[Transfer, bool]:
-    spec = Spec(
+    spec = single_spec(
+        kind, user_id, amount, direction=direction, reference=reference, reason=reason,
+        reason_required=reason_required,
+    )  # fmt: skip
+    return core.submit(
+        session, spec, key=core.check_key(key), system=system, actor=actor, now=clock.now()
+    )
+
+
+def single_spec(
+    kind: TransferKind,
+    user_id: uuid.UUID,
+    amount: int,
+    *,
+    direction: str,
+    reference: str | None,
+    reason: str | None,
+    reason_required: bool = True,
+) -> Spec:
+    """A posted transfer's request, checked."""
+    return Spec(
         kind=kind,
         phase=TransferPhase.SINGLE,
         user_id=user_id,
@@ -40,9 +60,6 @@ def _single(
         amount=check_amount(amount),
         reference=check_text(reference, "reference", MAX_REFERENCE),
         reason=check_text(reason, "reason", MAX_REASON, required=reason_required),
-    )
-    return core.submit(
-        session, spec, key=core.check_key(key), system=system, actor=actor, now=clock.now()
     )
 
 

@@ -56,12 +56,18 @@ def run(session: Session, sql: str, params: Mapping[str, Any]) -> Any:
 
 @cache
 def submit_sql(
-    kind: TransferKind, phase: TransferPhase, direction: str, system: SystemAccount
+    kind: TransferKind,
+    phase: TransferPhase,
+    direction: str,
+    system: SystemAccount,
+    standalone: bool = False,
 ) -> str:
     """Move the user's and the system shard's balances and insert the transfer.
 
     What the call site fixes (kind, phase, state, system account: enum values) is part of
-    the text, one prepared statement per combination; the rest are parameters.
+    the text, one prepared statement per combination; the rest are parameters. A
+    ``standalone`` statement (its own transaction) writes everything or nothing: the user's
+    row is not touched without the shard, and a taken key raises instead of being skipped.
     """
     side = "pending" if phase is TransferPhase.PENDING else "posted"
     user_col, system_col = f"credits_{side}", f"debits_{side}"
@@ -70,6 +76,11 @@ def submit_sql(
         user_col, system_col = system_col, user_col
         debit, credit = credit, debit
         guard = f" AND {_AVAILABLE} >= %(amount)s"
+    if standalone:
+        guard += (
+            " AND EXISTS (SELECT FROM ledger_accounts"
+            f" WHERE code = '{system.value}' AND shard = %(shard)s)"
+        )
     hold = phase is TransferPhase.PENDING
     state = f"'{HoldState.PENDING.value}'" if hold else "NULL"
     timeout = "%(timeout_seconds)s::integer" if hold else "NULL"
@@ -89,17 +100,21 @@ WITH u AS (
         %(user_id)s::uuid, {debit}, {credit}, %(amount)s::bigint, 0, NULL, {state},
         {timeout}, {expires}, %(reference)s::varchar, %(reason)s::varchar,
         %(actor)s::varchar, %(created_at)s::timestamptz
-    FROM u, s
-    ON CONFLICT (key) DO NOTHING
+    FROM u, s{_on_conflict(standalone)}
     RETURNING id
 )
 SELECT (SELECT id FROM u), (SELECT id FROM s), (SELECT id FROM t)"""
 
 
+def _on_conflict(standalone: bool) -> str:
+    return "" if standalone else "\n    ON CONFLICT (key) DO NOTHING"
+
+
 @cache
-def resolve_sql(phase: TransferPhase, partial: bool) -> str:
+def resolve_sql(phase: TransferPhase, partial: bool, standalone: bool = False) -> str:
     """Claim a hold (pending, not expired, holding enough), release it on both accounts,
-    post what is taken, and insert the resolving transfer; no row if the claim fails."""
+    post what is taken, and insert the resolving transfer; no row if the claim fails.
+    A ``standalone`` statement raises on a taken key instead of skipping the insert."""
     state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
     amount = "%(amount)s::bigint" if partial else "h.amount"
     posted = amount if phase is TransferPhase.POST else "0"
@@ -126,8 +141,7 @@ WITH h AS (
     SELECT %(id)s::uuid, %(key)s::varchar, h.kind, '{phase.value}', h.user_id,
         h.debit_account_id, h.credit_account_id, {amount}, 0, h.id, NULL, NULL, NULL,
         h.reference, {reason}, %(actor)s::varchar, %(now)s::timestamptz
-    FROM h, s
-    ON CONFLICT (key) DO NOTHING
+    FROM h, s{_on_conflict(standalone)}
     RETURNING id
 )
 SELECT h.id, h.kind, h.user_id, h.debit_account_id, h.credit_account_id, h.amount,
@@ -138,6 +152,13 @@ FROM h"""
 def attach(session: Session, values: Mapping[str, Any]) -> Transfer:
     """The just-inserted row as a persistent Transfer in the session, as a query would
     return it, without reading it back."""
+    transfer = detached(values)
+    session.add(transfer)
+    return transfer
+
+
+def detached(values: Mapping[str, Any]) -> Transfer:
+    """The just-inserted row as a Transfer loaded from it (in no session)."""
     if not _MANAGER.mapper.configured:  # as constructing or querying one would
         configure_mappers()
     transfer = _MANAGER.new_instance()
@@ -147,7 +168,6 @@ def attach(session: Session, values: Mapping[str, Any]) -> Transfer:
     if values["expires_at"] is not None:
         loaded["expires_at"] = values["expires_at"].astimezone(UTC)
     make_transient_to_detached(transfer)
-    session.add(transfer)
     return transfer
 
 
