@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from liveai import audit
 from liveai.db import Database
+from liveai.models import AuditEvent
 from liveai.users import create_user, rename_user
 
 
@@ -49,6 +52,42 @@ def test_removed_event_breaks_the_link(database: Database) -> None:
 def test_personal_data_is_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="personal data"):
         audit.record(session, "x", details={"email": "a@b.cn"})
+
+
+def test_each_event_hashes_its_content_and_the_previous_hash(database: Database) -> None:
+    """Whoever computes the hash (Python on SQLite, the database on PostgreSQL), it is the
+    SHA-256 of the event's canonical JSON, so old chains and both backends verify alike."""
+    user = uuid.uuid4()
+    details = {"task": "t-1", "note": "完成 \u2013 ok", "nested": {"b": [1, 2.5, None], "a": True}}
+    with database.transaction() as session:
+        audit.record(session, "first.event", details={"n": 1})
+        audit.record(session, "task.succeeded", user_id=user, details=details, actor="cli:é")
+    with database.transaction() as session:
+        first, second = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    content = {
+        "at": second.at.isoformat(),
+        "actor": "cli:é",
+        "action": "task.succeeded",
+        "user_id": str(user),
+        "details": details,
+        "prev_hash": first.hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert second.prev_hash == first.hash and first.prev_hash == audit.GENESIS_HASH
+    assert second.hash == hashlib.sha256(canonical.encode()).hexdigest()
+    assert second.details == details
+
+
+def test_events_appended_together_extend_one_chain(database: Database) -> None:
+    with database.transaction() as session:
+        audit.record(session, "before")
+        audit.record_many(session, [audit.Event(f"batch.{i}", details={"i": i}) for i in range(3)])
+        audit.record(session, "after")
+    with database.transaction() as session:
+        actions = [e.action for e in audit.list_events(session)]
+        report = audit.verify_chain(session)
+    assert actions == ["before", "batch.0", "batch.1", "batch.2", "after"]
+    assert report.ok and report.checked == 5
 
 
 def test_concurrent_appends_keep_one_chain(database: Database) -> None:

@@ -225,6 +225,72 @@ def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: t
     assert rig.balance(user).available == 100
 
 
+@pytest.mark.parametrize(("cancel_at_sleep", "polls"), [(1, 1), (2, 4)])
+def test_a_cancel_is_seen_by_the_next_write_or_after_two_seconds_of_waiting(
+    rig: Rig, fakes: tuple, tmp_path: Path, cancel_at_sleep: int, polls: int
+) -> None:
+    """Polled every 0.5 s, the row is not read every round: a cancel asked for before the
+    first poll is read back by the write that marks the task running; one asked for later
+    is read once 2 s have been waited since that write."""
+    fakes[0].state.polls_to_finish = 10**6
+    rig.settings = rig_settings(
+        tmp_path, provider_order="a,b", generation_poll_interval_s=0.5, generation_poll_backoff=1
+    )
+    task = rig.create(rig.user(100))
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        rig.clock.advance(timedelta(seconds=seconds))
+        if len(sleeps) == cancel_at_sleep:
+            with rig.database.transaction() as session:
+                request_cancel(session, task.id, clock=rig.clock)
+
+    done = rig.lifecycle(sleep=sleep).run(task.id)
+    assert done.state is TaskState.CANCELLED and done.cancel_requested
+    assert fakes[0].state.calls["poll"] == polls and fakes[0].state.calls["cancel"] == 1
+
+
+def test_a_fresh_submit_is_first_polled_one_wait_later_a_resumed_one_at_once(
+    rig: Rig, fakes: tuple
+) -> None:
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        rig.clock.advance(timedelta(seconds=seconds))
+
+    fresh = rig.lifecycle(sleep=sleep).run(rig.create(rig.user()).id)
+    assert fresh.state is TaskState.SUCCEEDED and sleeps == [1.0, 2.0]  # wait, poll, wait, poll
+
+    sleeps.clear()
+    task = rig.create(rig.user())
+    rig.crash_at = "polling"
+    with pytest.raises(Crash):
+        rig.lifecycle(runner_id="first", sleep=sleep).run(task.id)
+    assert sleeps == [1.0]  # wait, poll, crash
+    rig.clock.advance(timedelta(seconds=rig.settings.generation_lease_s + 1))
+    resumed = rig.lifecycle(runner_id="second", sleep=sleep).run(task.id)
+    assert resumed.state is TaskState.SUCCEEDED and sleeps == [1.0]  # then a poll at once
+    assert fakes[0].state.calls["poll"] == 4
+
+
+def test_time_spent_polling_comes_off_the_next_wait(rig: Rig, fakes: tuple) -> None:
+    """The provider is polled at its pace, not at its pace plus our own processing time."""
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        rig.clock.advance(timedelta(seconds=seconds))
+
+    def slow_polls(task_id: uuid.UUID, stage: str) -> None:
+        if stage == "polling":
+            rig.clock.advance(timedelta(seconds=0.25))
+
+    done = rig.lifecycle(sleep=sleep, progress=slow_polls).run(rig.create(rig.user()).id)
+    assert done.state is TaskState.SUCCEEDED and sleeps == [1.0, 1.75]
+
+
 def test_a_queued_task_cancelled_before_it_runs_never_reaches_a_provider(
     rig: Rig, fakes: tuple
 ) -> None:
@@ -318,6 +384,31 @@ def test_a_never_resumed_task_gets_its_credits_back_when_the_hold_expires(
     assert done.state is TaskState.FAILED and done.error_code == "hold_expired"
     assert fakes[0].state.calls["submit"] == 0
     assert rig.balance(user).available == 100
+    assert rig.reconciled()
+
+
+def test_a_hold_that_expires_while_polling_fails_the_task_unpaid(
+    rig_both: Rig, fakes: tuple, tmp_path: Path
+) -> None:
+    """The video arrives but the hold cannot be posted any more: the task fails, its
+    objects go, the credits stay with the user, and the audit log says failed, only."""
+    rig = rig_both
+    rig.settings = rig_settings(
+        tmp_path, provider_order="a,b", generation_hold_timeout_s=60, generation_lease_s=600
+    )
+
+    def sleep(seconds: float) -> None:
+        rig.clock.advance(timedelta(seconds=61))
+
+    user = rig.user(100)
+    task = rig.create(user)
+    done = rig.lifecycle(sleep=sleep).run(task.id)
+    assert (done.state, done.error_code, done.charged) == (TaskState.FAILED, "hold_expired", 0)
+    assert "could not charge" in (done.error or "") and done.result_key is None
+    assert list(rig.storage.list(f"users/{user}/results/")) == []
+    assert rig.balance(user).available == 100 and rig.balance(user).pending == 0
+    assert _events(rig, task.id) == ["task.created", "task.submitted", "task.failed"]
+    assert [e.state for e in rig.finished] == ["failed"]
     assert rig.reconciled()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -84,3 +85,50 @@ def test_two_workers_race_for_100_tasks_and_each_runs_once(
             assert ledger.reconcile(session).ok
         setup.close()
         assert uuid.UUID(next(iter(ran[0])))
+
+
+class _Broken:
+    """A provider whose submit breaks (a bug, not a provider error) for one task."""
+
+    def __init__(self, inner: Any, task_id: uuid.UUID) -> None:
+        self.inner, self.task_id, self.tries = inner, str(task_id), 0
+        self.name, self.region = inner.name, inner.region
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def submit(self, request: Any) -> str:
+        if request.task_id == self.task_id:
+            self.tries += 1
+            if self.tries < 3:  # a worker that retried at once would get through at last
+                raise RuntimeError("a bug in the provider client")
+        return str(self.inner.submit(request))
+
+
+def test_a_task_that_raises_waits_for_the_next_run(database: Database, tmp_path: Path) -> None:
+    settings = rig_settings(tmp_path, provider_order="a", generation_prices={"default": {5: 10}})
+    storage = LocalStorage(tmp_path / "storage")
+    with serve() as fake, httpx.Client(timeout=5) as client:
+        fakes = providers_for(client, {"a": fake.url})
+        with database.transaction() as session:
+            user = create_user(session, issuer="https://t", subject="broken")
+            ledger.grant(session, user.id, 30, key="g", reason="t")
+            ids = [
+                create_task(
+                    session, storage, fakes, settings, user.id, NewTask(photo()), clock=SYSTEM_CLOCK
+                ).id
+                for _ in range(3)
+            ]
+        broken = _Broken(fakes["a"], ids[1])
+        lifecycle = Lifecycle(
+            database, storage, {"a": broken}, settings, client, sleep=lambda s: None
+        )
+        report = work(lifecycle, concurrency=2, once=True)
+
+    assert broken.tries == 1  # not claimed again in the same run
+    assert sorted(report.finished["succeeded"]) == sorted(str(i) for i in (ids[0], ids[2]))
+    assert len(report.errors) == 1 and str(ids[1]) in report.errors[0]
+    with database.transaction() as session:
+        task = session.get(Task, ids[1])
+        assert task is not None and task.state is TaskState.QUEUED and task.lease_owner is None
+        assert ledger.balance(session, user.id).pending == 10

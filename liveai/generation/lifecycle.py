@@ -8,6 +8,12 @@ it, a resubmission carries the same task id (providers dedupe on it), stored obj
 overwritten by the same keys, and ledger keys derived from the task id make posting or
 voiding the hold happen once. A runner holds a lease on the task while it works and
 renews it with every write, so two runners never work on the same task.
+
+Hundreds of tasks run at once in a worker, so a step costs as few statements as it can: a
+write is one UPDATE guarded by the lease (no locking read first) that reads the cancel flag
+back, mirrored on the runner's copy of the task; the writes that nothing waits for
+(submitted, running, settled) share transactions with other tasks' (`group`); polling
+keeps the provider's cadence and reads the task row only every couple of seconds.
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
@@ -33,6 +41,7 @@ from liveai.db import Database
 from liveai.errors import (
     Conflict,
     LiveAIError,
+    NotFound,
     ProviderAuthError,
     ProviderBalanceExhausted,
     ProviderError,
@@ -40,9 +49,11 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.events import TaskFinished, TaskFinishedHandler
+from liveai.generation import rows
+from liveai.generation.group import Step, Write, run_grouped
 from liveai.generation.pricing import price_for
 from liveai.generation.tasks import poster_key, video_key
-from liveai.models import DataTransfer, Task, TaskState, Upload
+from liveai.models import DataTransfer, Task, TaskState
 from liveai.providers.base import (
     Motion,
     Paced,
@@ -68,13 +79,43 @@ class LeaseLost(LiveAIError):
     """Another runner took this task over (our lease had expired); stop touching it."""
 
 
+class _NotCharged(Exception):
+    """The hold could not be posted (it expired): the task fails instead."""
+
+
+# However fast a provider is polled, the task row is read (is a cancel asked for, is the
+# lease still ours?) only once this long has been waited since it was last read; our own
+# writes read the cancel flag back too.
+_CHECK_AFTER_S = 2.0
+
+
 @dataclass
 class _Watch:
-    """What a polling loop remembers between rounds."""
+    """What a polling loop remembers between rounds: when the last wait ended, the waits so
+    far, polls not yet counted in the row, and the seconds waited since the row's cancel
+    flag was last read (or read back by a write)."""
 
-    state: TaskState
+    since: datetime
+    waits: int = 0
     polls: int = 0
-    renew: bool = False
+    waited: float = 0.0
+
+
+@dataclass(frozen=True)
+class Photo:
+    """Where a task's photo is stored, and its size."""
+
+    key: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task this runner has just leased, with its photo when it still needs a submit."""
+
+    task: Task
+    photo: Photo | None = None
 
 
 @dataclass(frozen=True)
@@ -82,11 +123,13 @@ class Outcome:
     """How a step ended: the terminal state, and why when it is not success.
 
     QUEUED (from polling only) means the provider lost the task: the next provider gets it.
+    A success carries the URL the video was fetched from.
     """
 
     state: TaskState
     code: str | None = None
     message: str | None = None
+    result_url: str | None = None
 
 
 def default_runner_id() -> str:
@@ -121,67 +164,102 @@ class Lifecycle:
 
         Raises Conflict when another runner holds a live lease on it.
         """
-        task = self._claim(task_id)
-        if task.state.terminal:
-            return task
+        claim = self._claim(task_id)
+        if claim.task.state.terminal:
+            return claim.task
+        return self.run_claimed(claim)
+
+    def claim_next(self, skip: Collection[uuid.UUID] = ()) -> Claim | None:
+        """Lease the oldest unfinished task nobody holds (none in ``skip``); None when there
+        is none. Run it with `run_claimed`."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.settings.generation_lease_s)
+        with self.database.transaction() as session:
+            claimed = rows.claim_next(session, self.runner_id, now, until, skip)
+        return None if claimed is None else _claimed(*claimed)
+
+    def run_claimed(self, claim: Claim) -> Task:
+        """Drive a task this runner has leased to a terminal state; its final record."""
+        task_id = claim.task.id
         try:
             # Settling clears the lease in its own transaction; nothing more to write.
-            return self._drive(task)
+            return self._drive(claim.task, claim.photo)
         except LeaseLost:
             log.warning("task %s was taken over by another runner", task_id)
         except (Exception, KeyboardInterrupt):
             # Hand the task back at once; after a hard kill the lease simply expires.
-            self._release(task_id)
+            self.release(task_id)
             raise
         return self._load(task_id)
 
-    def _drive(self, task: Task) -> Task:
+    def _drive(self, task: Task, photo: Photo | None) -> Task:
         self.progress(task.id, "claimed")
+        submitted = False
         while not task.state.terminal:
             if task.provider_task_id is None:
-                task = self._submit(task)
+                task, submitted = self._submit(task, photo), True
             else:
-                task = self._poll_until_done(task)
+                task = self._poll_until_done(task, just_submitted=submitted)
         return task
 
     # --- transactions and the lease -------------------------------------------
 
     @contextmanager
-    def _locked(self, task_id: uuid.UUID) -> Iterator[tuple[Session, Task]]:
-        """The task row, locked, in a fresh transaction; our lease renewed on the way."""
+    def _step(self, task: Task, **values: Any) -> Iterator[Session]:
+        """A transaction that first writes ``values`` to the task row, only while our lease
+        stands, and renews the lease; the values are mirrored on ``task`` once committed."""
+        values = self._renewing(values)
         with self.database.transaction() as session:
-            task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
-            if task is None:
-                raise LeaseLost(f"task {task_id} vanished")
-            now = self.clock.now()
-            if task.lease_owner != self.runner_id:
-                raise LeaseLost(f"task {task_id} is now run by {task.lease_owner}")
-            task.lease_until = now + timedelta(seconds=self.settings.generation_lease_s)
-            task.updated_at = now
-            yield session, task
+            cancel = self._guarded(session, task, values)
+            yield session
+        _mirror(task, values, cancel)
 
-    def _claim(self, task_id: uuid.UUID) -> Task:
+    def _renewing(self, values: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now()
+        lease = timedelta(seconds=self.settings.generation_lease_s)
+        return {**values, "lease_until": now + lease, "updated_at": now}
+
+    def _guarded(self, session: Session, task: Task, values: dict[str, Any]) -> bool:
+        """Write ``values`` to the task row only while our lease stands; whether a cancel
+        has been asked for."""
+        cancel = rows.write(session, task.id, self.runner_id, values)
+        if cancel is None:
+            raise LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
+        return cancel
+
+    def _write(self, task: Task, **values: Any) -> None:
+        """`_step` with nothing else to write: it may share its commit with other tasks'."""
+        values = self._renewing(values)
+        step = Step(
+            order=str(task.user_id), own=lambda session: self._guarded(session, task, values)
+        )
+        _mirror(task, values, run_grouped(self.database, step))
+
+    def _claim(self, task_id: uuid.UUID) -> Claim:
+        """Lease the task in one UPDATE; a refused claim is explained: no such task, already
+        finished (returned as it is), or someone else's."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.settings.generation_lease_s)
         with self.database.transaction() as session:
-            task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
-            if task is None or task.deleted_at is not None:
-                from liveai.errors import NotFound
+            claimed = rows.claim(session, task_id, self.runner_id, now, until)
+            if claimed is None:
+                return Claim(self._refused(session, task_id))
+        return _claimed(*claimed)
 
-                raise NotFound(f"no task {task_id}", hint="see `liveai tasks list` for ids")
-            if task.state.terminal:
-                return task
-            now = self.clock.now()
-            held = task.lease_until is not None and task.lease_until > now
-            if held and task.lease_owner != self.runner_id:
-                raise Conflict(
-                    f"task {task_id} is being run by {task.lease_owner} "
-                    f"until {task.lease_until:%H:%M:%S} UTC",
-                    hint="let it finish, or resume after the lease expires",
-                )
-            task.lease_owner = self.runner_id
-            task.lease_until = now + timedelta(seconds=self.settings.generation_lease_s)
+    def _refused(self, session: Session, task_id: uuid.UUID) -> Task:
+        task = session.get(Task, task_id)
+        if task is None or task.deleted_at is not None:
+            raise NotFound(f"no task {task_id}", hint="see `liveai tasks list` for ids")
+        if task.state.terminal:
             return task
+        until = f" until {task.lease_until:%H:%M:%S} UTC" if task.lease_until else ""
+        raise Conflict(
+            f"task {task_id} is being run by {task.lease_owner}{until}",
+            hint="let it finish, or resume after the lease expires",
+        )
 
-    def _release(self, task_id: uuid.UUID) -> None:
+    def release(self, task_id: uuid.UUID) -> None:
+        """Hand back a task this runner holds, for any runner to take now."""
         with self.database.transaction() as session:
             task = session.get(Task, task_id, with_for_update=True)
             if task is not None and task.lease_owner == self.runner_id:
@@ -196,35 +274,35 @@ class Lifecycle:
 
     # --- submit with failover -------------------------------------------------
 
-    def _submit(self, task: Task) -> Task:
+    def _submit(self, task: Task, photo: Photo | None) -> Task:
         if self._hold_expired(task):
             message = "the credit hold expired before the task ran"
-            return self._settle(task.id, Outcome(TaskState.FAILED, "hold_expired", message))
+            return self._settle(task, Outcome(TaskState.FAILED, "hold_expired", message))
         if task.cancel_requested:
-            return self._settle(task.id, Outcome(TaskState.CANCELLED, "cancelled", "cancelled"))
-        request = self._request(task)
+            return self._settle(task, Outcome(TaskState.CANCELLED, "cancelled", "cancelled"))
+        request = self._request(task, photo)
         names = self._order(task)
         last: ProviderError | None = None
         for name in names:
             provider = self.providers[name]
             try:
-                self._screen(task.id, provider, request)
-                self._mark_submitting(task.id, provider, request)
+                self._screen(task, provider, request)
+                self._mark_submitting(task, provider, request)
                 self.progress(task.id, "submitting")
                 provider_task_id = provider.submit(request)
             except ProviderRejected as exc:
-                return self._settle(task.id, _failed(exc, "rejected"))
+                return self._settle(task, _failed(exc, "rejected"))
             except ProviderError as exc:
                 if not _fails_over(exc):
-                    return self._settle(task.id, _failed(exc, "submit_failed"))
+                    return self._settle(task, _failed(exc, "submit_failed"))
                 log.warning("task %s: %s; trying the next provider", task.id, exc)
                 last = exc
                 continue
             self.progress(task.id, "submitted")
-            return self._mark_submitted(task.id, provider_task_id)
+            return self._mark_submitted(task, provider_task_id)
         message = str(last) if last else "no provider offers this request"
         code = (last.code if last else None) or "no_provider"
-        return self._settle(task.id, Outcome(TaskState.FAILED, code, message))
+        return self._settle(task, Outcome(TaskState.FAILED, code, message))
 
     def _order(self, task: Task) -> list[str]:
         """The providers left to try: a resumed task starts again at the one it was on."""
@@ -238,58 +316,58 @@ class Lifecycle:
             return names[names.index(task.provider) :]
         return names
 
-    def _request(self, task: Task) -> VideoRequest:
-        with self.database.transaction() as session:
-            upload = session.get(Upload, task.upload_id)
-            assert upload is not None
-            key, width, height = upload.storage_key, upload.width, upload.height
+    def _request(self, task: Task, photo: Photo | None) -> VideoRequest:
+        if photo is None:  # the task came back from a provider that lost it
+            with self.database.transaction() as session:
+                photo = Photo(*rows.photo(session, task.upload_id))
         expiry = timedelta(seconds=self.settings.generation_image_url_expiry_s)
         return VideoRequest(
             task_id=str(task.id),
-            image_jpeg=self.storage.get(key),
-            image_url=self.storage.presigned_url(key, expiry),
+            image_jpeg=self.storage.get(photo.key),
+            image_url=self.storage.presigned_url(photo.key, expiry),
             prompt=task.prompt,
             motion=Motion(task.motion),
             duration_s=task.duration_s,
-            width=width,
-            height=height,
+            width=photo.width,
+            height=photo.height,
         )
 
-    def _screen(self, task_id: uuid.UUID, provider: Provider, req: VideoRequest) -> None:
+    def _screen(self, task: Task, provider: Provider, req: VideoRequest) -> None:
         """Moderation first, its own recipients recorded before the photo goes to them; the
         provider's transfer is recorded only once the request has passed."""
         if not isinstance(provider, Screened):
             return
         recipients = list(provider.screening_recipients(req))
         if recipients:
-            with self._locked(task_id) as (session, task):
+            with self._step(task) as session:
                 for recipient in recipients:
                     _record_transfer(session, task, recipient, self.clock)
         provider.screen(req)
 
-    def _mark_submitting(self, task_id: uuid.UUID, provider: Provider, req: VideoRequest) -> None:
+    def _mark_submitting(self, task: Task, provider: Provider, req: VideoRequest) -> None:
         """Record the attempt and, before the photo leaves, the transfer to the provider."""
-        with self._locked(task_id) as (session, task):
-            if task.provider != provider.name:
-                task.provider = provider.name
-            task.attempts += 1
+        with self._step(task, provider=provider.name, attempts=task.attempts + 1) as session:
             recipient = _provider_recipient(provider, req)
             if recipient is not None:
                 _record_transfer(session, task, recipient, self.clock)
 
-    def _mark_submitted(self, task_id: uuid.UUID, provider_task_id: str) -> Task:
-        with self._locked(task_id) as (session, task):
-            task.provider_task_id = provider_task_id
-            task.state = TaskState.SUBMITTED
-            task.submitted_at = self.clock.now()
-            audit.record(
-                session,
-                "task.submitted",
-                user_id=task.user_id,
-                details={"task_id": str(task.id), "provider": task.provider},
-                clock=self.clock,
-            )
-            return task
+    def _mark_submitted(self, task: Task, provider_task_id: str) -> Task:
+        now = self.clock.now()
+        values = self._renewing(
+            {
+                "provider_task_id": provider_task_id,
+                "state": TaskState.SUBMITTED,
+                "submitted_at": now,
+            }
+        )
+        details = {"task_id": str(task.id), "provider": task.provider}
+        step = Step(
+            order=str(task.user_id),
+            own=lambda session: self._guarded(session, task, values),
+            events=[audit.Event("task.submitted", task.user_id, details, at=now)],
+        )
+        _mirror(task, values, run_grouped(self.database, step))
+        return task
 
     def _hold_expired(self, task: Task) -> bool:
         limit = task.created_at + timedelta(seconds=self.settings.generation_hold_timeout_s)
@@ -297,27 +375,40 @@ class Lifecycle:
 
     # --- polling --------------------------------------------------------------
 
-    def _poll_until_done(self, task: Task) -> Task:
+    def _poll_until_done(self, task: Task, *, just_submitted: bool) -> Task:
+        """Poll at the provider's pace until the task ends. A remote provider answers a submit
+        before the video exists, so a task it has just taken is first polled one wait later
+        (a resumed one at once)."""
         provider = self.providers.get(task.provider or "")
         if provider is None:
             message = f"provider {task.provider!r} is no longer configured"
-            return self._settle(task.id, Outcome(TaskState.FAILED, "provider_gone", message))
+            return self._settle(task, Outcome(TaskState.FAILED, "provider_gone", message))
         assert task.provider_task_id is not None and task.submitted_at is not None
         deadline = task.submitted_at + timedelta(seconds=self.settings.generation_poll_timeout_s)
-        watch = _Watch(state=task.state)
+        watch = _Watch(since=task.submitted_at if just_submitted else self.clock.now())
         pace = self._pace(provider)
-        polls = 0
+        if just_submitted and _remote(provider):
+            self._wait(watch, pace)
         while True:
             outcome = self._poll_once(task, provider, deadline, watch)
             if outcome is not None and outcome.state is TaskState.QUEUED:
                 return self._fail_over(task, outcome)
             if outcome is not None:
-                return self._settle(task.id, outcome, provider=provider)
-            polls += 1
-            self.sleep(pace(polls))
+                return self._settle(task, outcome, provider=provider)
+            self._wait(watch, pace)
+
+    def _wait(self, watch: _Watch, pace: Callable[[int], float]) -> None:
+        """The next wait at the provider's pace, less the time spent since the last one
+        ended (polling, writing): the provider is polled at its cadence, without drift."""
+        watch.waits += 1
+        seconds = pace(watch.waits)
+        watch.waited += seconds
+        spent = (self.clock.now() - watch.since).total_seconds()
+        self.sleep(max(0.0, seconds - spent))
+        watch.since = self.clock.now()
 
     def _pace(self, provider: Provider) -> Callable[[int], float]:
-        """Seconds to wait after n polls: the provider's own pace, else the settings' backoff."""
+        """Seconds of the n-th wait: the provider's own pace, else the settings' backoff."""
         if isinstance(provider, Paced):
             return provider.poll_delay
         first = self.settings.generation_poll_interval_s
@@ -333,20 +424,27 @@ class Lifecycle:
         """The provider lost the task: queue it for the next provider, or fail it."""
         rest = [name for name in self._order(task) if name != task.provider]
         if not rest:
-            return self._settle(task.id, Outcome(TaskState.FAILED, lost.code, lost.message))
+            return self._settle(task, Outcome(TaskState.FAILED, lost.code, lost.message))
         log.warning("task %s: %s; trying %s", task.id, lost.message, rest[0])
-        with self._locked(task.id) as (_, current):
-            current.provider, current.provider_task_id = rest[0], None
-            current.state, current.submitted_at = TaskState.QUEUED, None
+        self._write(
+            task,
+            provider=rest[0],
+            provider_task_id=None,
+            state=TaskState.QUEUED,
+            submitted_at=None,
+        )
         self.progress(task.id, "failover")
-        return current
+        return task
 
     def _poll_once(
         self, task: Task, provider: Provider, deadline: datetime, watch: _Watch
     ) -> Outcome | None:
         """One round: check for cancel and timeout, poll, store a finished video."""
         assert task.provider_task_id is not None
-        cancel = self._check(task.id, watch)
+        if watch.waited >= _CHECK_AFTER_S:
+            set_committed_value(task, "cancel_requested", self._check(task))
+            watch.waited = 0.0
+        cancel = task.cancel_requested
         if cancel or self.clock.now() >= deadline:
             _best_effort_cancel(provider, task.provider_task_id)
             if cancel:
@@ -365,33 +463,26 @@ class Lifecycle:
                 log.info("task %s: %s; polling again", task.id, exc)
                 return None
             return _failed(exc, "poll_failed")
-        return self._note_status(task.id, status, watch)
+        return self._note_status(task, status, watch)
 
-    def _check(self, task_id: uuid.UUID, watch: _Watch) -> bool:
+    def _check(self, task: Task) -> bool:
         """Read (no lock) whether a cancel was asked for and whether our lease still stands."""
-        with self.database.sessions() as session:
-            row = session.execute(
-                select(Task.cancel_requested, Task.lease_owner, Task.lease_until).where(
-                    Task.id == task_id
-                )
-            ).one()
-        if row.lease_owner != self.runner_id:
-            raise LeaseLost(f"task {task_id} is now run by {row.lease_owner}")
-        half = timedelta(seconds=self.settings.generation_lease_s / 2)
-        watch.renew = row.lease_until is None or row.lease_until - self.clock.now() < half
-        return bool(row.cancel_requested)
+        cancel, owner = rows.status(self.database, task.id)
+        if owner != self.runner_id:
+            raise LeaseLost(f"task {task.id} is now run by {owner}")
+        return cancel
 
-    def _note_status(
-        self, task_id: uuid.UUID, status: ProviderStatus, watch: _Watch
-    ) -> Outcome | None:
-        running = status.state is ProviderState.RUNNING and watch.state is TaskState.SUBMITTED
-        if running or watch.renew:
+    def _note_status(self, task: Task, status: ProviderStatus, watch: _Watch) -> Outcome | None:
+        running = status.state is ProviderState.RUNNING and task.state is TaskState.SUBMITTED
+        half = timedelta(seconds=self.settings.generation_lease_s / 2)
+        renew = task.lease_until is None or task.lease_until - self.clock.now() < half
+        if running or renew:
             # Written only on a change or to renew the lease: polls stay cheap at scale.
-            with self._locked(task_id) as (_, task):
-                task.polls += watch.polls
-                watch.polls = 0
-                if running:
-                    task.state = watch.state = TaskState.RUNNING
+            values: dict[str, Any] = {"polls": task.polls + watch.polls}
+            if running:
+                values["state"] = TaskState.RUNNING
+            self._write(task, **values)
+            watch.polls, watch.waited = 0, 0.0
         if status.state is ProviderState.FAILED:
             code = status.error_code or "provider_failed"
             return Outcome(TaskState.FAILED, code, status.error_message or "generation failed")
@@ -409,9 +500,7 @@ class Lifecycle:
         self.storage.put(video_key(task), video, content_type="video/mp4")
         self.storage.put(poster_key(task), poster, content_type="image/jpeg")
         self.progress(task.id, "storing")
-        with self._locked(task.id) as (_, current):
-            current.result_url = status.video_url
-        return Outcome(TaskState.SUCCEEDED)
+        return Outcome(TaskState.SUCCEEDED, result_url=status.video_url)
 
     def _download(self, task: Task, url: str | None) -> bytes:
         name = task.provider or "provider"
@@ -429,50 +518,74 @@ class Lifecycle:
 
     # --- settling ---------------------------------------------------------------
 
-    def _settle(
-        self, task_id: uuid.UUID, outcome: Outcome, *, provider: Provider | None = None
-    ) -> Task:
-        """Finish the task in one transaction: post or void the hold, date the upload."""
-        with self._locked(task_id) as (session, task):
-            if outcome.state is TaskState.SUCCEEDED:
-                outcome = self._charge(session, task) or outcome
-            if outcome.state is not TaskState.SUCCEEDED:
-                self._refund(session, task)
-            now = self.clock.now()
-            task.state, task.finished_at = outcome.state, now
-            task.error_code, task.error = outcome.code, outcome.message
-            if outcome.state is TaskState.SUCCEEDED:
-                task.result_key, task.poster_key = video_key(task), poster_key(task)
-            task.lease_owner, task.lease_until = None, None
-            upload = session.get(Upload, task.upload_id)
-            if upload is not None and upload.delete_after is None:
-                upload.delete_after = now + timedelta(days=self.settings.upload_retention_days)
-            audit.record(
-                session,
-                f"task.{outcome.state.value}",
-                user_id=task.user_id,
-                details={"task_id": str(task.id), "code": outcome.code, "charged": task.charged},
-                clock=self.clock,
-            )
-            finished = task
+    def _settle(self, task: Task, outcome: Outcome, *, provider: Provider | None = None) -> Task:
+        """Finish the task with ``outcome``, then tell whoever listens."""
+        try:
+            finished = self._finish(task, outcome)
+        except _NotCharged as exc:
+            # The hold expired (the credits went back): the work is not delivered unpaid.
+            self.storage.delete_many([video_key(task), poster_key(task)])
+            outcome = Outcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc}")
+            finished = self._finish(task, outcome)
         self._after_commit(finished, outcome, provider)
         return finished
 
-    def _charge(self, session: Session, task: Task) -> Outcome | None:
+    def _finish(self, task: Task, outcome: Outcome) -> Task:
+        """In one transaction (shared with other tasks'): the terminal state, written only
+        while our lease stands, the photo's retention clock, the hold posted (_NotCharged
+        when it cannot be) or voided, and the audit event; the task as it now stands."""
+        now = self.clock.now()
+        succeeded = outcome.state is TaskState.SUCCEEDED
+        charged = self._price(task) if succeeded else 0
+        values: dict[str, Any] = {
+            "state": outcome.state,
+            "finished_at": now,
+            "updated_at": now,
+            "error_code": outcome.code,
+            "error": outcome.message,
+            "charged": charged,
+            "lease_owner": None,
+            "lease_until": None,
+            "result_key": video_key(task) if succeeded else None,
+            "poster_key": poster_key(task) if succeeded else None,
+            "result_url": outcome.result_url,
+        }
+        details = {"task_id": str(task.id), "code": outcome.code, "charged": charged}
+        retention = timedelta(days=self.settings.upload_retention_days)
+        lost = LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
+
+        def hold(session: Session) -> None:
+            if succeeded:
+                self._charge(session, task, charged)
+            else:
+                self._refund(session, task)
+
+        step: Step[None] = Step(
+            order=str(task.user_id),
+            writes=[
+                Write(*rows.update_of(task.id, self.runner_id, values, read_back=False), lost),
+                Write(*rows.date_upload(task.upload_id, now + retention)),
+            ],
+            shared=hold,
+            events=[audit.Event(f"task.{outcome.state.value}", task.user_id, details, at=now)],
+        )
+        run_grouped(self.database, step)
+        _mirror(task, values, task.cancel_requested)
+        return task
+
+    def _price(self, task: Task) -> int:
+        amount = price_for(self.settings, task.provider or "", task.duration_s)
+        return task.price if amount is None else min(amount, task.price)
+
+    def _charge(self, session: Session, task: Task, amount: int) -> None:
         from liveai import ledger
 
-        amount = price_for(self.settings, task.provider or "", task.duration_s)
-        amount = task.price if amount is None else min(amount, task.price)
         try:
             ledger.post_hold(
                 session, task.hold_key, key=f"task:{task.id}:post", amount=amount, clock=self.clock
             )
         except LiveAIError as exc:
-            # The hold expired (the credits went back): the work is not delivered unpaid.
-            self.storage.delete_many([video_key(task), poster_key(task)])
-            return Outcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc.message}")
-        task.charged = amount
-        return None
+            raise _NotCharged(exc.message) from None
 
     def _refund(self, session: Session, task: Task) -> None:
         from liveai import ledger
@@ -488,7 +601,6 @@ class Lifecycle:
         except LiveAIError as exc:
             # Already expired or voided: the credits are back either way.
             log.info("task %s: hold not voided: %s", task.id, exc.message)
-        task.charged = 0
 
     def _after_commit(self, task: Task, outcome: Outcome, provider: Provider | None) -> None:
         if provider is not None and isinstance(provider, Releasable) and task.provider_task_id:
@@ -511,9 +623,24 @@ class Lifecycle:
                 log.exception("task %s: a task-finished handler failed", task.id)
 
 
+def _mirror(task: Task, values: dict[str, Any], cancel: bool) -> None:
+    """Keep our copy of the task as the row now stands, once the write has committed."""
+    for name, value in {**values, "cancel_requested": cancel}.items():
+        set_committed_value(task, name, value)
+
+
+def _claimed(task: Task, photo: tuple[str, int, int]) -> Claim:
+    return Claim(task, Photo(*photo) if task.provider_task_id is None else None)
+
+
+def _remote(provider: Provider) -> bool:
+    """A provider on someone else's machines; the local renderer is the one that is not."""
+    return bool(getattr(provider, "third_party", True))
+
+
 def _provider_recipient(provider: Provider, request: VideoRequest) -> Recipient | None:
     """What the provider itself receives; None for the local renderer."""
-    if not getattr(provider, "third_party", True):
+    if not _remote(provider):
         return None
     items = ("image", "prompt") if request.prompt else ("image",)
     return Recipient(provider.name, provider.region, items, provider.image_transport(request))
@@ -521,24 +648,23 @@ def _provider_recipient(provider: Provider, request: VideoRequest) -> Recipient 
 
 def _record_transfer(session: Session, task: Task, recipient: Recipient, clock: Clock) -> None:
     """One record per task and recipient; a second transfer to it widens that record."""
+    first = {
+        "task_id": task.id,
+        "user_id": task.user_id,
+        "provider": recipient.name,
+        "region": recipient.region,
+        "items": list(recipient.items),
+        "transport": recipient.transport,
+        "at": clock.now(),
+    }
+    if rows.add_transfer(session, first):
+        return
     record = session.scalar(
         select(DataTransfer).where(
             DataTransfer.task_id == task.id, DataTransfer.provider == recipient.name
         )
     )
-    if record is None:
-        session.add(
-            DataTransfer(
-                task_id=task.id,
-                user_id=task.user_id,
-                provider=recipient.name,
-                region=recipient.region,
-                items=list(recipient.items),
-                transport=recipient.transport,
-                at=clock.now(),
-            )
-        )
-        return
+    assert record is not None
     record.items = [*record.items, *(i for i in recipient.items if i not in record.items)]
     transports = record.transport.split(",")
     if recipient.transport not in transports:

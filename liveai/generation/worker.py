@@ -12,51 +12,37 @@ import threading
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 
-from sqlalchemy import or_, select
-
-from liveai.errors import Conflict
-from liveai.generation.lifecycle import Lifecycle, default_runner_id
-from liveai.models import Task, TaskState
+from liveai.generation.lifecycle import Claim, Lifecycle, default_runner_id
 
 log = logging.getLogger(__name__)
-
-ACTIVE = (TaskState.QUEUED, TaskState.SUBMITTED, TaskState.RUNNING)
 
 
 def claim_next(lifecycle: Lifecycle, *, skip: Collection[uuid.UUID] = ()) -> uuid.UUID | None:
     """Lease the oldest unfinished task nobody holds; None when there is none."""
-    now = lifecycle.clock.now()
-    with lifecycle.database.transaction() as session:
-        query = (
-            select(Task)
-            .where(
-                Task.state.in_(ACTIVE),
-                Task.deleted_at.is_(None),
-                or_(Task.lease_until.is_(None), Task.lease_until <= now),
-                Task.id.not_in(list(skip)),
-            )
-            .order_by(Task.created_at, Task.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        task = session.scalar(query)
-        if task is None:
-            return None
-        task.lease_owner = lifecycle.runner_id
-        task.lease_until = now + timedelta(seconds=lifecycle.settings.generation_lease_s)
-        return task.id
+    claim = lifecycle.claim_next(skip)
+    return None if claim is None else claim.task.id
 
 
 @dataclass
 class WorkReport:
-    """What a worker run did: task ids by final state."""
+    """What a worker run did: task ids by final state; the tasks it took, and those it
+    will not take again (they raised, or came back to it after running once)."""
 
     finished: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     tried: set[uuid.UUID] = field(default_factory=set)
+    skipped: set[uuid.UUID] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def first_try(self, task_id: uuid.UUID) -> bool:
+        """Note a claimed task; False (and skip it from now on) when it was tried before."""
+        with self.lock:
+            if task_id not in self.tried:
+                self.tried.add(task_id)
+                return True
+            self.skipped.add(task_id)
+            return False
 
     def add(self, state: str, task_id: uuid.UUID) -> None:
         with self.lock:
@@ -81,23 +67,32 @@ def work(
 ) -> WorkReport:
     """Run tasks with ``concurrency`` threads until none is left (``once``) or ``stop`` is set.
 
-    Each thread is its own runner (its own lease owner id). A task that raises is left
-    for a later run; its lease expires and another worker retries it.
+    Each thread is its own runner (its own lease owner id). A task that raises is handed
+    back and left for a later run (or another worker).
     """
     stop = stop or threading.Event()
     report = WorkReport()
+    drained = threading.Event()  # once: a thread found nothing left, the others stop too
 
     def loop() -> None:
         runner = replace(lifecycle, runner_id=default_runner_id())
-        while not stop.is_set():
-            # One try per task per run: a task that raised waits for the next run.
-            task_id = claim_next(runner, skip=report.tried)
-            if task_id is None:
+        while not stop.is_set() and not drained.is_set():
+            # One try per task per run: a task that raised waits for the next run. Only
+            # those are left out of the claim; one that comes back anyway (it raised just
+            # now) is handed back.
+            with report.lock:
+                skip = list(report.skipped)
+            claim = runner.claim_next(skip)
+            if claim is None:
                 if once:
+                    drained.set()
                     return
                 stop.wait(idle_s)
                 continue
-            _run_one(runner, task_id, report, on_task)
+            if report.first_try(claim.task.id):
+                _run_one(runner, claim, report, on_task)
+            else:
+                runner.release(claim.task.id)
 
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(concurrency)]
     for thread in threads:
@@ -114,19 +109,17 @@ def work(
 
 def _run_one(
     runner: Lifecycle,
-    task_id: uuid.UUID,
+    claim: Claim,
     report: WorkReport,
     on_task: Callable[[uuid.UUID, str], None] | None,
 ) -> None:
-    with report.lock:
-        report.tried.add(task_id)
+    task_id = claim.task.id
     try:
-        task = runner.run(task_id)
-    except Conflict:
-        return
+        task = runner.run_claimed(claim)
     except Exception as exc:
         log.exception("task %s failed to run; it stays queued for a retry", task_id)
         with report.lock:
+            report.skipped.add(task_id)
             report.errors.append(f"{task_id}: {exc}")
         return
     report.add(task.state.value, task_id)

@@ -217,6 +217,9 @@ def poster_jpeg(mp4: bytes, *, quality: int = 85) -> bytes:
     try:
         with av.open(io.BytesIO(mp4), mode="r") as container:
             stream = container.streams.video[0]
+            # One decoding thread: workers make posters for many tasks at once, where
+            # decoder threads only add the cost of starting them.
+            stream.thread_type = "NONE"
             middle = (stream.frames or 1) // 2
             last: Any = None
             for index, frame in enumerate(container.decode(stream)):
