@@ -101,6 +101,8 @@ def tiny_mp4() -> bytes:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as providers' servers do
+    disable_nagle_algorithm = True  # headers and body go as separate writes
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
