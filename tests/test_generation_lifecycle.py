@@ -16,7 +16,7 @@ from liveai import ledger
 from liveai.clock import FixedClock
 from liveai.db import Database, make_engine
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput
-from liveai.generation import delete_task, list_tasks, request_cancel, transfers_of
+from liveai.generation import delete_task, list_tasks, request_cancel, transfers_of, work
 from liveai.models import AuditEvent, TaskState, Upload
 from liveai.storage import LocalStorage
 from tests.fakes.video_provider import FakeServer, serve
@@ -111,6 +111,29 @@ def test_a_raising_finished_handler_never_fails_the_task(rig: Rig) -> None:
     task = rig.create(rig.user())
     done = rig.lifecycle(on_finished=[broken, lambda e: calls.append(e.state)]).run(task.id)
     assert done.state is TaskState.SUCCEEDED and calls == ["succeeded"]
+
+
+def test_a_completion_notice_lost_to_a_crash_is_sent_by_the_next_worker(rig_both: Rig) -> None:
+    task = rig_both.create(rig_both.user())
+    rig_both.crash_at = "succeeded"  # settled and committed; nobody told yet
+    with pytest.raises(Crash):
+        rig_both.lifecycle().run(task.id)
+    assert rig_both.finished == []
+    fresh = rig_both.lifecycle()
+    assert fresh.announce_missed() == 0  # its runner may still be telling: wait the grace
+    rig_both.clock.advance(timedelta(minutes=6))
+    assert work(fresh, once=True).total == 0  # a starting worker sends what is owed
+    assert [(e.task_id, e.state) for e in rig_both.finished] == [(str(task.id), "succeeded")]
+    assert fresh.announce_missed() == 0 and len(rig_both.finished) == 1
+
+
+def test_only_untold_finished_tasks_are_owed_a_notice(rig: Rig) -> None:
+    told, unheard = rig.create(rig.user()), rig.create(rig.user())
+    rig.lifecycle().run(told.id)
+    rig.lifecycle(on_finished=[]).run(unheard.id)  # nobody listened: nothing is owed
+    rig.clock.advance(timedelta(hours=1))
+    assert rig.lifecycle().announce_missed() == 0
+    assert [e.task_id for e in rig.finished] == [str(told.id)]
 
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "malformed", "429", "401", "402"])

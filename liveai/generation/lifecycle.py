@@ -549,6 +549,7 @@ class Lifecycle:
             "result_key": video_key(task) if succeeded else None,
             "poster_key": poster_key(task) if succeeded else None,
             "result_url": outcome.result_url,
+            "notify_pending": bool(self.on_finished),
         }
         details = {"task_id": str(task.id), "code": outcome.code, "charged": charged}
         retention = timedelta(days=self.settings.upload_retention_days)
@@ -609,18 +610,39 @@ class Lifecycle:
             except Exception:
                 log.exception("task %s: releasing the provider's copy failed", task.id)
         self.progress(task.id, outcome.state.value)
+        self._announce(task)
+
+    def _announce(self, task: Task) -> None:
+        """Tell whoever listens that the task finished, then note that they were told."""
         event = TaskFinished(
             task_id=str(task.id),
             user_id=task.user_id,
-            succeeded=outcome.state is TaskState.SUCCEEDED,
-            state=outcome.state.value,
-            error=outcome.message,
+            succeeded=task.state is TaskState.SUCCEEDED,
+            state=task.state.value,
+            error=task.error,
         )
         for handler in self.on_finished:
             try:
                 handler(event)
             except Exception:
                 log.exception("task %s: a task-finished handler failed", task.id)
+        if self.on_finished:
+            rows.told(self.database, task.id)
+
+    def announce_missed(self, grace: timedelta = timedelta(minutes=5)) -> int:
+        """Tell whoever listens about tasks that finished at least ``grace`` ago without
+        them being told (the runner died between settling and telling); how many.
+
+        A notice may go out twice if a runner died after telling but before noting it: a
+        completion push carries the task id as its collapse id, so the device shows one.
+        """
+        if not self.on_finished:
+            return 0
+        with self.database.transaction() as session:
+            missed = rows.owed(session, self.clock.now() - grace)
+        for task in missed:
+            self._announce(task)
+        return len(missed)
 
 
 def _mirror(task: Task, values: dict[str, Any], cancel: bool) -> None:

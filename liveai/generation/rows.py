@@ -13,7 +13,16 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, literal_column, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -86,6 +95,12 @@ _NEW_TRANSFER = {
     "postgresql": postgresql.insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id),
     "sqlite": sqlite.insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id),
 }
+_OWED = (
+    select(Task)
+    .where(TASKS.c.notify_pending, TASKS.c.finished_at <= bindparam("before"))
+    .order_by(TASKS.c.finished_at)
+)
+_TOLD = update(TASKS).where(_ID, TASKS.c.notify_pending).values(notify_pending=False)
 _DATE_UPLOAD = (
     update(UPLOADS)
     .where(UPLOADS.c.id == bindparam("upload_id"), UPLOADS.c.delete_after.is_(None))
@@ -137,12 +152,29 @@ def photo(session: Session, upload_id: uuid.UUID) -> tuple[str, int, int]:
 def status(database: Database, task_id: uuid.UUID) -> tuple[bool, str | None]:
     """Whether a cancel was asked for, and who holds the lease: one read, outside any
     transaction on PostgreSQL (no BEGIN and ROLLBACK around it)."""
-    connection = database.engine.connect()
-    if database.dialect == "postgresql":
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    with connection:
+    with _single_statement(database) as connection:
         cancel, owner = connection.execute(_STATUS, {"task_id": task_id}).one()
     return bool(cancel), owner
+
+
+def owed(session: Session, before: datetime) -> list[Task]:
+    """Tasks that finished before ``before`` and whose listeners were never told."""
+    return list(session.scalars(_OWED, {"before": before}))
+
+
+def told(database: Database, task_id: uuid.UUID) -> None:
+    """Note that the task's listeners have been told it finished."""
+    with _single_statement(database) as connection:
+        connection.execute(_TOLD, {"task_id": task_id})
+        connection.commit()
+
+
+def _single_statement(database: Database) -> Connection:
+    """A connection for one statement, committed on its own on PostgreSQL (no BEGIN)."""
+    connection = database.engine.connect()
+    if database.dialect == "postgresql":
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 def write(

@@ -68,8 +68,12 @@ def work(
     """Run tasks with ``concurrency`` threads until none is left (``once``) or ``stop`` is set.
 
     Each thread is its own runner (its own lease owner id). A task that raises is handed
-    back and left for a later run (or another worker).
+    back and left for a later run (or another worker). First, completion notices a crashed
+    runner owed are sent.
     """
+    missed = lifecycle.announce_missed()
+    if missed:
+        log.info("sent %d completion notice(s) a stopped runner owed", missed)
     stop = stop or threading.Event()
     report = WorkReport()
     drained = threading.Event()  # once: a thread found nothing left, the others stop too

@@ -8,7 +8,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liveai.models.base import Base, uuid_pk
@@ -45,6 +56,14 @@ class Upload(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
+    __table_args__ = (
+        Index(
+            "ix_tasks_notify_pending",
+            "finished_at",
+            postgresql_where=text("notify_pending"),
+            sqlite_where=text("notify_pending"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
@@ -77,6 +96,8 @@ class Task(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(index=True)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # Settled, but whoever listens for finished tasks (completion pushes) not yet told.
+    notify_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
