@@ -118,6 +118,18 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def statements(self) -> Iterator[Session]:
+        """A session for work of one statement, which commits on its own on PostgreSQL (no
+        BEGIN or COMMIT round trips); a transaction on SQLite, whose write lock it needs."""
+        if self.dialect != "postgresql":
+            with self.transaction() as session:
+                yield session
+            return
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with connection, Session(connection, expire_on_commit=False) as session:
+            yield session
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -89,3 +89,16 @@ def test_cli_refuses_unreachable_database(cli_embedded, monkeypatch: pytest.Monk
     assert result.exit_code == 1
     assert "cannot reach the database" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_single_statements_commit_on_their_own_on_postgresql_only(database: Database) -> None:
+    """`statements()` is for one-statement work: on PostgreSQL each statement is committed
+    as it runs (no transaction to undo); SQLite runs them in a transaction."""
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE probe (n INTEGER)"))
+    with pytest.raises(RuntimeError), database.statements() as session:
+        session.execute(text("INSERT INTO probe VALUES (1)"))
+        raise RuntimeError("after the statement")
+    with database.transaction() as session:
+        kept = session.execute(text("SELECT count(*) FROM probe")).scalar_one()
+    assert kept == (1 if database.dialect == "postgresql" else 0)

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Table,
     bindparam,
     literal_column,
@@ -152,8 +151,8 @@ def photo(session: Session, upload_id: uuid.UUID) -> tuple[str, int, int]:
 def status(database: Database, task_id: uuid.UUID) -> tuple[bool, str | None]:
     """Whether a cancel was asked for, and who holds the lease: one read, outside any
     transaction on PostgreSQL (no BEGIN and ROLLBACK around it)."""
-    with _single_statement(database) as connection:
-        cancel, owner = connection.execute(_STATUS, {"task_id": task_id}).one()
+    with database.statements() as session:
+        cancel, owner = session.execute(_STATUS, {"task_id": task_id}).one()
     return bool(cancel), owner
 
 
@@ -164,17 +163,8 @@ def owed(session: Session, before: datetime) -> list[Task]:
 
 def told(database: Database, task_id: uuid.UUID) -> None:
     """Note that the task's listeners have been told it finished."""
-    with _single_statement(database) as connection:
-        connection.execute(_TOLD, {"task_id": task_id})
-        connection.commit()
-
-
-def _single_statement(database: Database) -> Connection:
-    """A connection for one statement, committed on its own on PostgreSQL (no BEGIN)."""
-    connection = database.engine.connect()
-    if database.dialect == "postgresql":
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
-    return connection
+    with database.statements() as session:
+        session.execute(_TOLD, {"task_id": task_id})
 
 
 def write(
