@@ -1,13 +1,20 @@
 """Render a camera move over a still photo into an H.264 MP4 (PyAV), deterministically.
 
-Each frame is one affine resample of the photo (crop, scale and roll in a single pass),
-so a 1080p frame costs one bilinear warp; the eased path makes starts and stops smooth.
+The photo is downscaled once and converted once to yuv420p planes (swscale, the encoder's
+limited-range BT.601); each frame is then one affine resample of those planes (crop, scale
+and roll in a single bilinear pass, chroma at half size), handed to libx264 with no
+per-frame RGB copy or colour conversion. The eased path makes starts and stops smooth.
+x264 runs without its AVX-512 code, which made equal renders differ (see _x264_cpu_flags).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import io
 import math
+import pathlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -120,32 +127,63 @@ def _working_copy(photo: Image.Image, out: tuple[int, int], max_zoom: float) -> 
     return photo.resize(size, Image.Resampling.LANCZOS)
 
 
+@dataclass(frozen=True)
+class Planes:
+    """A picture as its three yuv420p planes (limited-range BT.601, what the encoder takes)."""
+
+    y: Image.Image
+    u: Image.Image
+    v: Image.Image
+
+
+def _yuv_planes(rgb: Image.Image) -> Planes:
+    """Convert once with swscale, so each frame only resamples planes that are already YUV."""
+    import av
+
+    frame = av.VideoFrame.from_image(rgb).reformat(format="yuv420p")  # type: ignore[no-untyped-call]
+    planes = [
+        Image.frombuffer("L", (p.width, p.height), bytes(p), "raw", "L", p.line_size, 1)
+        for p in frame.planes
+    ]
+    return Planes(*planes)
+
+
 def frames(
     photo: Image.Image, motion: Motion, duration_s: int, out: tuple[int, int]
-) -> Iterator[Image.Image]:
+) -> Iterator[Planes]:
+    """The frames of the move as yuv420p planes: luma at out, chroma at half of it."""
     path = PATHS[motion]
     count = duration_s * FPS
     max_zoom = max(path(ease(i / max(1, count - 1))).zoom for i in (0, count - 1))
-    source = _working_copy(photo, out, max_zoom)
+    source = _yuv_planes(_working_copy(photo, out, max_zoom))
+    half = ((out[0] + 1) // 2, (out[1] + 1) // 2)
     for index in range(count):
         camera = path(ease(index / max(1, count - 1)))
-        if camera.roll_deg == 0.0:
-            # A separable box resize is about twice as fast as the general warp.
-            box = _box(camera, source.size, out)
-            yield source.resize(out, Image.Resampling.BILINEAR, box=box)
-            continue
-        coefficients = _affine(camera, source.size, out)
-        yield source.transform(
-            out, Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BILINEAR
+        coefficients = _affine(camera, source.y.size, out)
+        yield Planes(
+            _sample(source.y, out, coefficients, camera),
+            _sample(source.u, half, _halved(coefficients), camera),
+            _sample(source.v, half, _halved(coefficients), camera),
         )
 
 
-def _box(
-    camera: Camera, src: tuple[int, int], out: tuple[int, int]
-) -> tuple[float, float, float, float]:
-    """The source rectangle an unrolled camera sees (the same window _affine samples)."""
-    a, _, c, _, e, f = _affine(camera, src, out)
-    return (c, f, c + a * out[0], f + e * out[1])
+def _halved(coefficients: tuple[float, ...]) -> tuple[float, ...]:
+    """The same window on a half-resolution plane: output and source coordinates both halve."""
+    a, b, c, d, e, f = coefficients
+    return (a, b, c / 2, d, e, f / 2)
+
+
+def _sample(
+    plane: Image.Image, size: tuple[int, int], coefficients: tuple[float, ...], camera: Camera
+) -> Image.Image:
+    if camera.roll_deg == 0.0:
+        # A separable box resize is about twice as fast as the general warp.
+        a, _, c, _, e, f = coefficients
+        box = (c, f, c + a * size[0], f + e * size[1])
+        return plane.resize(size, Image.Resampling.BILINEAR, box=box)
+    return plane.transform(
+        size, Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BILINEAR
+    )
 
 
 def render_mp4(
@@ -159,34 +197,79 @@ def render_mp4(
     out = output_size(photo.width, photo.height, max_side)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream(
-            "libx264", rate=FPS, options={"preset": preset, "crf": "20", "threads": "2"}
-        )
+        stream = container.add_stream("libx264", rate=FPS, options=encoder_options(preset))
         stream.width, stream.height = out
         stream.pix_fmt = "yuv420p"
         container.metadata.clear()
-        for frame in _pipelined(frames(photo, motion, duration_s, out)):
+        for frame in _pipelined(frames(photo, motion, duration_s, out), out):
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return buffer.getvalue()
 
 
-def _pipelined(images: Iterator[Image.Image], depth: int = 8) -> Iterator[Any]:
-    """Draw and convert frames on a second thread while the encoder works on this one
-    (Pillow and swscale release the GIL); the order, and so the output, is unchanged."""
-    import av
+def encoder_options(preset: str) -> dict[str, str]:
+    """libx264 at CRF 20, on x264's own SIMD choice minus AVX-512 (see _x264_cpu_flags)."""
+    options = {"preset": preset, "crf": "20", "threads": "2"}
+    cpu = _x264_cpu_flags()
+    if cpu is not None:
+        options["x264-params"] = f"asm={cpu}"
+    return options
 
+
+_X264_CPU_AVX512 = 1 << 16  # X264_CPU_AVX512 in x264.h
+
+
+@functools.cache
+def _x264_cpu_flags() -> int | None:
+    """x264's CPU detection without AVX-512, or None when libx264 cannot be found.
+
+    x264's AVX-512 mbtree_propagate_list works on 8 macroblocks at a time and does not
+    mask the lanes past the end of a row, so when the width in macroblocks is not a
+    multiple of 8 it folds bytes it never wrote (leftovers of earlier heap use) into the
+    macroblock-tree costs, and the same frames encode to different bytes from run to run.
+    The AVX2 version stops at the row's end, so dropping AVX-512 makes the output a
+    function of the frames alone, at no cost in speed.
+    """
+    import av  # noqa: F401  (loads libavcodec and with it the libx264 it is linked to)
+
+    library = _loaded_library("libx264") or ctypes.util.find_library("x264")
+    if library is None:
+        return None
+    try:
+        detect = ctypes.CDLL(library).x264_cpu_detect
+    except (OSError, AttributeError):
+        return None
+    detect.restype = ctypes.c_uint32
+    detect.argtypes = []
+    return int(detect()) & ~_X264_CPU_AVX512
+
+
+def _loaded_library(stem: str) -> str | None:
+    """The path of a shared library already mapped into this process (Linux), if any."""
+    try:
+        maps = pathlib.Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)  # address, perms, offset, device, inode, path
+        if len(fields) == 6 and pathlib.Path(fields[5]).name.startswith((stem + "-", stem + ".")):
+            return fields[5]
+    return None
+
+
+def _pipelined(planes: Iterator[Planes], out: tuple[int, int], depth: int = 4) -> Iterator[Any]:
+    """Draw frames on a second thread while the encoder works on this one (Pillow
+    releases the GIL while it resamples); the order, and so the output, is unchanged."""
     ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for image in images:
-                frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
-                frame = frame.reformat(format="yuv420p")
+            for frame in planes:
+                video_frame = _video_frame(frame, out)
                 while not stop.is_set():
                     try:
-                        ready.put(frame, timeout=0.1)
+                        ready.put(video_frame, timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -204,6 +287,19 @@ def _pipelined(images: Iterator[Image.Image], depth: int = 8) -> Iterator[Any]:
     finally:
         stop.set()
         worker.join()
+
+
+def _video_frame(planes: Planes, out: tuple[int, int]) -> Any:
+    """The planes copied into an encoder frame, rows padded to the frame's line size."""
+    import av
+
+    frame = av.VideoFrame(out[0], out[1], "yuv420p")
+    for target, image in zip(frame.planes, (planes.y, planes.u, planes.v), strict=True):
+        if target.line_size == image.width:
+            target.update(image.tobytes())  # the usual case, and much faster than a stride
+        else:
+            target.update(image.tobytes("raw", "L", target.line_size))
+    return frame
 
 
 _DONE = object()
