@@ -11,7 +11,7 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,16 +119,16 @@ class Database:
             yield session
 
     @contextmanager
-    def statements(self) -> Iterator[Session]:
-        """A session for work of one statement, which commits on its own on PostgreSQL (no
-        BEGIN or COMMIT round trips); a transaction on SQLite, whose write lock it needs."""
+    def statements(self) -> Iterator[Connection]:
+        """A connection for work of one statement, which commits on its own on PostgreSQL
+        (no BEGIN, COMMIT or ROLLBACK round trips); a transaction on SQLite, whose write
+        lock it needs."""
         if self.dialect != "postgresql":
-            with self.transaction() as session:
-                yield session
+            with self.engine.begin() as connection:
+                yield connection
             return
-        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        with connection, Session(connection, expire_on_commit=False) as session:
-            yield session
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
 
     def close(self) -> None:
         self.engine.dispose()

@@ -96,8 +96,8 @@ def test_single_statements_commit_on_their_own_on_postgresql_only(database: Data
     as it runs (no transaction to undo); SQLite runs them in a transaction."""
     with database.transaction() as session:
         session.execute(text("CREATE TABLE probe (n INTEGER)"))
-    with pytest.raises(RuntimeError), database.statements() as session:
-        session.execute(text("INSERT INTO probe VALUES (1)"))
+    with pytest.raises(RuntimeError), database.statements() as connection:
+        connection.execute(text("INSERT INTO probe VALUES (1)"))
         raise RuntimeError("after the statement")
     with database.transaction() as session:
         kept = session.execute(text("SELECT count(*) FROM probe")).scalar_one()

@@ -174,7 +174,7 @@ class Lifecycle:
         is none. Run it with `run_claimed`."""
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.generation_lease_s)
-        with self.database.statements() as session:
+        with self.database.transaction() as session:
             claimed = rows.claim_next(session, self.runner_id, now, until, skip)
         return None if claimed is None else _claimed(*claimed)
 

@@ -151,8 +151,8 @@ def photo(session: Session, upload_id: uuid.UUID) -> tuple[str, int, int]:
 def status(database: Database, task_id: uuid.UUID) -> tuple[bool, str | None]:
     """Whether a cancel was asked for, and who holds the lease: one read, outside any
     transaction on PostgreSQL (no BEGIN and ROLLBACK around it)."""
-    with database.statements() as session:
-        cancel, owner = session.execute(_STATUS, {"task_id": task_id}).one()
+    with database.statements() as connection:
+        cancel, owner = connection.execute(_STATUS, {"task_id": task_id}).one()
     return bool(cancel), owner
 
 
@@ -163,8 +163,8 @@ def owed(session: Session, before: datetime) -> list[Task]:
 
 def told(database: Database, task_id: uuid.UUID) -> None:
     """Note that the task's listeners have been told it finished."""
-    with database.statements() as session:
-        session.execute(_TOLD, {"task_id": task_id})
+    with database.statements() as connection:
+        connection.execute(_TOLD, {"task_id": task_id})
 
 
 def write(
