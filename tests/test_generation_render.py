@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from liveai.errors import ConfigError, InvalidInput
 from liveai.generation.pricing import hold_amount, price_for
@@ -84,6 +84,20 @@ def test_a_zoom_in_ends_closer_than_it_starts() -> None:
         return sum(frame.point(lambda v: 255 if v < 100 else 0).histogram()[255:])
 
     assert dark(frames[-1]) > dark(frames[0]) * 1.4
+
+
+def test_a_rolled_frame_shows_nothing_from_outside_the_photo() -> None:
+    # An orbit's tilted window reaches past the photo's corners; what it finds there must
+    # be the photo's edge, not the blank (green, once in YUV) around the photo.
+    colour = (200, 120, 40)
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), colour).save(buffer, format="PNG")
+    video = render_mp4(buffer.getvalue(), Motion.ORBIT_LEFT, 1, max_side=160)
+    with av.open(io.BytesIO(video)) as container:
+        for frame in container.decode(video=0):
+            image = frame.to_image()
+            flat = Image.new("RGB", image.size, colour)
+            assert all(high < 12 for _, high in ImageChops.difference(image, flat).getextrema())
 
 
 def test_output_sizes_are_even_and_keep_the_aspect() -> None:
