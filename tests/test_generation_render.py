@@ -113,6 +113,30 @@ def test_a_poster_comes_from_the_video_and_junk_is_refused() -> None:
         poster_jpeg(b"\x00\x00\x00\x18ftypmp42 but nothing else")
 
 
+def _thirds(keyframe_every: int) -> bytes:
+    """A 3 s H.264 MP4: a red second, a green one, a blue one."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30, options={"g": str(keyframe_every)})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for colour in ((220, 30, 30), (30, 200, 30), (30, 30, 220)):
+            for _ in range(30):
+                image = Image.new("RGB", (64, 48), colour)
+                frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+                container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("keyframe_every", [10, 250])
+def test_a_poster_is_the_middle_frame(keyframe_every: int) -> None:
+    poster = Image.open(io.BytesIO(poster_jpeg(_thirds(keyframe_every)))).convert("RGB")
+    red, green, blue = poster.getpixel((32, 24))
+    assert green > 150 and red < 80 and blue < 80
+
+
 def test_the_local_provider_renders_once_and_survives_a_restart(tmp_path: Path) -> None:
     request = VideoRequest(
         "3f0c2b8e-1111-2222-3333-444455556666", photo(), None, "", Motion.TILT_UP, 1, 640, 480
