@@ -19,14 +19,13 @@ from liveai.generation.tasks import (
     task_to_dict,
     transfers_of,
 )
-from liveai.generation.worker import WorkReport, claim_next, work
+from liveai.generation.worker import WorkReport, work
 
 __all__ = [
     "Lifecycle",
     "NewTask",
     "Outcome",
     "WorkReport",
-    "claim_next",
     "create_task",
     "delete_task",
     "developer_user",

@@ -227,11 +227,14 @@ class Lifecycle:
             raise LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
         return cancel
 
-    def _write(self, task: Task, **values: Any) -> None:
-        """`_step` with nothing else to write: it may share its commit with other tasks'."""
+    def _write(self, task: Task, *, events: Sequence[audit.Event] = (), **values: Any) -> None:
+        """`_step` with nothing else to write but audit ``events``: it may share its commit
+        with other tasks'."""
         values = self._renewing(values)
         step = Step(
-            order=str(task.user_id), own=lambda session: self._guarded(session, task, values)
+            order=str(task.user_id),
+            own=lambda session: self._guarded(session, task, values),
+            events=events,
         )
         _mirror(task, values, run_grouped(self.database, step))
 
@@ -353,20 +356,14 @@ class Lifecycle:
 
     def _mark_submitted(self, task: Task, provider_task_id: str) -> Task:
         now = self.clock.now()
-        values = self._renewing(
-            {
-                "provider_task_id": provider_task_id,
-                "state": TaskState.SUBMITTED,
-                "submitted_at": now,
-            }
-        )
         details = {"task_id": str(task.id), "provider": task.provider}
-        step = Step(
-            order=str(task.user_id),
-            own=lambda session: self._guarded(session, task, values),
+        self._write(
+            task,
             events=[audit.Event("task.submitted", task.user_id, details, at=now)],
+            provider_task_id=provider_task_id,
+            state=TaskState.SUBMITTED,
+            submitted_at=now,
         )
-        _mirror(task, values, run_grouped(self.database, step))
         return task
 
     def _hold_expired(self, task: Task) -> bool:

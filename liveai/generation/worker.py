@@ -10,18 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from liveai.generation.lifecycle import Claim, Lifecycle, default_runner_id
 
 log = logging.getLogger(__name__)
-
-
-def claim_next(lifecycle: Lifecycle, *, skip: Collection[uuid.UUID] = ()) -> uuid.UUID | None:
-    """Lease the oldest unfinished task nobody holds; None when there is none."""
-    claim = lifecycle.claim_next(skip)
-    return None if claim is None else claim.task.id
 
 
 @dataclass

@@ -142,11 +142,7 @@ def _resolve(
     if held is None:
         return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
     spec = _spec(held, phase, amount, reason)
-    posted = spec.amount if phase is TransferPhase.POST else 0
-    changes = {
-        held.debit_account_id: {"debits_pending": -held.amount, "debits_posted": posted},
-        held.credit_account_id: {"credits_pending": -held.amount, "credits_posted": posted},
-    }
+    changes = _releasing(spec, held.debit_account_id, held.credit_account_id, held.amount)
     for account_id, change in changes.items():  # the user's (debit) row first
         accounts.change_by_id(session, account_id, change)
     values = core.row_for(
@@ -156,8 +152,28 @@ def _resolve(
     transfer = core.insert(session, values)
     if transfer is not None:
         return transfer
-    core.undo(session, changes)  # the key belongs to another transfer: put the hold back
-    session.execute(update(Transfer).where(Transfer.id == held.id).values(state=HoldState.PENDING))
+    return _put_back(session, changes, spec, key)
+
+
+def _releasing(spec: Spec, debit: int, credit: int, held: int) -> dict[int, dict[str, int]]:
+    """A hold's resolution on its two accounts: the held credits released on both sides,
+    what is posted (nothing for a void) moved."""
+    posted = spec.amount if spec.phase is TransferPhase.POST else 0
+    return {
+        debit: {"debits_pending": -held, "debits_posted": posted},
+        credit: {"credits_pending": -held, "credits_posted": posted},
+    }
+
+
+def _put_back(
+    session: Session, changes: Mapping[int, Mapping[str, int]], spec: Spec, key: str
+) -> Transfer:
+    """The resolving transfer's key belongs to another transfer: undo the resolution, so
+    the hold is pending again, and answer as a replay of that key."""
+    core.undo(session, changes)
+    session.execute(
+        update(Transfer).where(Transfer.id == spec.pending_id).values(state=HoldState.PENDING)
+    )
     return core.replay(session, key, spec)
 
 
@@ -177,20 +193,10 @@ def _resolve_pg(
     if row is None:  # the claim was refused: nothing written
         return _refused(session, pending_key, phase, key=key, amount=amount, reason=reason, now=now)
     spec, values, inserted = resolved(row, phase, args)
-    if not inserted:  # the key belongs to another transfer: put the hold back
-        held = row[5]
-        posted = spec.amount if phase is TransferPhase.POST else 0
-        core.undo(
-            session,
-            {
-                values["debit_account_id"]: {"debits_pending": -held, "debits_posted": posted},
-                values["credit_account_id"]: {"credits_pending": -held, "credits_posted": posted},
-            },
-        )
-        session.execute(
-            update(Transfer).where(Transfer.id == spec.pending_id).values(state=HoldState.PENDING)
-        )
-        return core.replay(session, key, spec)
+    if not inserted:
+        held = row[5]  # the hold's whole amount, released whatever was posted
+        debit, credit = values["debit_account_id"], values["credit_account_id"]
+        return _put_back(session, _releasing(spec, debit, credit, held), spec, key)
     assert spec.pending_id is not None
     pg.mark_resolved(session, spec.pending_id, _resolved_state(phase))
     return pg.attach(session, values)

@@ -46,7 +46,12 @@ def run(session: Session, sql: str, params: Mapping[str, Any]) -> Any:
     """One row of a static statement, on the session's connection and transaction."""
     if session.autoflush:  # as an ORM statement would: pending objects go first
         session.flush()
-    cursor = session.connection().connection.cursor()
+    return fetch_one(session.connection().connection, sql, params)
+
+
+def fetch_one(dbapi_connection: Any, sql: str, params: Mapping[str, Any]) -> Any:
+    """One row of a static statement, run straight on the driver's connection."""
+    cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, params)
         return cursor.fetchone()

@@ -161,14 +161,10 @@ class Ledger:
         if self._connection is None:
             engine = self.database.engine
             self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        cursor = self._connection.connection.cursor()
         try:
-            cursor.execute(sql, args)
-            return cursor.fetchone()
+            return pg.fetch_one(self._connection.connection, sql, args)
         except psycopg.errors.UniqueViolation:
             return None
-        finally:
-            cursor.close()
 
     def _lost(self) -> bool:
         """Whether the connection broke (then it is dropped, for a new one)."""
