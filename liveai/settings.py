@@ -176,6 +176,14 @@ class Settings(BaseSettings):
 
     # Later features add their settings below, in a section of their own.
 
+    # --- request register (deadlines) ---
+    deadline_timezone: str = Field(
+        default="Asia/Shanghai", description="Zone request days are counted and shown in"
+    )
+    calendar_file: Path | None = Field(
+        default=None, description="Your own working-day calendar TOML, replacing the packaged one"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from liveai import audit
@@ -76,12 +76,15 @@ def find_identity(session: Session, issuer: str, subject: str) -> Identity | Non
 
 
 def get_user(session: Session, ref: str | uuid.UUID) -> User:
-    """Find a user by id, or by a subject bound to it."""
+    """Find a user by id, by a subject bound to it, or by e-mail (an Apple relay address
+    too); an e-mail on several accounts is refused, naming them."""
     user_id = _as_uuid(ref)
     if user_id is not None:
         user = session.get(User, user_id, options=[selectinload(User.identities)])
         if user is not None:
             return user
+    if "@" in str(ref):
+        return _by_email(session, str(ref))
     matches = session.scalars(
         select(User).join(Identity).where(Identity.subject == str(ref)).distinct()
     ).all()
@@ -89,6 +92,24 @@ def get_user(session: Session, ref: str | uuid.UUID) -> User:
         raise Conflict(f"subject {ref!r} is bound to {len(matches)} users", hint="pass a user id")
     if not matches:
         raise NotFound(f"no user {ref!r}", hint="see `liveai users list` for ids and subjects")
+    return matches[0]
+
+
+def _by_email(session: Session, email: str) -> User:
+    wanted = email.strip().removeprefix("mailto:").lower()
+    matches = session.scalars(
+        select(User)
+        .options(selectinload(User.identities))
+        .where(func.lower(User.email) == wanted)
+        .order_by(User.created_at, User.id)
+    ).all()
+    if len(matches) > 1:
+        ids = ", ".join(str(u.id) for u in matches)
+        raise Conflict(
+            f"the e-mail {wanted} is on {len(matches)} accounts: {ids}", hint="pass a user id"
+        )
+    if not matches:
+        raise NotFound(f"no user has the e-mail {wanted}", hint="see `liveai users list`")
     return matches[0]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import output
+from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -44,6 +44,7 @@ def due(
     from liveai.privacy.requests import REGIONS, _choice
 
     _choice(region, REGIONS, "the region")
+    state.deadlines()
     result = due_date(
         _parse_date(received),
         working_days=days or DEFAULT_INVENTORY.sla_working_days,
@@ -63,22 +64,24 @@ def status(
     strict: Annotated[bool, typer.Option(help="Exit 1 when there is a warning.")] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Which years' official arrangements are loaded; warns from November when next year is
-    missing.
+    """Which calendar file is in force and which years' official arrangements are loaded;
+    warns from November when next year is missing.
 
     Example: liveai calendar status --strict
     """
     from datetime import datetime
 
-    from liveai.privacy.calendar import SHANGHAI, calendar_status
+    from liveai.privacy.calendar import calendar_status, deadline_zone
 
-    day = _parse_date(today) if today else datetime.now(SHANGHAI).date()
+    state.deadlines()
+    day = _parse_date(today) if today else datetime.now(deadline_zone()).date()
     report = calendar_status(day)
     shown = {
         "today": report.today.isoformat(),
         "known_years": report.known_years,
         "missing_next_year": report.missing_next_year,
         "calendar_version": report.calendar_version,
+        "calendar_file": report.calendar_file,
         "warning": report.warning,
     }
     if json_:

@@ -24,6 +24,7 @@ def run_erasure(
         with database.transaction() as session:
             user_id = _resumable_user(session, user)
             plan = None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+            request_id = request_id or _open_request(session, user_id)
         if user_id is None:
             user_id = uuid.UUID(user)
         if dry_run:
@@ -35,10 +36,42 @@ def run_erasure(
             user_id, request_id=request_id
         )
         shown = run_to_dict(run)
+        if request_id is not None:
+            shown["request_state"] = _settle(database, request_id, shown)
     _emit(shown, json_)
     for note in shown.get("manual", []):
         output.warn(f"do by hand: {note}")
     return shown
+
+
+def _open_request(session: Any, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    from liveai.privacy.steps import pending_erasure_request
+
+    request = None if user_id is None else pending_erasure_request(session, user_id)
+    return None if request is None else request.id
+
+
+def _settle(database: Any, request_id: uuid.UUID, shown: dict[str, Any]) -> str:
+    """Finish or link the request the erasure carried out, and say which."""
+    from liveai.privacy.requests import get_request
+    from liveai.privacy.steps import settle_after_erasure
+
+    with database.transaction() as session:
+        request = get_request(session, request_id)
+        outcome = settle_after_erasure(session, request, shown, actor=state.actor())
+    if outcome == "linked":
+        output.warn(
+            f"request {request_id} is not verified: linked to this erasure; verify it, then "
+            f"`liveai requests complete {request_id}`"
+        )
+    elif outcome == "awaiting_manual":
+        output.info(
+            f"request {request_id} awaits the steps below: "
+            f"`liveai requests confirm {request_id} STEP --note ...` for each"
+        )
+    else:
+        output.info(f"request {request_id} {outcome}")
+    return outcome
 
 
 def _resumable_user(session: Any, ref: str) -> uuid.UUID | None:

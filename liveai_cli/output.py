@@ -53,8 +53,55 @@ def table(
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*(_cell(row.get(column)) for column in columns))
-    stdout().print(grid)
+        grid.add_row(*(_styled_or_cell(row.get(column)) for column in columns))
+    _print_uncut(grid)
+
+
+def _print_uncut(grid: Any) -> None:
+    """Print at the table's natural width, wider than the terminal if need be: a cut id
+    or date is worse than a wrapped line."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = stdout()
+    natural = Measurement.get(console, console.options.update_width(10_000), grid).maximum
+    if natural <= console.width:
+        console.print(grid)
+        return
+    Console(soft_wrap=True, highlight=False, width=natural).print(grid)
+
+
+def _styled_or_cell(value: Any) -> Any:
+    from rich.text import Text
+
+    return value if isinstance(value, Text) else _cell(value)
+
+
+def alert(message: str) -> Any:
+    """A cell shown in red on a terminal (plain text in a pipe)."""
+    from rich.text import Text
+
+    return Text(message, style="bold red")
+
+
+def emit_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """RFC 4180 CSV on stdout: a header row, then one row per record, cells as plain text."""
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(_csv_cell(row.get(column)) for column in columns)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet would run it as a formula
+    return _cell(value)
 
 
 def fields(data: Mapping[str, Any]) -> None:
@@ -96,8 +143,17 @@ def confirm(question: str, *, yes: bool) -> None:
     """Ask before a destructive step; without a terminal and without --yes, refuse."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not interactive():
         error(f"{question} Refusing without a terminal: pass --yes to confirm.")
         raise typer.Exit(1)
-    if not typer.confirm(question, default=False, err=True):
+    try:
+        agreed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # Ctrl-C (or end of input) at the prompt
+        raise KeyboardInterrupt from None
+    if not agreed:
+        info("declined: nothing changed")
         raise typer.Exit(1)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()

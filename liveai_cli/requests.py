@@ -14,6 +14,7 @@ from liveai_cli.groups import summary
 if TYPE_CHECKING:
     from datetime import datetime
 
+
 app = App(help=summary("requests"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -21,26 +22,18 @@ IdArg = Annotated[str, typer.Argument(help="The request id.")]
 
 
 def _parse_time(value: str) -> datetime:
-    from datetime import datetime
+    from liveai.moments import parse_moment
+    from liveai.privacy.calendar import deadline_zone
 
-    from liveai.errors import InvalidInput
-    from liveai.privacy.calendar import SHANGHAI
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{value!r} is not an ISO time", hint="use e.g. 2026-11-02T09:30+08:00"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+    return parse_moment(value, deadline_zone())
 
 
 def _today() -> Any:
     from datetime import datetime
 
-    from liveai.privacy.calendar import SHANGHAI
+    from liveai.privacy.calendar import deadline_zone
 
-    return datetime.now(SHANGHAI).date()
+    return datetime.now(deadline_zone()).date()
 
 
 def _show(request: Any, json_: bool) -> None:
@@ -55,10 +48,15 @@ def _show(request: Any, json_: bool) -> None:
 
 @app.command("open")
 def open_(
-    user: Annotated[str, typer.Option(help="The subject: a user id or a bound subject.")],
+    user: Annotated[
+        str, typer.Option(help="The subject: a user id, a bound subject or an e-mail.")
+    ],
     kind: Annotated[str, typer.Option(help="export, deletion, correction, guardian, objection.")],
     received: Annotated[
-        str, typer.Option(help="When it arrived, ISO 8601 (no zone = Asia/Shanghai).")
+        str,
+        typer.Option(
+            help="When it arrived: a date, a local time (the deadline zone) or ISO with zone."
+        ),
     ],
     channel: Annotated[str, typer.Option(help="email or in-app.")],
     region: Annotated[str, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
@@ -71,6 +69,7 @@ def open_(
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.requests import open_request, parse_kind
 
+    state.deadlines()
     with state.session() as session:
         request = open_request(
             session,
@@ -85,6 +84,20 @@ def open_(
         _show(request, json_)
 
 
+LIST_COLUMNS = (
+    "id",
+    "subject",
+    "kind",
+    "channel",
+    "region",
+    "state",
+    "received",
+    "due",
+    "working_days_left",
+    "overdue",
+)
+
+
 @app.command("list")
 def list_(
     overdue: Annotated[bool, typer.Option(help="Only open requests past their due date.")] = False,
@@ -92,30 +105,72 @@ def list_(
         int | None, typer.Option(min=0, help="Only open requests due within DAYS days.")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include completed and refused.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Exit 1 when a request is overdue (or due within --due-within days)."),
+    ] = False,
+    reveal: Annotated[
+        bool, typer.Option(help="Show subjects' names and e-mails unmasked.")
+    ] = False,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV (for auditors).")] = False,
     json_: JsonOption = False,
 ) -> None:
-    """List requests by due date (open ones unless --all).
+    """List requests by due date (open ones unless --all); dates are in the deadline zone.
 
-    Example: liveai requests list --due-within 5 --json
+    Example: liveai requests list --due-within 5 --strict
     """
+    from liveai.models import User
+    from liveai.privacy.calendar import deadline_zone
     from liveai.privacy.requests import RequestView, list_requests
+    from liveai.privacy.subjects import subject_label
 
+    state.deadlines()
     today = _today()
     with state.session() as session:
-        rows = [
-            RequestView(r, today).as_dict()
-            for r in list_requests(
-                session,
-                today=today,
-                overdue=overdue,
-                due_within_days=due_within,
-                include_closed=all_,
-            )
-        ]
+        found = list_requests(
+            session, today=today, overdue=overdue, due_within_days=due_within, include_closed=all_
+        )
+        rows = []
+        for request in found:
+            row = RequestView(request, today).as_dict()
+            row["subject"] = subject_label(session.get(User, request.user_id), reveal=reveal)
+            rows.append(row)
+    alarming = [r for r in rows if _alarming(r, today, due_within)]
     if json_:
         output.emit_json(rows)
-        return
-    output.table(rows, ["id", "kind", "state", "received_at", "due_on", "days_left", "overdue"])
+    elif csv:
+        output.emit_csv([_register_row(r, plain=True) for r in rows], LIST_COLUMNS)
+    else:
+        output.table(
+            [_register_row(r, plain=False) for r in rows],
+            LIST_COLUMNS,
+            title=f"times in {deadline_zone().key}",
+        )
+    if strict and alarming:
+        output.error(f"{len(alarming)} request(s) overdue or due soon")
+        raise typer.Exit(1)
+
+
+def _alarming(row: dict[str, Any], today: Any, due_within: int | None) -> bool:
+    from datetime import date, timedelta
+
+    if row["days_left"] is None:
+        return False
+    if row["overdue"]:
+        return True
+    return due_within is not None and date.fromisoformat(row["due_on"]) <= today + timedelta(
+        days=due_within
+    )
+
+
+def _register_row(row: dict[str, Any], *, plain: bool) -> dict[str, Any]:
+    mark: Any = row["overdue"] if plain else (output.alert("OVERDUE") if row["overdue"] else "")
+    return {
+        **row,
+        "received": row["received_at"].replace("T", " "),
+        "due": row["due_on"] + (" (provisional)" if row["due_provisional"] else ""),
+        "overdue": mark,
+    }
 
 
 @app.command("show")
@@ -126,6 +181,7 @@ def show(request_id: IdArg, json_: JsonOption = False) -> None:
     """
     from liveai.privacy.requests import get_request
 
+    state.deadlines()
     with state.session() as session:
         _show(get_request(session, request_id), json_)
 
@@ -228,14 +284,16 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Carry out a verified request: an export writes the bundle; a deletion or guardian
-    request erases the account (rerun to finish after a crash); then mark it completed.
+    request erases the account (rerun to finish after a crash). The request is then
+    completed, or awaits the steps left to do by hand (`requests steps`).
 
     Example: liveai requests run 5f0c... --yes
     """
     from liveai.errors import InvalidInput
     from liveai.models import RequestKind
-    from liveai.privacy.requests import begin_work, complete, get_request
+    from liveai.privacy.requests import begin_work, check_workable, get_request
 
+    state.deadlines()
     with state.session() as session:
         request = get_request(session, request_id)
         kind, user_id, request_key = request.kind, request.user_id, request.id
@@ -246,35 +304,107 @@ def run(
             )
         if kind is RequestKind.EXPORT and out is None and not dry_run:
             raise InvalidInput("an export request needs --out FILE.zip")
-        if not dry_run:
-            begin_work(session, request, actor=state.actor())
+        check_workable(request)
     if kind is RequestKind.EXPORT:
-        if dry_run:
-            output.info(f"would export user {user_id} to {out}")
-            return
-        assert out is not None
-        from liveai_cli.privacy import export
+        _run_export(request_key, user_id, out, dry_run)
+        return
+    from liveai_cli.erasure import run_erasure
 
-        export(str(user_id), out, json_=False)
-    else:
-        from liveai_cli.erasure import run_erasure
+    if not dry_run:
+        output.confirm(
+            f"Erase user {user_id} from every store for request {request_key}? "
+            "This cannot be undone.",
+            yes=yes,
+        )
+        with state.session() as session:
+            begin_work(session, get_request(session, request_key), actor=state.actor())
+    run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=True, json_=False)
 
-        run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=yes, json_=False)
-        if dry_run:
-            return
+
+def _run_export(request_key: Any, user_id: Any, out: Path | None, dry_run: bool) -> None:
+    from liveai.privacy.requests import begin_work, get_request
+    from liveai.privacy.steps import finish_work
+
+    if dry_run:
+        output.info(f"would export user {user_id} to {out}")
+        return
+    assert out is not None
+    from liveai_cli.privacy import export
+
     with state.session() as session:
-        complete(session, get_request(session, request_key), actor=state.actor())
-    output.info(f"request {request_key} completed")
+        begin_work(session, get_request(session, request_key), actor=state.actor())
+    export(str(user_id), out, json_=False)
+    with state.session() as session:
+        request = finish_work(session, get_request(session, request_key), [], actor=state.actor())
+        _say_completed(request)
+
+
+def _say_completed(request: Any) -> None:
+    if request.on_time is False:
+        output.warn(
+            f"request {request.id} completed late: on {request.completed_on}, due {request.due_on}"
+        )
+    else:
+        output.info(f"request {request.id} completed")
 
 
 @app.command("complete")
-def complete_(request_id: IdArg) -> None:
+def complete_(
+    request_id: IdArg,
+    note: Annotated[
+        str | None, typer.Option(help="What was done, or why it was late (for the report).")
+    ] = None,
+) -> None:
     """Mark a verified request completed after doing it by hand (a correction, an objection).
 
-    Example: liveai requests complete 5f0c...
+    Example: liveai requests complete 5f0c... --note "display name corrected"
     """
     from liveai.privacy.requests import complete, get_request
 
+    state.deadlines()
     with state.session() as session:
-        request = complete(session, get_request(session, request_id), actor=state.actor())
-        output.info(f"request {request.id} completed")
+        request = complete(
+            session, get_request(session, request_id), note=note, actor=state.actor()
+        )
+        _say_completed(request)
+
+
+@app.command("steps")
+def steps(request_id: IdArg, json_: JsonOption = False) -> None:
+    """The steps a request leaves to do by hand, open or confirmed.
+
+    Example: liveai requests steps 5f0c...
+    """
+    from liveai.privacy.requests import get_request
+    from liveai.privacy.steps import list_steps, step_to_dict
+
+    state.deadlines()
+    with state.session() as session:
+        request = get_request(session, request_id)
+        rows = [step_to_dict(n, s) for n, s in enumerate(list_steps(session, request), start=1)]
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["step", "key", "open", "description", "confirmed_at", "note"])
+
+
+@app.command("confirm")
+def confirm(
+    request_id: IdArg,
+    step: Annotated[str, typer.Argument(help="The step's key (e.g. apple) or number.")],
+    note: Annotated[str, typer.Option(help="What was done, by whom, how it was checked.")],
+) -> None:
+    """Confirm a step done by hand; the last one completes the request.
+
+    Example: liveai requests confirm 5f0c... apple --note "user revoked it; ticket 4411"
+    """
+    from liveai.privacy.requests import get_request
+    from liveai.privacy.steps import confirm_step
+
+    state.deadlines()
+    with state.session() as session:
+        request = get_request(session, request_id)
+        confirmed = confirm_step(session, request, step, note, actor=state.actor())
+        output.info(f"step {confirmed.key} of request {request.id} confirmed")
+        if request.completed_at is not None:
+            _say_completed(request)

@@ -21,26 +21,24 @@ DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Report what would go; delete nothing.")
 ]
 NowOption = Annotated[
-    str | None, typer.Option("--now", help="Judge as of this ISO time instead of now.")
+    str | None,
+    typer.Option(
+        "--now",
+        help="Judge as of this moment: a date, a local time or an ISO time with zone.",
+    ),
 ]
 
 
 def _now(value: str | None) -> datetime:
     from datetime import UTC, datetime
 
-    from liveai.errors import InvalidInput
+    from liveai.moments import parse_moment
+    from liveai.privacy.calendar import deadline_zone
 
     if value is None:
         return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{value!r} is not an ISO time", hint="e.g. 2026-12-01T00:00+08:00"
-        ) from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{value!r} has no time zone", hint="add one, e.g. +08:00 or Z")
-    return parsed
+    state.deadlines()
+    return parse_moment(value, deadline_zone())
 
 
 def _iso(value: Any) -> Any:

@@ -39,6 +39,14 @@ def session() -> Iterator[Session]:
         yield s
 
 
+def deadlines() -> None:
+    """Count request days in the configured zone, on the configured calendar file."""
+    from liveai.privacy.calendar import configure
+
+    configured = settings()
+    configure(zone=configured.deadline_timezone, calendar_file=configured.calendar_file)
+
+
 def actor() -> str:
     """Who runs this command, for the audit log: the operator's login, never a user's."""
     try:

@@ -42,6 +42,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def default_deadlines() -> Iterator[None]:
+    """A command may switch the deadline zone or calendar file; the next test starts afresh."""
+    yield
+    from liveai.privacy.calendar import configure
+
+    configure()
+
+
 class _PostgresServer:
     def __init__(self, admin_url: str) -> None:
         self.admin_url = make_url(admin_url)

@@ -7,7 +7,13 @@ from liveai.models.generation import DataTransfer, Task, TaskState, Upload
 from liveai.models.identity import AppleCredential
 from liveai.models.ledger import HoldState, LedgerAccount, Transfer, TransferKind, TransferPhase
 from liveai.models.policy import Consent, PolicyVersion
-from liveai.models.privacy import ErasureRun, PrivacyRequest, RequestKind, RequestState
+from liveai.models.privacy import (
+    ErasureRun,
+    PrivacyRequest,
+    RequestKind,
+    RequestState,
+    RequestStep,
+)
 from liveai.models.purchases import Purchase, PurchaseState, StoreNotification
 from liveai.models.users import Identity, User, UserStatus
 
@@ -29,6 +35,7 @@ __all__ = [
     "PurchaseState",
     "RequestKind",
     "RequestState",
+    "RequestStep",
     "StoreNotification",
     "Task",
     "TaskState",

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liveai.models.base import Base, uuid_pk
@@ -30,6 +30,7 @@ class RequestState(enum.StrEnum):
     VERIFIED = "verified"
     IN_PROGRESS = "in_progress"
     EXTENDED = "extended"
+    AWAITING_MANUAL = "awaiting_manual"
     COMPLETED = "completed"
     REFUSED = "refused"
 
@@ -55,8 +56,28 @@ class PrivacyRequest(Base):
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None]
+    completed_on: Mapped[date | None]
+    on_time: Mapped[bool | None]
+    completion_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class RequestStep(Base):
+    """A follow-up done by hand (revoke Sign in with Apple, delete the Logto user) that
+    keeps its request open until someone confirms it with a note."""
+
+    __tablename__ = "request_steps"
+    __table_args__ = (UniqueConstraint("request_id", "key", name="uq_request_steps_request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("privacy_requests.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ErasureRun(Base):

@@ -2,10 +2,12 @@
 
 A mainland deadline is the Nth working day after the day of receipt (the day of receipt
 is not counted, PRC Civil Code art. 201), on the official arrangement of holidays and
-make-up working weekends. The arrangement comes from the package's override file first,
-then the chinese-calendar library. A year known to neither is *provisional*: counted
-plainly Monday to Friday and flagged, so that the request can be re-dated once the State
-Council notice is loaded.
+make-up working weekends. The arrangement comes from the calendar file first (the packaged
+one, or the operator's own when the `calendar_file` setting names one; it is checked when
+loaded), then the chinese-calendar library. A year known to neither is *provisional*:
+counted plainly Monday to Friday and flagged, so that the request can be re-dated once the
+State Council notice is loaded. Days are days in the deadline zone (Asia/Shanghai unless
+the `deadline_timezone` setting says otherwise).
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
+from liveai.errors import ConfigError
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+PACKAGED_FILE = "liveai/privacy/data/cn_calendar.toml"
 Region = Literal["cn", "eu"]
 
 
@@ -39,23 +45,123 @@ class Overrides:
     years: dict[int, YearArrangement]
 
 
-@cache
+@dataclass(frozen=True)
+class DeadlineConfig:
+    """The zone days are counted in, and the operator's calendar file (None: packaged)."""
+
+    zone: ZoneInfo = SHANGHAI
+    calendar_file: Path | None = None
+
+
+_config = DeadlineConfig()
+
+
+def configure(*, zone: str = "Asia/Shanghai", calendar_file: Path | None = None) -> None:
+    """Count days in this zone on this calendar file from now on; the file is checked now."""
+    global _config
+    try:
+        zone_info = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {zone!r}", hint="set deadline_timezone to e.g. Asia/Shanghai"
+        ) from None
+    path = calendar_file.expanduser().resolve() if calendar_file else None
+    if path is not None:
+        _load_file(path)
+    _config = DeadlineConfig(zone_info, path)
+
+
+def deadline_zone() -> ZoneInfo:
+    return _config.zone
+
+
+def calendar_file_in_force() -> str:
+    return str(_config.calendar_file) if _config.calendar_file else f"{PACKAGED_FILE} (packaged)"
+
+
 def load_overrides() -> Overrides:
+    if _config.calendar_file is not None:
+        return _load_file(_config.calendar_file)
+    return _packaged()
+
+
+@cache
+def _packaged() -> Overrides:
     text = resources.files("liveai.privacy").joinpath("data/cn_calendar.toml").read_text("utf-8")
     return parse_overrides(tomllib.loads(text))
 
 
+def _load_file(path: Path) -> Overrides:
+    """The file as it is now: read again whenever it changes."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the calendar file {path}: {exc.strerror}",
+            hint="fix the calendar_file setting, or unset it to use the packaged calendar",
+        ) from None
+    return _read_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_file(path: Path, mtime_ns: int, size: int) -> Overrides:
+    hint = "fix the file, or unset calendar_file to use the packaged calendar"
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the calendar file {path}: {exc.strerror}", hint=hint
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the calendar file {path} is not valid TOML: {exc}", hint=hint) from None
+    try:
+        return parse_overrides(raw)
+    except ValueError as exc:
+        raise ConfigError(f"the calendar file {path}: {exc}", hint=hint) from None
+
+
 def parse_overrides(raw: dict[str, Any]) -> Overrides:
-    years = {
-        int(year): YearArrangement(
-            year=int(year),
-            days_off=frozenset(entry.get("days_off", [])),
-            working_weekends=frozenset(entry.get("working_weekends", [])),
-            source=str(entry.get("source", "")),
-        )
-        for year, entry in raw.get("years", {}).items()
-    }
-    return Overrides(version=str(raw["version"]), years=years)
+    """Check and read a calendar document; ValueError names the first thing wrong."""
+    version = raw.get("version")
+    if not isinstance(version, str) or not version.strip():
+        raise ValueError('it needs a version string, e.g. version = "2027.1"')
+    years = raw.get("years", {})
+    if not isinstance(years, dict):
+        raise ValueError("[years] must be a table of years")
+    parsed = {_year(key): _arrangement(_year(key), entry) for key, entry in years.items()}
+    return Overrides(version=version, years=parsed)
+
+
+def _year(key: str) -> int:
+    if not key.isdigit() or not 2000 <= int(key) <= 2100:
+        raise ValueError(f"[years.{key}]: a year must be a number between 2000 and 2100")
+    return int(key)
+
+
+def _arrangement(year: int, entry: Any) -> YearArrangement:
+    if not isinstance(entry, dict):
+        raise ValueError(f"[years.{year}] must be a table")
+    days_off = _days(year, entry, "days_off")
+    weekends = _days(year, entry, "working_weekends")
+    for day in sorted(weekends):
+        if day.weekday() < 5:
+            raise ValueError(f"[years.{year}] working_weekends: {day} is not a Saturday or Sunday")
+    both = days_off & weekends
+    if both:
+        raise ValueError(f"[years.{year}] {min(both)} is both a day off and a working day")
+    return YearArrangement(year, days_off, weekends, str(entry.get("source", "")))
+
+
+def _days(year: int, entry: dict[str, Any], name: str) -> frozenset[date]:
+    values = entry.get(name, [])
+    if not isinstance(values, list):
+        raise ValueError(f"[years.{year}] {name} must be a list of dates")
+    for value in values:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ValueError(f"[years.{year}] {name}: {value!r} is not a date like {year}-10-01")
+        if value.year != year:
+            raise ValueError(f"[years.{year}] {name}: {value} is not in {year}")
+    return frozenset(values)
 
 
 def library_knows(year: int) -> bool:
@@ -136,9 +242,17 @@ class DueDate:
 
 
 def receipt_date(received_at: datetime) -> date:
+    """The day a moment falls on in the deadline zone."""
     if received_at.tzinfo is None:
         raise ValueError("the receipt time needs a time zone")
-    return received_at.astimezone(SHANGHAI).date()
+    return received_at.astimezone(deadline_zone()).date()
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end`; negative when `end` is earlier."""
+    low, high = sorted((start, end))
+    count = sum(is_working_day(low + timedelta(days=n)) for n in range(1, (high - low).days + 1))
+    return count if end >= start else -count
 
 
 def due_date(received: date, *, working_days: int, region: Region = "cn") -> DueDate:
@@ -165,6 +279,7 @@ class CalendarStatus:
     missing_next_year: bool
     warning: str | None
     calendar_version: str
+    calendar_file: str
 
 
 def calendar_status(today: date) -> CalendarStatus:
@@ -175,7 +290,10 @@ def calendar_status(today: date) -> CalendarStatus:
     if missing and today.month >= 11:
         warning = (
             f"the {today.year + 1} holiday arrangement is not loaded: deadlines reaching into "
-            f"{today.year + 1} are provisional; add it to liveai/privacy/data/cn_calendar.toml "
+            f"{today.year + 1} are provisional; add it to the calendar file "
+            f"{calendar_file_in_force()} "
             "or upgrade chinese-calendar once the State Council notice is out"
         )
-    return CalendarStatus(today, known, missing, warning, load_overrides().version)
+    return CalendarStatus(
+        today, known, missing, warning, load_overrides().version, calendar_file_in_force()
+    )

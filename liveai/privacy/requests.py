@@ -1,8 +1,11 @@
 """The register of data-subject requests: deadlines, verification, state changes.
 
 States: received → verified → in_progress → completed, with refused possible until
-completion (a reason is required, PIPL art. 50) and extended for GDPR subjects only,
-with a reason, within the first month (art. 12(3)). Every change is an audit event.
+the work is done (a reason is required, PIPL art. 50) and extended for GDPR subjects
+only, with a reason, within the first month (art. 12(3)). Work that leaves steps to do
+by hand waits in awaiting_manual, its deadline still running, until every step is
+confirmed. A completed request records the day (in the deadline zone) and whether it
+was on time. Every change is an audit event.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +23,20 @@ from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
-from liveai.privacy.calendar import Region, add_one_month, due_date, receipt_date
+from liveai.moments import in_zone
+from liveai.privacy.calendar import (
+    Region,
+    add_one_month,
+    deadline_zone,
+    due_date,
+    receipt_date,
+    working_days_between,
+)
+from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.users import get_user
+
+if TYPE_CHECKING:
+    from liveai.auth import Principal
 
 CHANNELS = ("email", "in-app")
 REGIONS = ("cn", "eu")
@@ -31,6 +46,7 @@ OPEN_STATES = (
     RequestState.VERIFIED,
     RequestState.IN_PROGRESS,
     RequestState.EXTENDED,
+    RequestState.AWAITING_MANUAL,
 )
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     RequestState.RECEIVED: frozenset(
@@ -40,16 +56,23 @@ TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
         {RequestState.IN_PROGRESS, RequestState.EXTENDED, RequestState.REFUSED}
     ),
     RequestState.IN_PROGRESS: frozenset(
-        {RequestState.COMPLETED, RequestState.EXTENDED, RequestState.REFUSED}
+        {
+            RequestState.COMPLETED,
+            RequestState.AWAITING_MANUAL,
+            RequestState.EXTENDED,
+            RequestState.REFUSED,
+        }
     ),
     RequestState.EXTENDED: frozenset(
         {
             RequestState.VERIFIED,
             RequestState.IN_PROGRESS,
+            RequestState.AWAITING_MANUAL,
             RequestState.COMPLETED,
             RequestState.REFUSED,
         }
     ),
+    RequestState.AWAITING_MANUAL: frozenset({RequestState.COMPLETED}),
     RequestState.COMPLETED: frozenset(),
     RequestState.REFUSED: frozenset(),
 }
@@ -106,7 +129,7 @@ def open_request(
     )
     session.add(request)
     session.flush()
-    _audit(session, request, "request.opened", actor, clock, due_on=due.due_on.isoformat())
+    record_event(session, request, "request.opened", actor, clock, due_on=due.due_on.isoformat())
     if kind is RequestKind.GUARDIAN:
         _set_processing(session, user, stopped=True, actor=actor, clock=clock)
     return request
@@ -157,11 +180,25 @@ def transition(
     request.state = to
     request.updated_at = clock.now()
     if to is RequestState.COMPLETED:
-        request.completed_at = request.updated_at
-    _audit(
+        details = {**details, **_record_completion(request)}
+    record_event(
         session, request, f"request.{to.value}", actor, clock, **{"from": previous.value}, **details
     )
     return request
+
+
+def _record_completion(request: PrivacyRequest) -> dict[str, Any]:
+    """Stamp the day of completion and whether it met the deadline; the audit details."""
+    request.completed_at = request.updated_at
+    request.completed_on = receipt_date(request.updated_at)
+    request.on_time = request.completed_on <= request.due_on
+    recorded: dict[str, Any] = {
+        "completed_on": request.completed_on.isoformat(),
+        "on_time": request.on_time,
+    }
+    if not request.on_time:
+        recorded["working_days_late"] = working_days_between(request.due_on, request.completed_on)
+    return recorded
 
 
 def verify_manually(
@@ -258,8 +295,11 @@ def list_requests(
     overdue: bool = False,
     due_within_days: int | None = None,
     include_closed: bool = False,
+    user_id: uuid.UUID | None = None,
 ) -> Sequence[PrivacyRequest]:
     query = select(PrivacyRequest).order_by(PrivacyRequest.due_on, PrivacyRequest.received_at)
+    if user_id is not None:
+        query = query.where(PrivacyRequest.user_id == user_id)
     if not include_closed or overdue or due_within_days is not None:
         query = query.where(PrivacyRequest.state.in_(OPEN_STATES))
     if overdue:
@@ -277,6 +317,7 @@ class RequestView:
     def as_dict(self) -> dict[str, Any]:
         r = self.request
         is_open = r.state in OPEN_STATES
+        late = r.on_time is False and r.completed_on is not None
         return {
             "id": str(r.id),
             "user_id": str(r.user_id),
@@ -284,21 +325,30 @@ class RequestView:
             "channel": r.channel,
             "region": r.region,
             "state": r.state.value,
-            "received_at": r.received_at.isoformat(),
+            "zone": deadline_zone().key,
+            "received_at": in_zone(r.received_at, deadline_zone()),
+            "received_on": r.received_on.isoformat(),
             "due_on": r.due_on.isoformat(),
             "due_basis": r.due_basis,
             "due_provisional": r.due_provisional,
             "gdpr_due_on": r.gdpr_due_on.isoformat() if r.gdpr_due_on else None,
             "days_left": (r.due_on - self.today).days if is_open else None,
+            "working_days_left": working_days_between(self.today, r.due_on) if is_open else None,
             "overdue": is_open and r.due_on < self.today,
             "verification": r.verification,
             "refusal_reason": r.refusal_reason,
             "extension_reason": r.extension_reason,
-            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "completed_at": in_zone(r.completed_at, deadline_zone()) if r.completed_at else None,
+            "completed_on": r.completed_on.isoformat() if r.completed_on else None,
+            "on_time": r.on_time,
+            "working_days_late": (
+                working_days_between(r.due_on, r.completed_on) if late and r.completed_on else None
+            ),
+            "completion_note": r.completion_note,
         }
 
 
-def _audit(
+def record_event(
     session: Session,
     request: PrivacyRequest,
     action: str,
@@ -316,6 +366,23 @@ def _audit(
     )
 
 
+def check_workable(request: PrivacyRequest) -> None:
+    """Raise unless work on the request may start (or go on): verified and still open."""
+    if request.verification is None:
+        raise Conflict(
+            f"request {request.id} is not verified",
+            hint=f"verify it first: `liveai requests verify {request.id} --note ...`",
+        )
+    if request.state not in (
+        RequestState.IN_PROGRESS,
+        RequestState.VERIFIED,
+        RequestState.EXTENDED,
+    ):
+        raise Conflict(
+            f"request {request.id} is {request.state.value}: there is no work left to do"
+        )
+
+
 def begin_work(
     session: Session,
     request: PrivacyRequest,
@@ -324,11 +391,7 @@ def begin_work(
     clock: Clock = SYSTEM_CLOCK,
 ) -> PrivacyRequest:
     """Move a verified request to in_progress; a request already in progress stays so."""
-    if request.verification is None:
-        raise Conflict(
-            f"request {request.id} is not verified",
-            hint=f"verify it first: `liveai requests verify {request.id} --note ...`",
-        )
+    check_workable(request)
     if request.state is RequestState.IN_PROGRESS:
         return request
     return transition(session, request, RequestState.IN_PROGRESS, actor=actor, clock=clock)
@@ -338,9 +401,43 @@ def complete(
     session: Session,
     request: PrivacyRequest,
     *,
+    note: str | None = None,
     actor: str = "system",
     clock: Clock = SYSTEM_CLOCK,
     **details: Any,
 ) -> PrivacyRequest:
+    """Mark the work done; `note` says what was done or why it was late."""
+    if request.state is RequestState.AWAITING_MANUAL:
+        raise Conflict(
+            f"request {request.id} waits for steps done by hand",
+            hint=f"see `liveai requests steps {request.id}` and confirm each one",
+        )
     begin_work(session, request, actor=actor, clock=clock)
+    if note is not None and note.strip():
+        request.completion_note = note.strip()
     return transition(session, request, RequestState.COMPLETED, actor=actor, clock=clock, **details)
+
+
+def open_from_app(
+    session: Session,
+    principal: Principal,
+    kind: RequestKind,
+    *,
+    region: str = "cn",
+    working_days: int | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> PrivacyRequest:
+    """A request the signed-in user made in the app (App Store guideline 5.1.1(v)): the
+    in-app channel, received now by the server's clock, verified by the user's token."""
+    request = open_request(
+        session,
+        principal.user.id,
+        kind=kind,
+        received_at=clock.now(),
+        channel="in-app",
+        region=region,
+        working_days=working_days or DEFAULT_INVENTORY.sla_working_days,
+        actor="app",
+        clock=clock,
+    )
+    return verify_with_subject(session, request, principal.user.id, actor="app", clock=clock)
