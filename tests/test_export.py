@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -100,3 +101,36 @@ def test_request_run_export_completes_the_request(
     assert zipfile.is_zipfile(tmp_path / "r.zip")
     shown = json.loads(cli("requests", "show", request_id, "--json").stdout)
     assert shown["state"] == "completed" and shown["completed_at"]
+
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def test_the_summary_fills_every_placeholder_from_the_settings(
+    database: Database, storage: LocalStorage, tmp_path: Path
+) -> None:
+    """The page the data subject reads states the configured periods, in both languages."""
+    settings = load_settings(upload_retention_days=21, log_retention_days=45)
+    with database.transaction() as session:
+        mine = seed_user(session, storage, tag="me")
+    out = tmp_path / "bundle.zip"
+    with database.transaction() as session:
+        export_user(session, storage, mine.user_id, out, settings=settings)
+    with zipfile.ZipFile(out) as bundle:
+        summary = bundle.read("summary.html").decode()
+    assert PLACEHOLDER.findall(summary) == []
+    assert "最长 21 天" in summary and "up to 21 days" in summary
+    assert "45 天" in summary and "45 days" in summary
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_inventory_text_the_summary_shows_is_filled(lang: str) -> None:
+    from liveai.privacy.export import summary_environment
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
+
+    env = summary_environment(DEFAULT_INVENTORY, load_settings())
+    pick = env.filters[lang]
+    for category in DEFAULT_INVENTORY.categories:
+        shown = [category.name, category.purpose, category.retention.text]
+        for text in filter(None, shown):
+            assert PLACEHOLDER.findall(pick(text)) == [], text

@@ -132,6 +132,7 @@ def _media(session: Session, user_id: uuid.UUID) -> list[tuple[str, str]]:
 def _summary(
     session: Session,
     inventory: Inventory,
+    settings: Settings,
     user_id: uuid.UUID,
     counts: dict[str, int],
     generated_at: str,
@@ -143,21 +144,37 @@ def _summary(
         .order_by(DataTransfer.provider)
     ).all()
     providers = {t.provider: t for t in inventory.third_parties if t.provider}
+    return (
+        summary_environment(inventory, settings)
+        .get_template("summary.html.j2")
+        .render(
+            inventory=inventory,
+            counts=counts,
+            generated_at=generated_at,
+            subject=str(user_id),
+            recipients=[
+                {"provider": p, "region": r, "count": n, "party": providers.get(p)}
+                for p, r, n in recipients
+            ],
+        )
+    )
+
+
+def summary_environment(inventory: Inventory, settings: Settings) -> jinja2.Environment:
+    """The summary's templates, with the policy's `zh`/`en` filters: prose is filled from
+    the same inventory and settings as the policy, so both state the same periods."""
+    from liveai.privacy.policy import fill, values
+
+    filled = values(inventory, settings)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("liveai", "templates/export"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("summary.html.j2").render(
-        inventory=inventory,
-        counts=counts,
-        generated_at=generated_at,
-        subject=str(user_id),
-        recipients=[
-            {"provider": p, "region": r, "count": n, "party": providers.get(p)}
-            for p, r, n in recipients
-        ],
+    env.filters.update(
+        zh=lambda text: fill(text.get("zh"), filled), en=lambda text: fill(text.get("en"), filled)
     )
+    return env
 
 
 def export_user(
@@ -183,7 +200,8 @@ def export_user(
     partial = out.with_name(out.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            _write_bundle(session, storage, inventory, user.id, ExportWriter(archive, manifest))
+            writer = ExportWriter(archive, manifest)
+            _write_bundle(session, storage, inventory, settings, user.id, writer)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -202,6 +220,7 @@ def _write_bundle(
     session: Session,
     storage: Storage,
     inventory: Inventory,
+    settings: Settings,
     user_id: uuid.UUID,
     writer: ExportWriter,
 ) -> None:
@@ -210,7 +229,8 @@ def _write_bundle(
         writer.write_stream(f"data/{table.name}.json", _rows_json(session, table, user_id, counts))
     for key, path in _media(session, user_id):
         writer.write_stream(path, iter([storage.get(key)]), compress=False)  # already compressed
-    summary = _summary(session, inventory, user_id, counts, writer.manifest.generated_at)
+    generated_at = writer.manifest.generated_at
+    summary = _summary(session, inventory, settings, user_id, counts, generated_at)
     writer.write_stream("summary.html", iter([summary.encode()]))
     document = {"format": FORMAT, **writer.manifest.__dict__}
     writer.archive.writestr("manifest.json", json.dumps(document, indent=2, ensure_ascii=False))
