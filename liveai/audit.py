@@ -168,6 +168,36 @@ def list_events(
 
 
 @dataclass(frozen=True)
+class EventFilter:
+    """Which events `newest_events` returns. `action` is an exact action, or a prefix
+    ending in "." or "*" (`request.` and `request.*` both mean every request event)."""
+
+    user_id: uuid.UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+
+
+def newest_events(session: Session, wanted: EventFilter) -> Sequence[AuditEvent]:
+    """Events newest first, like `git log`; `since` is inclusive, `until` exclusive."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if wanted.user_id is not None:
+        query = query.where(AuditEvent.user_id == wanted.user_id)
+    if wanted.action:
+        prefix = wanted.action.rstrip("*")
+        if prefix.endswith("."):
+            query = query.where(AuditEvent.action.startswith(prefix, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == wanted.action)
+    if wanted.since is not None:
+        query = query.where(AuditEvent.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(AuditEvent.at < wanted.until)
+    return session.scalars(query.limit(wanted.limit)).all()
+
+
+@dataclass(frozen=True)
 class ChainReport:
     checked: int
     first_bad_id: int | None

@@ -27,6 +27,6 @@ def parse_moment(value: str, zone: ZoneInfo) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
-def in_zone(moment: datetime, zone: ZoneInfo) -> str:
+def in_zone(moment: datetime, zone: ZoneInfo, *, timespec: str = "minutes") -> str:
     """A moment as ISO 8601 in `zone` (the offset is part of it), to the minute."""
-    return moment.astimezone(zone).isoformat(timespec="minutes")
+    return moment.astimezone(zone).isoformat(timespec=timespec)

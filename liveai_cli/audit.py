@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,26 +15,73 @@ app = App(help=summary("audit"))
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
+DEFAULT_LIMIT = 50
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "user_id", "details")
+
+
 @app.command("list")
 def list_(
-    user: Annotated[str | None, typer.Option(help="Only events about this user.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N events.")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only events about this user (id, subject or e-mail).")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, or a prefix such as request.*")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this moment on (a date, local time or ISO).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this moment.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help=f"At most N events (default {DEFAULT_LIMIT}).")
+    ] = DEFAULT_LIMIT,
+    all_: Annotated[bool, typer.Option("--all", help="Every matching event, no limit.")] = False,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV (for auditors).")] = False,
     json_: JsonOption = False,
 ) -> None:
-    """List audit events, oldest first.
+    """List audit events, newest first (the newest 50 unless --limit or --all); times in
+    the deadline zone.
 
-    Example: liveai audit list --user u_123 --json
+    Example: liveai audit list --action request.* --since 2026-10-01 --csv
     """
-    from liveai.audit import event_to_dict, list_events
-    from liveai.users import get_user
+    from dataclasses import replace
+    from datetime import datetime
 
+    from liveai.audit import EventFilter, event_to_dict, newest_events
+    from liveai.moments import in_zone, parse_moment
+    from liveai.privacy.calendar import deadline_zone
+
+    state.deadlines()
+    zone = deadline_zone()
+    wanted = EventFilter(
+        action=action,
+        since=parse_moment(since, zone) if since else None,
+        until=parse_moment(until, zone) if until else None,
+        limit=None if all_ else limit,
+    )
     with state.session() as session:
-        user_id = get_user(session, user).id if user else None
-        rows = [event_to_dict(e) for e in list_events(session, user_id=user_id, limit=limit)]
+        if user:
+            wanted = replace(wanted, user_id=_user_id(session, user))
+        rows = [event_to_dict(e) for e in newest_events(session, wanted)]
+    for row in rows:
+        row["at"] = in_zone(datetime.fromisoformat(row["at"]), zone, timespec="seconds")
     if json_:
         output.emit_json(rows)
+    elif csv:
+        output.emit_csv(rows, AUDIT_COLUMNS)
     else:
-        output.table(rows, ["id", "at", "actor", "action", "user_id", "details"])
+        output.table(rows, AUDIT_COLUMNS, title=f"newest first, times in {zone.key}")
+
+
+def _user_id(session: Any, ref: str) -> Any:
+    """The user's id; an erased user's bare id still finds the events that name it."""
+    import uuid
+
+    from liveai.users import get_user
+
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return get_user(session, ref).id
 
 
 @app.command("verify")

@@ -116,3 +116,35 @@ def test_cli_verify_exits_1_on_tampering(cli, db_url: str, database: Database) -
     bad = cli("audit", "verify")
     assert bad.exit_code == 1
     assert "audit event 1 was altered" in bad.stderr
+
+
+def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli, db_url: str) -> None:
+    import csv
+    import io
+    import json
+    from datetime import UTC, datetime
+
+    from liveai.db import make_engine
+
+    database = Database(make_engine(db_url))
+    with database.transaction() as session:
+        for day in range(1, 61):
+            at = datetime(2026, 10, 1, tzinfo=UTC).replace(day=1 + day % 28, month=10 + day // 29)
+            kind = "request.opened" if day % 2 else "credits.granted"
+            audit.record_many(session, [audit.Event(kind, details={"n": day}, at=at)])
+    database.close()
+    shown = json.loads(cli("audit", "list", "--json").stdout)
+    assert len(shown) == 50 and [e["details"]["n"] for e in shown[:2]] == [60, 59]
+    assert len(json.loads(cli("audit", "list", "--all", "--json").stdout)) == 60
+    requests = json.loads(cli("audit", "list", "--action", "request.*", "--all", "--json").stdout)
+    assert {e["action"] for e in requests} == {"request.opened"} and len(requests) == 30
+    exact = json.loads(cli("audit", "list", "--action", "request", "--json").stdout)
+    assert exact == []
+    window = cli("audit", "list", "--since", "2026-10-05", "--until", "2026-10-07", "--json")
+    days = sorted(e["at"][:10] for e in json.loads(window.stdout))
+    assert days and set(days) <= {"2026-10-05", "2026-10-06"}
+    assert all(e["at"].endswith("+08:00") for e in json.loads(window.stdout))
+    rows = list(csv.DictReader(io.StringIO(cli("audit", "list", "--limit", "3", "--csv").stdout)))
+    assert [r["action"] for r in rows] == ["credits.granted", "request.opened", "credits.granted"]
+    assert list(rows[0]) == ["id", "at", "actor", "action", "user_id", "details"]
+    assert cli("audit", "list", "--since", "last week").exit_code == 2
