@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
 _stdout: Console | None = None
@@ -82,6 +84,25 @@ def alert(message: str) -> Any:
     from rich.text import Text
 
     return Text(message, style="bold red")
+
+
+def write_file(path: Path, content: str) -> None:
+    """Write a document whole or not at all (a temporary name, then a rename), owner-only."""
+    import os
+    import tempfile
+
+    from liveai.errors import InvalidInput
+
+    if not path.parent.is_dir():
+        raise InvalidInput(f"the folder {path.parent} does not exist")
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
 
 
 def emit_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:

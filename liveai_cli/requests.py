@@ -408,3 +408,51 @@ def confirm(
         output.info(f"step {confirmed.key} of request {request.id} confirmed")
         if request.completed_at is not None:
             _say_completed(request)
+
+
+@app.command("report")
+def report(
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day of receipt (default: 90 days ago).")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Last day of receipt (default: today).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, csv or json.")] = "html",
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of standard output.")
+    ] = None,
+) -> None:
+    """The deadline report: every request received in the period with its timeline, the
+    on-time rate, days to complete per kind, late completions, extensions, refusals, open
+    steps by hand, and what falls due in the next 15 working days. The HTML page is
+    self-contained, with a calendar of due dates, requests per week and a timeline.
+
+    Example: liveai requests report --from 2026-10-01 --out requests.html
+    """
+    from liveai.privacy.report import build_report, default_period
+    from liveai.privacy.report_render import FORMATS, render_report
+    from liveai.privacy.requests import _choice
+
+    _choice(fmt, FORMATS, "the format")
+    state.deadlines()
+    today = _today()
+    first, last = default_period(today)
+    with state.session() as session:
+        built = build_report(
+            session,
+            _parse_day(from_) if from_ else first,
+            _parse_day(to) if to else last,
+            today,
+        )
+    document = render_report(built, fmt)
+    if out is None:
+        output.text(document.rstrip("\n"))
+        return
+    output.write_file(out, document)
+    output.info(f"wrote {out} ({len(built.requests)} requests)")
+
+
+def _parse_day(value: str) -> Any:
+    from liveai.moments import parse_moment
+    from liveai.privacy.calendar import deadline_zone, receipt_date
+
+    return receipt_date(parse_moment(value, deadline_zone()))
