@@ -290,9 +290,9 @@ def calendar_status(today: date) -> CalendarStatus:
     if missing and today.month >= 11:
         warning = (
             f"the {today.year + 1} holiday arrangement is not loaded: deadlines reaching into "
-            f"{today.year + 1} are provisional; add it to the calendar file "
-            f"{calendar_file_in_force()} "
-            "or upgrade chinese-calendar once the State Council notice is out"
+            f"{today.year + 1} are provisional; once the State Council notice is out, add it "
+            "to your own calendar file (the calendar_file setting; in force now: "
+            f"{calendar_file_in_force()}) or upgrade chinese-calendar"
         )
     return CalendarStatus(
         today, known, missing, warning, load_overrides().version, calendar_file_in_force()
