@@ -44,6 +44,28 @@ def run_erasure(
     return shown
 
 
+def settle_finished_run(request_id: uuid.UUID) -> bool:
+    """After a crash between the erasure and its request's update: settle the request from
+    the finished run. False when no finished run carried this request out."""
+    from sqlalchemy import select
+
+    from liveai.models import ErasureRun
+    from liveai.privacy.erasure import run_to_dict
+
+    with state.database() as database:
+        with database.transaction() as session:
+            run = session.scalar(
+                select(ErasureRun).where(
+                    ErasureRun.request_id == request_id, ErasureRun.completed_at.is_not(None)
+                )
+            )
+            shown = None if run is None else run_to_dict(run)
+        if shown is None:
+            return False
+        _settle(database, request_id, shown)
+    return True
+
+
 def _open_request(session: Any, user_id: uuid.UUID | None) -> uuid.UUID | None:
     from liveai.privacy.steps import pending_erasure_request
 

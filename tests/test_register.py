@@ -297,3 +297,30 @@ def test_open_from_app_enters_the_same_register(session) -> None:
     assert request.due_on == date(2026, 10, 10)
     kept = session.get_one(PrivacyRequest, request.id)
     assert kept.user_id == user.id
+
+
+def test_a_crash_after_the_erasure_is_finished_by_running_the_request_again(
+    cli, db_url: str, isolated_env: Path
+) -> None:
+    import uuid
+
+    from liveai.privacy.erasure import Eraser, Upstream
+    from liveai.storage import LocalStorage
+
+    user_id = _user(cli, "crashed")
+    request = _open(cli, "crashed")
+    assert cli("requests", "verify", request["id"], "--note", "by phone").exit_code == 0
+    database = Database(make_engine(db_url))
+    with database.transaction() as session:
+        reg.begin_work(session, reg.get_request(session, request["id"]))
+    storage = LocalStorage(isolated_env / "storage")
+    Eraser(database, storage, Upstream()).run(
+        uuid.UUID(user_id), request_id=uuid.UUID(request["id"])
+    )
+    database.close()  # the process died here: the request is still in progress
+    assert _state(cli, request["id"])["state"] == "in_progress"
+    rerun = cli("requests", "run", request["id"], "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert _state(cli, request["id"])["state"] == "awaiting_manual"
+    steps = json.loads(cli("requests", "steps", request["id"], "--json").stdout)
+    assert [s["key"] for s in steps] == ["apple", "logto"]
