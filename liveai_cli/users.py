@@ -13,7 +13,9 @@ from liveai_cli.groups import summary
 app = App(help=summary("users"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+UserArg = Annotated[
+    str, typer.Argument(help="A user id, a subject bound to the user, or an e-mail.")
+]
 
 
 @app.command("create")
