@@ -316,6 +316,10 @@ def _category(key: str, **changes: object):  # type: ignore[no-untyped-def]
             _category("display_name", purpose=Text("显示 1 次", "display it twice (2)")),
             ("zh-en-parity", "fact category.display_name"),
         ),
+        (
+            _with(not_collected=(*DEFAULT_INVENTORY.not_collected, Text("不收集指纹", ""))),
+            ("zh-en-parity", "fact not_collected.6"),
+        ),
     ],
 )
 def test_each_rule_finds_what_it_is_about(inventory, expected) -> None:  # type: ignore[no-untyped-def]

@@ -145,7 +145,8 @@ def test_publish_versions_show_and_diff(cli, facts_file: Path, monkeypatch) -> N
     monkeypatch.setenv("LIVEAI_UPLOAD_RETENTION_DAYS", "60")
     changed = cli("policy", "diff", label)
     assert (
-        "MATERIAL   longer_retention: uploaded photos is now kept: up to 60 days." in changed.stdout
+        "MATERIAL   longer_retention: New retention for uploaded photos: up to 60 days."
+        in changed.stdout
     )
     assert "通知 / notice:" in changed.stdout and "material change" in changed.stderr
     as_json = json.loads(cli("policy", "diff", label, "--json").stdout)

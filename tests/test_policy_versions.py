@@ -255,7 +255,7 @@ def test_diff_between_published_and_current(session: Session) -> None:
     assert {c.kind for c in result.material} == {"new_recipient", "category_recipient"}
     assert "New recipient: Acme (mainland China)." in result.summary()["en"]
     assert "新增第三方接收方:Acme(中国境内)。" in result.summary()["zh"]
-    assert "uploaded photos will be given to acme." in result.summary()["en"]
+    assert "Acme will now also receive: uploaded photos." in result.summary()["en"]
     assert any(line.startswith("+") and "Acme" in line for line in result.text_diff)
     as_dict = result.to_dict()
     assert as_dict["needs_consent"] and as_dict["editorial"] == []

@@ -130,7 +130,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _categories(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     before, after = old.get("categories", {}), new.get("categories", {})
-    regions = {k: v.get("region") for k, v in new.get("recipients", {}).items()}
+    regions = {k: v for k, v in new.get("recipients", {}).items()}
     old_regions = {k: v.get("region") for k, v in old.get("recipients", {}).items()}
     changes = []
     for key in sorted(set(after) - set(before)):
@@ -192,7 +192,9 @@ def _category(
             )
         )
     for recipient in sorted(set(new.get("recipients", [])) - set(old.get("recipients", []))):
-        overseas = regions.get(recipient) == "overseas"
+        party = regions.get(recipient) or {}
+        overseas = party.get("region") == "overseas"
+        who = _name(party, recipient)
         was_overseas = any(old_regions.get(r) == "overseas" for r in old.get("recipients", []))
         kind = "new_cross_border" if overseas and not was_overseas else "category_recipient"
         where = "(境外)" if overseas else ""
@@ -201,9 +203,9 @@ def _category(
                 kind,
                 True,
                 key,
-                f"{name['zh']}将提供给 {recipient}{where}。",
-                f"{name['en']} will be given to {recipient}"
-                + (" (outside mainland China)." if overseas else "."),
+                f"{name['zh']}将提供给{who['zh']}{where}。",
+                f"{who['en']}{' (outside mainland China)' if overseas else ''} will now also "
+                f"receive: {name['en']}.",
             )
         )
     changes += _retention_change(key, name, old.get("retention"), new.get("retention"))
@@ -233,7 +235,7 @@ def _retention(key: str, name: dict[str, str], new: Any, longer: bool) -> Change
         longer,
         key,
         f"{name['zh']}的保留期限变更为:{said['zh']}。",
-        f"{name['en']} is now kept: {said['en']}.",
+        f"New retention for {name['en']}: {said['en']}.",
     )
 
 

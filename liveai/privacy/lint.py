@@ -104,6 +104,8 @@ def issue(
     excerpt: str | None = None,
 ) -> LintIssue:
     severity, hint = RULES[code]
+    if "KEY" in hint and facts:
+        hint = hint.replace("KEY", facts[0].split(".")[1])
     return LintIssue(code, location, message, severity, hint, line, excerpt, facts, needle)
 
 
@@ -459,6 +461,12 @@ def _rendered(source: Source, blocks: list[Block]) -> list[LintIssue]:
 def _parity(facts: list[Fact]) -> list[LintIssue]:
     issues = []
     for fact in facts:
+        if bool(fact.get("zh").strip()) != bool(fact.get("en").strip()):
+            empty = "en" if fact.get("zh").strip() else "zh"
+            issues.append(
+                issue("zh-en-parity", f"fact {fact.id}", f"the {empty} text of the fact is empty")
+            )
+            continue
         zh, en = fact.stated("zh"), fact.stated("en")
         if zh != en:
             issues.append(
