@@ -144,6 +144,11 @@ def app_privacy(
     for d in label["data_types"]:
         for note in d["notes"]:
             output.info(f"note: {note}")
+    sdks = label["client_sdks"]
+    if sdks is None:
+        output.warn("the operator facts do not list the app's client SDKs (app.client_sdks)")
+    elif sdks:
+        output.info(f"client SDKs (answers must cover them): {', '.join(sdks)}")
     output.info(f"used to track you: {_yes(label['tracking'])}")
 
 

@@ -588,6 +588,8 @@ def test_app_privacy_label_declares_support_and_explains_photos() -> None:
     assert sorted(photos["categories"]) == ["photos", "result_videos"]
     assert any("not Apple's Sensitive Info" in note and "PIPL" in note for note in photos["notes"])
     assert "fal (outside mainland China)" in photos["recipients"]
+    assert label["client_sdks"] is None
+    assert app_privacy(DEFAULT_INVENTORY, facts=FILLED)["client_sdks"] == []
 
 
 def test_ropa_covers_article_30_completely_in_both_languages() -> None:

@@ -282,9 +282,9 @@ ACCOUNT = Retention(
 UNTIL_DELETED = Retention(
     "until_deleted",
     text=Text(
-        zh="保留至您删除该作品或注销账号,此后 {sla_working_days} 个工作日内删除",
-        en="until you delete the work or your account, then deleted within "
-        "{sla_working_days} working days",
+        zh="保留至您删除该作品(随即删除)或注销账号(注销后 {sla_working_days} 个工作日内删除)",
+        en="until you delete the work (deleted at once) or your account (deleted within "
+        "{sla_working_days} working days)",
     ),
 )
 LEDGER = Retention(
@@ -389,9 +389,11 @@ CATEGORIES = (
         name=Text(zh="提示词与生成参数", en="prompts and generation parameters"),
         section="1.2",
         purpose=Text(zh="按您的要求生成视频", en="generate the video you asked for"),
+        # Deleting a work removes its video at once; the task row, prompt included, stays
+        # until the account is erased.
         legal_basis=CONTRACT,
         stored_in=("PostgreSQL tasks",),
-        retention=UNTIL_DELETED,
+        retention=ACCOUNT,
         recipients=("volcengine", "alibaba", "fal", "kling"),
         exported=True,
         erasure=DELETE,

@@ -118,6 +118,8 @@ def app_privacy(
         "tracking": any(d["tracking"] for d in data_types),
         "tracking_domains": [],
         "data_types": data_types,
+        # Apple's answers must cover the SDKs in the app; None: the operator has not said.
+        "client_sdks": facts.app.client_sdks,
     }
 
 
