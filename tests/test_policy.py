@@ -353,6 +353,26 @@ def test_deletion_names_what_is_kept_and_consents_are_disclosed() -> None:
     assert ("consent-undisclosed", "consent.sensitive") not in found
 
 
+def test_a_deletion_sentence_that_hides_what_is_kept_is_an_error() -> None:
+    src = source(DEFAULT_INVENTORY, Settings(), FILLED)
+    blocks = [
+        dataclasses.replace(b, facts=tuple(f for f in b.facts if f.id != "rights.deletion"))
+        for b in build(src, None, None)
+    ]
+    found = codes(_rendered(src, blocks))
+    assert ("retention-after-deletion", "categories.credits_ledger.erasure") in found
+    assert not codes(_rendered(src, build(src, None, None)))
+
+
+def test_a_recipient_without_a_gdpr_safeguard_is_a_warning() -> None:
+    no_safeguard = FILLED.model_copy(
+        update={"recipients": {k: v for k, v in FILLED.recipients.items() if k != "kling"}}
+    )
+    issues = lint_policy(DEFAULT_INVENTORY, Settings(), no_safeguard)
+    kling = [i for i in issues if i.location == "recipients.kling.gdpr_safeguard"]
+    assert [(i.code, i.severity) for i in kling] == [("gdpr-transfer-safeguard", "warning")]
+
+
 def test_without_a_required_consent_the_seed_sentence_on_consent_by_use_stays() -> None:
     inv = _with(
         categories=tuple(
