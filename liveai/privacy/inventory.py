@@ -275,7 +275,7 @@ ACCOUNT = Retention(
     "account",
     text=Text(
         zh="账号存续期间;注销账号后 {sla_working_days} 个工作日内删除",
-        en="while the account is active; deleted within {sla_working_days} working days of "
+        en="while the account is active; deleted within {sla_working_days} business days of "
         "account deletion",
     ),
 )
@@ -284,7 +284,7 @@ UNTIL_DELETED = Retention(
     text=Text(
         zh="保留至您删除该作品(随即删除)或注销账号(注销后 {sla_working_days} 个工作日内删除)",
         en="until you delete the work (deleted at once) or your account (deleted within "
-        "{sla_working_days} working days)",
+        "{sla_working_days} business days)",
     ),
 )
 LEDGER = Retention(
