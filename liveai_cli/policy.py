@@ -327,8 +327,10 @@ def diff(
         output.text(line)
     if result.needs_consent:
         output.warn(
-            "material change: notify users prominently in the app; ask for consent "
-            "before processing new data types"
+            "material change: notify users prominently in the app and ask for their consent "
+            "before processing the new data types or purposes"
         )
+    elif result.needs_notice:
+        output.warn("material change: notify users prominently in the app")
     elif not result.changes:
         output.info(f"{result.old} and {result.new} are the same")

@@ -150,6 +150,7 @@ def test_publish_versions_show_and_diff(cli, facts_file: Path, monkeypatch) -> N
     )
     assert "通知 / notice:" in changed.stdout and "material change" in changed.stderr
     as_json = json.loads(cli("policy", "diff", label, "--json").stdout)
-    assert as_json["needs_consent"] is True and as_json["summary"]["zh"]
+    assert as_json["needs_notice"] is True and as_json["needs_consent"] is False
+    assert as_json["summary"]["zh"]
     assert cli("policy", "diff", "deadbeef").exit_code == 3
     assert cli("policy", "show", "deadbeef").exit_code == 3

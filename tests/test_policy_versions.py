@@ -251,14 +251,17 @@ def test_the_gps_promise_dropped_is_named_in_the_notice() -> None:
 def test_diff_between_published_and_current(session: Session) -> None:
     old, _ = publish(session, DEFAULT_INVENTORY, Settings(), FILLED, clock=clock())
     result = diff_versions(session, old.label or "", "current", NEW_RECIPIENT, Settings(), FILLED)
-    assert result.needs_consent and result.old == "2026-12-05" and result.new == "current"
+    assert result.needs_notice and not result.needs_consent
+    assert result.old == "2026-12-05" and result.new == "current"
+    new_data = diff_versions(session, old.version, "current", NEW_CATEGORY, Settings(), FILLED)
+    assert new_data.needs_notice and new_data.needs_consent
     assert {c.kind for c in result.material} == {"new_recipient", "category_recipient"}
     assert "New recipient: Acme (mainland China)." in result.summary()["en"]
     assert "新增第三方接收方:Acme(中国境内)。" in result.summary()["zh"]
     assert "Acme will now also receive: uploaded photos." in result.summary()["en"]
     assert any(line.startswith("+") and "Acme" in line for line in result.text_diff)
     as_dict = result.to_dict()
-    assert as_dict["needs_consent"] and as_dict["editorial"] == []
+    assert as_dict["needs_notice"] and as_dict["editorial"] == []
     same = diff_versions(session, old.version, "current", DEFAULT_INVENTORY, Settings(), FILLED)
     assert same.changes == [] and same.text_diff == []
     wording = diff_versions(

@@ -34,6 +34,7 @@ from liveai.privacy.policy import FORMATS, policy_version, render_policy
 from liveai.settings import Settings
 
 CURRENT = "current"
+FRESH_CONSENT = frozenset({"new_category", "new_purpose"})
 CONSENT_KINDS = ("policy", "cross_border", "sensitive", "face_editing", "consumption_data")
 
 
@@ -203,8 +204,14 @@ class PolicyDiff:
         return [c for c in self.changes if not c.material]
 
     @property
-    def needs_consent(self) -> bool:
+    def needs_notice(self) -> bool:
+        """§8: a material change is announced prominently in the app."""
         return bool(self.material)
+
+    @property
+    def needs_consent(self) -> bool:
+        """§8: new data types (or a new purpose) are processed only after fresh consent."""
+        return any(c.kind in FRESH_CONSENT for c in self.changes)
 
     def summary(self) -> dict[str, list[str]]:
         """The plain-language notice for the app, material changes first."""
@@ -214,6 +221,7 @@ class PolicyDiff:
         return {
             "old": self.old,
             "new": self.new,
+            "needs_notice": self.needs_notice,
             "needs_consent": self.needs_consent,
             "material": [c.to_dict() for c in self.material],
             "editorial": [c.to_dict() for c in self.editorial],
