@@ -632,9 +632,13 @@ def test_ropa_covers_article_30_completely_in_both_languages() -> None:
     assert photos["retention"]["en"] == "up to 21 days"
     for activity in record["activities"]:
         assert re.search(r"\d", activity["retention"]["en"]), activity["category"]
+    tables = {t["table"]: t for t in record["tables"]}
+    assert {"audit_events", "consents", "privacy_requests", "data_transfers"} <= set(tables)
+    assert tables["audit_events"]["erasure"] == "retain" and tables["audit_events"]["reason"]["zh"]
     security = " ".join(s["en"] for s in record["security"])
     assert "Fernet" in security and "hash-chained" in security
     markdown = ropa_markdown(DEFAULT_INVENTORY, Settings(), FILLED)
+    assert "| audit_events | - | retain |" in markdown
     for heading in (
         "## (a) 控制者",
         "## (a) Controller",

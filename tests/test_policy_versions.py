@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
 from liveai.errors import InvalidInput, NotFound, PolicyLintFailed
-from liveai.models import AuditEvent, Consent
+from liveai.models import AuditEvent, Consent, PolicyVersion
 from liveai.privacy.changes import compare
 from liveai.privacy.facts import EMPTY, EXAMPLE, load_facts
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text
@@ -301,3 +301,22 @@ def test_a_consent_to_an_unpublished_version_is_refused_by_the_database(session:
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+def test_a_version_published_before_html_was_kept_says_so(session: Session) -> None:
+    row = PolicyVersion(
+        version="0123456789ab",
+        updated_on=date(2026, 6, 20),
+        published_at=CLOCK.now(),
+        actor="cli:ops",
+        facts={"categories": {}, "recipients": {}},
+        text_md="# 隐私政策\n",
+    )
+    session.add(row)
+    session.flush()
+    assert published_text(get_version(session, "0123"), "md") == "# 隐私政策\n"
+    with pytest.raises(NotFound, match="use --format md"):
+        published_text(row, "html")
+    assert version_to_dict(row)["label"] == "0123456789ab"
+    with pytest.raises(InvalidInput, match="unknown format"):
+        published_text(row, "pdf")

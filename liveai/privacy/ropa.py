@@ -131,6 +131,17 @@ def ropa(
         "transfers": [_transfer(t, facts) for t in inventory.third_parties],
         "security": [_t(text) for text in inventory.security]
         + [{"zh": f"HTTPS({inventory.transport})", "en": f"HTTPS ({inventory.transport})"}],
+        "tables": [
+            {
+                "table": rule.table,
+                "categories": list(rule.categories),
+                "erasure": rule.erasure.action,
+                "reason": _t(fill(rule.erasure.reason, vals))
+                if rule.erasure.reason
+                else _same("-"),
+            }
+            for rule in inventory.tables
+        ],
         "request_sla_working_days": inventory.sla_working_days,
         "minors": {"min_age": inventory.min_age, "child_age": inventory.child_age},
     }
