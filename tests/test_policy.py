@@ -405,6 +405,8 @@ def test_lint_on_the_seed_finds_its_untrue_and_unfinished_lines() -> None:
         ("appstore-in-app-deletion", "seed:108"),
     } <= found
     assert all(i.line == int(i.location.split(":")[1]) for i in issues if i.location[5:].isdigit())
+    deletion = next(i for i in issues if i.code == "retention-after-deletion")
+    assert deletion.excerpt and deletion.excerpt.startswith("- 删除:")
 
 
 @pytest.mark.parametrize(

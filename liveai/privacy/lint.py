@@ -625,7 +625,11 @@ def lint_text(text: str, settings: Settings, *, source: str = "text") -> list[Li
             )
     issues.extend(_line_checks(text, settings, source))
     issues.extend(_consent_checks(text, source))
-    return issues
+    lines = text.splitlines()
+    return [
+        replace(i, excerpt=lines[i.line - 1].strip()[:80]) if i.line and not i.excerpt else i
+        for i in issues
+    ]
 
 
 def _compare_sections(

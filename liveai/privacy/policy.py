@@ -30,21 +30,17 @@ from liveai.privacy.document import (
     Fact,
     Source,
     build,
-    en_date,
-    fill,
     required_consent_kinds,
-    values,
-    zh_date,
 )
 from liveai.privacy.facts import EMPTY, OperatorFacts, facts_json
 from liveai.privacy.inventory import Inventory
 from liveai.settings import Settings
 
-__all__ = ["en_date", "fill", "values", "zh_date"]
-
 LANGS: tuple[str, ...] = ("zh", "en", "both")
 FORMATS: tuple[str, ...] = ("md", "html", "txt")
 VERSION_LENGTH = 12
+POLICY_TEMPLATES = ("policy.", "content.", "macros_")
+"""The templates that lay out the policy text (the ROPA and the lists have their own)."""
 _URL = re.compile(r"https?://[^\s<>\"';;,,)()\]]+")
 
 
@@ -76,9 +72,8 @@ def environment(fmt: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.do"],
     )
-    env.filters.update(pick=_pick, zh_date=zh_date, en_date=en_date, linkify=_linkify)
+    env.filters.update(pick=_pick, linkify=_linkify)
     return env
 
 
@@ -111,7 +106,7 @@ def _render(blocks: list[Block], lang: str, fmt: str, version: str | None) -> st
 
 def template_sources() -> str:
     folder = resources.files("liveai").joinpath("templates/policy")
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".j2"))
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith(POLICY_TEMPLATES))
     return "".join(f"{name}\n{folder.joinpath(name).read_text(encoding='utf-8')}" for name in names)
 
 
