@@ -117,6 +117,12 @@ def test_with_the_example_facts_lint_is_clean_and_nothing_is_to_be_confirmed() -
     assert "privacy@example.com" in text and "Example fal entity" in text
 
 
+@pytest.mark.parametrize("fmt", ["md", "txt"])
+def test_the_rendered_text_passes_the_text_lint(fmt: str) -> None:
+    text = render_policy(DEFAULT_INVENTORY, Settings(), FILLED, fmt=fmt).text
+    assert lint_text(text, Settings(), source="rendered") == []
+
+
 def test_nothing_is_invented() -> None:
     for text in (txt(facts=EMPTY), txt()):
         assert "Apple Inc." not in text and "apple.com/legal/privacy/contact" not in text
