@@ -352,11 +352,18 @@ def test_deletion_names_what_is_kept_and_consents_are_disclosed() -> None:
     assert any("separate consent" in x and "PIPL art. 39" in x for x in halves["en"]["3"])
     assert not any("by using the service" in x for x in halves["en"]["3"])
     src = dataclasses.replace(
-        source(DEFAULT_INVENTORY, Settings(), FILLED), consent_kinds=("sensitive", "face_editing")
+        source(DEFAULT_INVENTORY, Settings(), FILLED), consent_kinds=("sensitive", "marketing")
     )
     found = codes(_rendered(src, build(src, None, None)))
-    assert ("consent-undisclosed", "consent.face_editing") in found
+    assert ("consent-undisclosed", "consent.marketing") in found
     assert ("consent-undisclosed", "consent.sensitive") not in found
+    every = dataclasses.replace(
+        src,
+        consent_kinds=("sensitive", "cross_border", "provide", "face_editing", "consumption_data"),
+    )
+    blocks = build(every, None, None)
+    assert not codes(_rendered(every, blocks))
+    assert "consent.face_editing" in {f.id for b in blocks for f in b.facts}
 
 
 def test_a_deletion_sentence_that_hides_what_is_kept_is_an_error() -> None:

@@ -63,11 +63,23 @@ CONSENT_SENTENCES = {
         en="We ask for your separate consent before giving personal information to the "
         "recipients outside mainland China listed above (PIPL art. 39).",
     ),
-    "third_party": Text(
+    "provide": Text(
         zh="向上述独立个人信息处理者提供您的个人信息前,我们会征得您的单独同意(《个人信息"
         "保护法》第 23 条)。",
         en="We ask for your separate consent before giving personal information to the "
         "independent handlers listed above (PIPL art. 23).",
+    ),
+    "face_editing": Text(
+        zh="生成视频会编辑照片中人物的面部;生成前我们会请您确认已告知照片中的人并取得其单独同意"
+        "(《互联网信息服务深度合成管理规定》)。",
+        en="Generating a video edits the face of the person in the photo; before generating we "
+        "ask you to confirm that you told that person and have their separate consent "
+        "(PRC deep-synthesis rules).",
+    ),
+    "consumption_data": Text(
+        zh="Apple 就退款向我们询问消费数据时,我们仅在您同意后向 Apple 提供。",
+        en="When Apple asks us for consumption data about a refund, we give it only with your "
+        "consent.",
     ),
 }
 _VALUE = re.compile(r"https?://[^\s<>\"';;,,)()]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+")
@@ -236,10 +248,11 @@ def _mechanism(party: ThirdParty, facts: OperatorFacts) -> Text | str:
 
 
 def required_consent_kinds(inventory: Inventory) -> tuple[str, ...]:
-    """The separate consents PIPL requires for what the inventory does (arts. 23, 29, 39).
+    """The separate consents PIPL requires for what the inventory does (arts. 23, 29, 39),
+    named as the consent records name them.
 
-    This is the one hook for the consent records: when `liveai.privacy.consents` decides
-    which consents the system requires, this returns its kinds instead.
+    This is the one hook for the consent records: once the code that records and checks
+    consents decides which kinds the system requires, this returns those kinds instead.
     """
     kinds: list[str] = []
     if any(c.sensitive for c in inventory.categories):
@@ -248,7 +261,7 @@ def required_consent_kinds(inventory: Inventory) -> tuple[str, ...]:
     if any(t.region == "overseas" for t in receiving):
         kinds.append("cross_border")
     if any(t.role == "independent" for t in receiving):
-        kinds.append("third_party")
+        kinds.append("provide")
     return tuple(kinds)
 
 
