@@ -14,6 +14,7 @@
     │       ├── ProviderRateLimited     rate or concurrency limit; retry later
     │       └── ProviderUnavailable     5xx, timeout, malformed answer; retryable
     ├── Conflict (1)                the request contradicts what is recorded
+    ├── PolicyLintFailed (1)        publishing refused: the policy lint has errors
     └── DatabaseError (1)
         ├── DatabaseUnavailable     the server cannot be reached
         ├── SchemaBehind            migrations are pending
@@ -107,6 +108,18 @@ class ProviderUnavailable(ProviderError):
 
 class Conflict(LiveAIError):
     pass
+
+
+class PolicyLintFailed(LiveAIError):
+    """Publishing refused; ``findings`` holds one line per lint error."""
+
+    def __init__(self, findings: list[str]) -> None:
+        super().__init__(
+            f"not published: policy lint has {len(findings)} error(s)",
+            hint="fix them, or pass --accept-risk REASON to publish anyway (recorded in the "
+            "audit log)",
+        )
+        self.findings = findings
 
 
 class DatabaseError(LiveAIError):

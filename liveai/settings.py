@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # --- retention (the privacy policy's promises; the inventory must agree) ---
     upload_retention_days: int = Field(default=30, ge=1)
     log_retention_days: int = Field(default=30, ge=1)
+    policy_facts_file: Path | None = Field(
+        default=None, description="Operator facts TOML for the policy (see the shipped example)"
+    )
 
     # --- providers ---
     provider_order: str = "kling,ark,wan,fal"

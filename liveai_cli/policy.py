@@ -1,9 +1,11 @@
-"""liveai policy: render, lint and publish the privacy policy; App Privacy label; ROPA."""
+"""liveai policy: render, lint and publish the privacy policy; versions, diff; App Privacy
+label and manifest; ROPA and the PIPL lists."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,9 +13,20 @@ from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
+if TYPE_CHECKING:
+    from liveai.privacy.facts import OperatorFacts
+
 app = App(help=summary("policy"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _facts() -> OperatorFacts:
+    """The operator facts the settings point at (none given: every fact is missing)."""
+    from liveai.privacy.facts import load_facts
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
+
+    return load_facts(state.settings().policy_facts_file, DEFAULT_INVENTORY)
 
 
 @app.command("render")
@@ -22,19 +35,19 @@ def render(
     fmt: Annotated[str, typer.Option("--format", help="md, html or txt.")] = "md",
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """Render the privacy policy from the data inventory.
+    """Render the current (unpublished) policy from the inventory and the operator facts.
 
     Example: liveai policy render --lang both --format html --out policy.html
     """
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.policy import render_policy
 
-    rendered = render_policy(DEFAULT_INVENTORY, state.settings(), lang=lang, fmt=fmt)
+    rendered = render_policy(DEFAULT_INVENTORY, state.settings(), _facts(), lang=lang, fmt=fmt)
     if out is None:
         output.text(rendered.text.rstrip("\n"))
         return
     out.write_text(rendered.text, encoding="utf-8")
-    output.info(f"wrote {out} (version {rendered.version}, updated {rendered.updated})")
+    output.info(f"wrote {out} (version {rendered.version}, draft)")
 
 
 @app.command("lint")
@@ -45,16 +58,15 @@ def lint(
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Report every gap and drift in the policy, one line each with its location; exit 1
-    when any is found.
+    """Report every gap and drift in the policy: rule id, severity, where, the line it is
+    about, and how to fix it; exit 1 when any finding is an error.
 
     Example: liveai policy lint --json
     """
     from dataclasses import asdict
 
     from liveai.privacy.inventory import DEFAULT_INVENTORY
-    from liveai.privacy.lint import lint_policy, lint_text
-    from liveai.privacy.policy import render_policy
+    from liveai.privacy.lint import errors, lint_policy, lint_text
 
     settings = state.settings()
     if text is not None:
@@ -62,16 +74,29 @@ def lint(
     else:
         from liveai.models import Base
 
-        rendered = render_policy(DEFAULT_INVENTORY, settings, fmt="txt").text
-        issues = lint_policy(DEFAULT_INVENTORY, settings, rendered, Base.metadata)
+        issues = lint_policy(DEFAULT_INVENTORY, settings, _facts(), Base.metadata)
+    failed = errors(issues)
     if json_:
-        output.emit_json({"ok": not issues, "issues": [asdict(i) for i in issues]})
+        fields = ("code", "severity", "location", "line", "message", "hint", "excerpt")
+        rows = [{k: asdict(i)[k] for k in fields} for i in issues]
+        output.emit_json({"ok": not failed, "issues": rows})
     else:
         for issue in issues:
-            output.text(f"{issue.location}: {issue.code}: {issue.message}")
-        output.info(f"{len(issues)} issue(s)" if issues else "policy lint clean")
-    if issues:
+            output.text(_finding(issue))
+        output.info(
+            f"{len(failed)} error(s), {len(issues) - len(failed)} warning(s)"
+            if issues
+            else "policy lint clean"
+        )
+    if failed:
         raise typer.Exit(1)
+
+
+def _finding(issue: Any) -> str:
+    line = f" (line {issue.line})" if issue.line else ""
+    return (
+        f"{issue.location}{line}: {issue.severity} {issue.code}: {issue.message}. Fix: {issue.hint}"
+    )
 
 
 def _read(path: Path) -> str:
@@ -87,7 +112,12 @@ def _read(path: Path) -> str:
 def app_privacy(
     json_: JsonOption = False,
     xcprivacy: Annotated[
-        bool, typer.Option("--xcprivacy", help="Print a PrivacyInfo.xcprivacy fragment.")
+        bool,
+        typer.Option(
+            "--xcprivacy",
+            help="Print PrivacyInfo.xcprivacy; refuses when the operator facts give no "
+            "required-reason API entries.",
+        ),
     ] = False,
 ) -> None:
     """Show Apple's App Privacy details: data types, purposes, linked, tracking.
@@ -97,10 +127,12 @@ def app_privacy(
     from liveai.privacy import labels
     from liveai.privacy.inventory import DEFAULT_INVENTORY
 
+    settings = state.settings()
     if xcprivacy:
-        output.text(labels.xcprivacy(DEFAULT_INVENTORY).rstrip("\n"))
+        facts_file = str(settings.policy_facts_file) if settings.policy_facts_file else None
+        output.text(labels.xcprivacy(DEFAULT_INVENTORY, _facts(), facts_file).rstrip("\n"))
         return
-    label = labels.app_privacy(DEFAULT_INVENTORY)
+    label = labels.app_privacy(DEFAULT_INVENTORY, settings, _facts())
     if json_:
         output.emit_json(label)
         return
@@ -109,6 +141,14 @@ def app_privacy(
         for d in label["data_types"]
     ]
     output.table(rows, ["group", "data_type", "linked", "tracking", "purposes"])
+    for d in label["data_types"]:
+        for note in d["notes"]:
+            output.info(f"note: {note}")
+    sdks = label["client_sdks"]
+    if sdks is None:
+        output.warn("the operator facts do not list the app's client SDKs (app.client_sdks)")
+    elif sdks:
+        output.info(f"client SDKs (answers must cover them): {', '.join(sdks)}")
     output.info(f"used to track you: {_yes(label['tracking'])}")
 
 
@@ -120,42 +160,103 @@ def _yes(flag: Any) -> str:
 def ropa(
     fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
 ) -> None:
-    """Print the record of processing activities (GDPR art. 30, PIPL disclosures).
+    """Print the record of processing activities (GDPR art. 30(1)(a)-(g), PIPL), in both
+    languages.
 
     Example: liveai policy ropa --format json
     """
     from liveai.errors import InvalidInput
-    from liveai.privacy import labels
+    from liveai.privacy import ropa as record
     from liveai.privacy.inventory import DEFAULT_INVENTORY
 
     settings = state.settings()
     if fmt == "json":
-        output.emit_json(labels.ropa(DEFAULT_INVENTORY, settings))
+        output.emit_json(record.ropa(DEFAULT_INVENTORY, settings, _facts()))
     elif fmt == "md":
-        output.text(labels.ropa_markdown(DEFAULT_INVENTORY, settings).rstrip("\n"))
+        output.text(record.ropa_markdown(DEFAULT_INVENTORY, settings, _facts()).rstrip("\n"))
     else:
         raise InvalidInput(f"unknown format {fmt!r}", hint="use md or json")
 
 
-@app.command("publish")
-def publish() -> None:
-    """Record the current policy version (its hash, update date and facts) as published.
+@app.command("lists")
+def lists(
+    fmt: Annotated[str, typer.Option("--format", help="md, html or csv.")] = "md",
+    which: Annotated[
+        str, typer.Option("--list", help="collection, sharing or both (csv: one of them).")
+    ] = "both",
+) -> None:
+    """Print the PIPL lists: 个人信息收集清单 (personal information collected) and
+    第三方共享清单 (third-party sharing).
 
-    Example: liveai policy publish
+    Example: liveai policy lists --format csv --list sharing
     """
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
+    from liveai.privacy.ropa import render_lists
+
+    text = render_lists(DEFAULT_INVENTORY, state.settings(), _facts(), fmt=fmt, which=which)
+    output.text(text.rstrip("\n"))
+
+
+@app.command("publish")
+def publish(
+    effective: Annotated[
+        str | None,
+        typer.Option(help="Effective date, YYYY-MM-DD, today or later (default: today)."),
+    ] = None,
+    accept_risk: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-risk",
+            metavar="REASON",
+            help="Publish although lint has errors; the reason and the findings go to the "
+            "audit log.",
+        ),
+    ] = None,
+) -> None:
+    """Publish the current policy: refuses while lint has errors; stores the text exactly
+    as published, dated today, with a date-based label.
+
+    Example: liveai policy publish --effective 2026-12-20
+    """
+    from liveai.errors import PolicyLintFailed
+    from liveai.models import Base
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.versions import publish as publish_version
 
-    with state.session() as session:
-        row, created = publish_version(
-            session, DEFAULT_INVENTORY, state.settings(), actor=state.actor()
-        )
-        version, published = row.version, row.published_at.isoformat()
+    when = _date(effective) if effective else None
+    facts = _facts()
+    try:
+        with state.session() as session:
+            row, created = publish_version(
+                session,
+                DEFAULT_INVENTORY,
+                state.settings(),
+                facts,
+                actor=state.actor(),
+                effective=when,
+                accept_risk=accept_risk,
+                metadata=Base.metadata,
+            )
+            label, version = row.label or row.version, row.version
+            published, effective_on = row.published_at.isoformat(), row.effective_on
+    except PolicyLintFailed as exc:
+        for finding in exc.findings:
+            output.text(finding)
+        raise
     if created:
-        output.info(f"published policy version {version}")
+        output.info(f"published policy {label} (version {version}, effective {effective_on})")
     else:
-        output.info(f"policy version {version} was already published at {published}")
-    output.text(version)
+        output.info(f"policy {label} (version {version}) was already published at {published}")
+    output.text(label)
+
+
+def _date(value: str) -> date:
+    from liveai.errors import InvalidInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not a date: {value!r}", hint="use YYYY-MM-DD") from None
 
 
 @app.command("versions")
@@ -171,34 +272,65 @@ def versions(json_: JsonOption = False) -> None:
     if json_:
         output.emit_json(rows)
     else:
-        output.table(rows, ["version", "updated", "published_at", "actor", "categories"])
+        output.table(rows, ["label", "version", "updated", "effective", "published_at", "actor"])
+
+
+@app.command("show")
+def show(
+    version: Annotated[str, typer.Argument(help="A published label, hash or hash prefix.")],
+    fmt: Annotated[str, typer.Option("--format", help="md, html or txt.")] = "md",
+) -> None:
+    """Print a published version exactly as it was published (历史版本).
+
+    Example: liveai policy show 2026-12-05 --format html
+    """
+    from liveai.privacy.versions import get_version, published_text
+
+    with state.session() as session:
+        text = published_text(get_version(session, version), fmt)
+    output.text(text.rstrip("\n"))
 
 
 @app.command("diff")
 def diff(
-    old: Annotated[str, typer.Argument(help="A published version (hash or prefix), or current.")],
+    old: Annotated[str, typer.Argument(help="A published version (label or hash), or current.")],
     new: Annotated[str, typer.Argument(help="A published version, or current.")] = "current",
     json_: JsonOption = False,
 ) -> None:
-    """Show what changed between two policy versions and flag changes that need fresh consent.
+    """Classify what changed between two versions as material (prominent notice, fresh
+    consent for new data types) or editorial, with a bilingual summary for the in-app notice.
 
-    Example: liveai policy diff 3f2a9c current
+    Example: liveai policy diff 2026-12-05 current
     """
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.versions import diff_versions
 
+    facts = _facts()
     with state.session() as session:
-        result = diff_versions(session, old, new, DEFAULT_INVENTORY, state.settings())
+        result = diff_versions(session, old, new, DEFAULT_INVENTORY, state.settings(), facts)
     if json_:
         output.emit_json(result.to_dict())
         return
-    for line in result.material:
-        output.text(f"MATERIAL  {line}")
-    for line in result.changes:
-        output.text(f"changed   {line}")
+    for change in result.changes:
+        kind = "MATERIAL " if change.material else "editorial"
+        output.text(f"{kind}  {change.kind}: {change.en}")
+    summary = result.summary()
+    if result.changes:
+        output.text("")
+        output.text("通知 / notice:")
+        for zh, en in zip(summary["zh"], summary["en"], strict=True):
+            output.text(f"- {zh}")
+            output.text(f"  {en}")
+    if result.text_diff:
+        output.text("")
     for line in result.text_diff:
         output.text(line)
     if result.needs_consent:
-        output.warn("material change: users must consent again before new data is processed")
-    elif not result.text_diff:
+        output.warn(
+            "material change: notify users prominently in the app and ask for their consent "
+            "before processing the new data types or purposes"
+        )
+    elif result.needs_notice:
+        output.warn("material change: notify users prominently in the app")
+    elif not result.changes:
         output.info(f"{result.old} and {result.new} are the same")

@@ -1,18 +1,34 @@
-"""`liveai policy`: render, lint, app-privacy, ropa, publish, versions, diff."""
+"""`liveai policy`: render, lint, app-privacy, ropa, lists, publish, versions, show, diff."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import plistlib
 from pathlib import Path
 
+import pytest
+
+from liveai.privacy.facts import EXAMPLE
+
 SEED = Path(__file__).parent / "policy_seed.txt"
+
+
+@pytest.fixture
+def facts_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The shipped example, filled in, as the configured operator facts file."""
+    path = tmp_path / "facts.toml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("LIVEAI_POLICY_FACTS_FILE", str(path))
+    return path
 
 
 def test_render_to_stdout_and_to_a_file(cli_embedded, tmp_path: Path) -> None:
     shown = cli_embedded("policy", "render", "--lang", "en", "--format", "txt")
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.startswith("Privacy Policy\n") and "隐私政策" not in shown.stdout
+    assert "[待确认 / to be confirmed: operator.contact_email]" in shown.stdout
     out = tmp_path / "policy.html"
     written = cli_embedded("policy", "render", "--format", "html", "--out", str(out))
     assert written.exit_code == 0 and written.stdout == ""
@@ -24,21 +40,41 @@ def test_render_refuses_an_unknown_language_with_exit_2(cli_embedded) -> None:
     assert result.exit_code == 2 and "unknown language 'fr'" in result.stderr
 
 
-def test_lint_lists_each_gap_with_its_location_and_exits_1(cli_embedded) -> None:
+def test_lint_lists_each_finding_with_rule_line_and_hint_and_exits_1(cli_embedded) -> None:
     result = cli_embedded("policy", "lint")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert "operator.contact_email: missing-contact: §9 gives no contact address" in lines
-    assert len(lines) == 5 and "5 issue(s)" in result.stderr
+    contact = next(line for line in lines if line.startswith("operator.contact_email"))
+    assert "error missing-contact: §9 gives no contact address. Fix: set operator" in contact
+    assert "(line " in contact and "error(s)" in result.stderr
     as_json = json.loads(cli_embedded("policy", "lint", "--json").stdout)
-    assert as_json["ok"] is False and len(as_json["issues"]) == 5
+    assert as_json["ok"] is False and len(as_json["issues"]) == len(lines)
+    first = as_json["issues"][0]
+    assert set(first) == {"code", "severity", "location", "line", "message", "hint", "excerpt"}
+
+
+def test_lint_is_clean_with_the_example_facts(cli_embedded, facts_file: Path) -> None:
+    result = cli_embedded("policy", "lint")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and "policy lint clean" in result.stderr
+
+
+def test_a_bad_facts_file_is_one_line_and_exit_2(cli_embedded, facts_file: Path) -> None:
+    facts_file.write_text('[recipients.fal]\nlegal_name = "Fal"\n', encoding="utf-8")
+    for command in (("policy", "lint"), ("policy", "render"), ("policy", "publish")):
+        result = cli_embedded(*command)
+        assert result.exit_code == 2, command
+        assert f"{facts_file}: recipients.fal.transfer_mechanism: missing" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert cli_embedded("policy", "versions", "--json").stdout.strip() == "[]"
 
 
 def test_lint_a_text_file_and_a_drifted_setting(cli_embedded, monkeypatch, tmp_path) -> None:
     result = cli_embedded("policy", "lint", "--text", str(SEED), "--json")
     assert result.exit_code == 1
-    codes = {i["code"] for i in json.loads(result.stdout)["issues"]}
-    assert codes == {"missing-contact", "missing-policy-url", "section-mismatch"}
+    found = {i["code"] for i in json.loads(result.stdout)["issues"]}
+    assert {"missing-contact", "missing-policy-url", "section-mismatch"} <= found
+    assert {"open-ended-retention", "retention-after-deletion", "appstore-in-app-deletion"} <= found
     monkeypatch.setenv("LIVEAI_UPLOAD_RETENTION_DAYS", "60")
     drifted = json.loads(cli_embedded("policy", "lint", "--json").stdout)["issues"]
     assert {"code": "retention-mismatch", "location": "categories.photos.retention"} in [
@@ -48,36 +84,73 @@ def test_lint_a_text_file_and_a_drifted_setting(cli_embedded, monkeypatch, tmp_p
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
 
 
-def test_app_privacy_as_json_table_and_xcprivacy(cli_embedded) -> None:
+def test_app_privacy_as_json_table_and_xcprivacy(cli_embedded, monkeypatch) -> None:
     label = json.loads(cli_embedded("policy", "app-privacy", "--json").stdout)
     assert label["tracking"] is False and len(label["data_types"]) >= 8
     table = cli_embedded("policy", "app-privacy")
-    assert table.exit_code == 0 and "User ID" in table.stdout and "tracking" in table.stdout
-    plist = cli_embedded("policy", "app-privacy", "--xcprivacy").stdout
-    assert plistlib.loads(plist.encode())["NSPrivacyTracking"] is False
+    assert table.exit_code == 0 and "Customer Support" in table.stdout
+    assert "not Apple's Sensitive Info" in table.stderr
+    refused = cli_embedded("policy", "app-privacy", "--xcprivacy")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "NSPrivacyAccessedAPITypes" in refused.stderr and "policy_facts_file" in refused.stderr
+    monkeypatch.setenv("LIVEAI_POLICY_FACTS_FILE", str(EXAMPLE))
+    plist = plistlib.loads(cli_embedded("policy", "app-privacy", "--xcprivacy").stdout.encode())
+    assert plist["NSPrivacyAccessedAPITypes"][0]["NSPrivacyAccessedAPITypeReasons"] == ["CA92.1"]
 
 
-def test_ropa_as_markdown_and_json(cli_embedded) -> None:
+def test_ropa_and_lists(cli_embedded, facts_file: Path) -> None:
     md = cli_embedded("policy", "ropa")
     assert md.exit_code == 0 and "## (f) Time limits for erasure" in md.stdout
+    assert "## (f) 删除期限" in md.stdout
     record = json.loads(cli_embedded("policy", "ropa", "--format", "json").stdout)
     assert record["request_sla_working_days"] == 15
     assert cli_embedded("policy", "ropa", "--format", "pdf").exit_code == 2
+    lists = cli_embedded("policy", "lists")
+    assert lists.exit_code == 0 and "# 第三方共享清单" in lists.stdout
+    shared = cli_embedded("policy", "lists", "--format", "csv", "--list", "sharing").stdout
+    assert len(list(csv.DictReader(io.StringIO(shared)))) == 9
+    assert cli_embedded("policy", "lists", "--format", "csv").exit_code == 2
 
 
-def test_publish_versions_and_diff(cli, monkeypatch) -> None:
-    published = cli("policy", "publish")
+def test_publish_refuses_on_lint_errors_then_accepts_the_risk(cli) -> None:
+    refused = cli("policy", "publish")
+    assert refused.exit_code == 1 and "not published: policy lint has" in refused.stderr
+    assert any("missing-contact" in line for line in refused.stdout.splitlines())
+    assert cli("policy", "versions", "--json").stdout.strip() == "[]"
+    risky = cli("policy", "publish", "--accept-risk", "counsel approved the draft")
+    assert risky.exit_code == 0, risky.output
+    events = json.loads(cli("audit", "list", "--json").stdout)
+    risk = next(e for e in events if e["action"] == "policy.risk_accepted")
+    assert risk["details"]["reason"] == "counsel approved the draft"
+    assert risk["actor"].startswith("cli") and risk["details"]["findings"]
+
+
+def test_publish_versions_show_and_diff(cli, facts_file: Path, monkeypatch) -> None:
+    assert cli("policy", "publish", "--effective", "2000-01-01").exit_code == 2
+    published = cli("policy", "publish", "--effective", "2999-01-01")
     assert published.exit_code == 0, published.output
-    version = published.stdout.strip()
-    assert "published policy version" in published.stderr
+    label = published.stdout.strip()
+    assert len(label) == 10 and label.count("-") == 2
+    assert "published policy" in published.stderr and "effective 2999-01-01" in published.stderr
     again = cli("policy", "publish")
-    assert again.stdout.strip() == version and "already published" in again.stderr
+    assert again.stdout.strip() == label and "already published" in again.stderr
     listed = json.loads(cli("policy", "versions", "--json").stdout)
-    assert [v["version"] for v in listed] == [version]
-    same = cli("policy", "diff", version[:6], "current")
+    assert [v["label"] for v in listed] == [label] and listed[0]["effective"] == "2999-01-01"
+    shown = cli("policy", "show", label)
+    assert shown.exit_code == 0 and "生效日期:2999 年 1 月 1 日" in shown.stdout
+    html = cli("policy", "show", listed[0]["version"][:6], "--format", "html").stdout
+    assert html.startswith("<!DOCTYPE html>")
+    same = cli("policy", "diff", label, "current")
     assert same.exit_code == 0 and "are the same" in same.stderr
-    monkeypatch.setenv("LIVEAI_LOG_RETENTION_DAYS", "14")
-    changed = json.loads(cli("policy", "diff", version, "--json").stdout)
-    assert changed["needs_consent"] is False and changed["new"] != version
-    assert any("14 days" in line for line in changed["text_diff"])
+    monkeypatch.setenv("LIVEAI_UPLOAD_RETENTION_DAYS", "60")
+    changed = cli("policy", "diff", label)
+    assert (
+        "MATERIAL   longer_retention: New retention for uploaded photos: up to 60 days."
+        in changed.stdout
+    )
+    assert "通知 / notice:" in changed.stdout and "material change" in changed.stderr
+    as_json = json.loads(cli("policy", "diff", label, "--json").stdout)
+    assert as_json["needs_notice"] is True and as_json["needs_consent"] is False
+    assert as_json["summary"]["zh"]
     assert cli("policy", "diff", "deadbeef").exit_code == 3
+    assert cli("policy", "show", "deadbeef").exit_code == 3

@@ -13,7 +13,9 @@ from liveai.models.base import Base, uuid_pk
 
 
 class PolicyVersion(Base):
-    """One published policy: its content hash, the facts it was rendered from, its text."""
+    """One published policy: its content hash, the facts it was rendered from, and its text
+    exactly as published (Markdown, HTML and plain text; rows from before 0022 hold only
+    Markdown)."""
 
     __tablename__ = "policy_versions"
 
@@ -24,6 +26,11 @@ class PolicyVersion(Base):
     actor: Mapped[str] = mapped_column(String(100))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     text_md: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(40))
+    """The date-based name users see (2026-12-05, or 2026-12-05.2 for a second that day)."""
+    effective_on: Mapped[date | None]
+    text_html: Mapped[str | None] = mapped_column(Text)
+    text_txt: Mapped[str | None] = mapped_column(Text)
 
 
 class Consent(Base):

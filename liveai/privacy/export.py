@@ -189,13 +189,15 @@ def export_user(
     clock: Clock = SYSTEM_CLOCK,
 ) -> ExportManifest:
     """Write the bundle to ``out`` (written to a temporary name, then renamed)."""
+    from liveai.privacy.facts import load_facts
     from liveai.privacy.policy import policy_version
 
     user = session.get_one(User, user_ref)
+    facts = load_facts(settings.policy_facts_file, inventory)
     manifest = ExportManifest(
         subject=str(user.id),
         generated_at=clock.now().isoformat(),
-        policy_version=policy_version(inventory, settings),
+        policy_version=policy_version(inventory, settings, facts),
     )
     partial = out.with_name(out.name + ".partial")
     try:

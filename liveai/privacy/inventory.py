@@ -5,15 +5,18 @@ request register's SLA and the provider registry all read these facts, so they c
 drift apart. Retention periods that a sweep enforces name the setting the sweep reads;
 `liveai policy lint` fails when the setting and the inventory disagree.
 
-Prose in the inventory may use ``{upload_retention_days}``, ``{log_retention_days}`` and
-``{sla_working_days}``: the renderer fills them from the settings and the SLA below.
+Prose in the inventory may use ``{upload_retention_days}``, ``{log_retention_days}``,
+``{sla_working_days}``, ``{api_host}``, ``{accounting_years}`` and
+``{request_records_years}``: the renderer fills them from the settings, the SLA below and
+the operator facts (`liveai.privacy.facts`). The inventory holds only what the seed policy
+or the code gives; what only the operator knows (legal names, contacts, cross-border
+mechanisms, legal retention periods) is an operator fact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Literal
 
 from sqlalchemy import MetaData
@@ -21,6 +24,9 @@ from sqlalchemy import MetaData
 ErasureAction = Literal["delete", "pseudonymise", "retain"]
 RetentionKind = Literal["days", "account", "until_deleted", "legal"]
 Region = Literal["mainland_china", "overseas"]
+Role = Literal["processor", "independent"]
+"""A processor (受托人) handles data only on our instructions; an independent handler
+(PIPL art. 23 "其他个人信息处理者", a controller of its own) decides for itself."""
 
 SLA_WORKING_DAYS = 15
 """Days (mainland working days) to answer a request or finish an account deletion."""
@@ -91,6 +97,10 @@ class Category:
     erasure: Erasure
     apple: AppleDisclosure | None
     sensitive: bool = False
+    subjects: tuple[str, ...] = ("users",)
+    """Whose data it is: "users", "people_in_photos" (anyone an upload shows), "requesters"."""
+    sensitive_notice: Text | None = None
+    """PIPL art. 30: why the sensitive data is necessary and how it affects the person."""
 
 
 @dataclass(frozen=True)
@@ -106,16 +116,6 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
-class Pipl39:
-    """What PIPL art. 39 requires us to tell the user about an overseas recipient."""
-
-    legal_name: str
-    contact: str
-    method: Text
-    rights: Text
-
-
-@dataclass(frozen=True)
 class ThirdParty:
     key: str
     name: Text
@@ -127,7 +127,15 @@ class ThirdParty:
     provider: str | None = None
     """The name in `settings.provider_order` when this is a video provider."""
     self_operated: bool = False
-    pipl39: Pipl39 | None = None
+    role: Role = "processor"
+    categories: tuple[str, ...] = ()
+    """The data categories (their keys) this recipient receives."""
+    method: Text | None = None
+    """How the data reaches the recipient, as the code sends it."""
+    moderates: bool = False
+    """It checks uploads for compliance before any provider sees them."""
+    hosts: bool = False
+    """It hosts our servers, database or object storage."""
 
 
 @dataclass(frozen=True)
@@ -145,13 +153,11 @@ class Operator:
     name: str
     app_name: str
     api_host: str
-    contact_email: str | None
     hosting: Text
 
 
 @dataclass(frozen=True)
 class Inventory:
-    updated: date
     operator: Operator
     laws: Text
     categories: tuple[Category, ...]
@@ -173,6 +179,10 @@ class Inventory:
 
     def table_rule(self, table: str) -> TableRule | None:
         return next((t for t in self.tables if t.table == table), None)
+
+    def recipients_of(self, category: str) -> tuple[ThirdParty, ...]:
+        """Every party that receives this category, the hosting provider included."""
+        return tuple(t for t in self.third_parties if category in t.categories)
 
     @property
     def disclosed_providers(self) -> frozenset[str]:
@@ -223,16 +233,21 @@ LEGAL_OBLIGATION = LegalBasis(pipl="13(1)(3)", gdpr="6(1)(c)")
 LEGITIMATE_SECURITY = LegalBasis(pipl="13(1)(2)", gdpr="6(1)(f)")
 
 ACCOUNTING = Text(
-    zh="会计与税务记录须依法保存(《个人信息保护法》第四十七条第二款;GDPR 第 17(3)(b) 条);"
+    zh="会计与税务记录须依法保存(《个人信息保护法》第 47(2) 条;GDPR 第 17(3)(b) 条);"
     "仅保留金额与交易号,与用户的关联替换为不可逆的假名,除存储和安全保护外停止处理。",
     en="Accounting and tax records must be kept by law (PIPL art. 47(2); GDPR art. 17(3)(b)); "
     "only amounts and transaction ids remain, the user link is replaced by an irreversible "
     "pseudonym, and nothing but storage and security is done with them.",
 )
 ACCOUNTABILITY = Text(
-    zh="证明请求与同意已依法处理(《个人信息保护法》第五十条;GDPR 第 5(2)、7(1) 条);不含个人信息。",
+    zh="证明请求与同意已依法处理(《个人信息保护法》第 50 条;GDPR 第 5(2)、7(1) 条);不含个人信息。",
     en="Proof that requests and consents were handled lawfully (PIPL art. 50; GDPR arts. 5(2), "
     "7(1)); holds no personal data.",
+)
+ACCOUNTABILITY_RECORDS = Text(
+    zh="证明请求已依法办理(《个人信息保护法》第 50 条;GDPR 第 5(2) 条);保存期限届满后删除。",
+    en="Proof that the request was handled lawfully (PIPL art. 50; GDPR art. 5(2)); deleted "
+    "when the retention period ends.",
 )
 TOMBSTONE = Text(
     zh="账号行保留为已注销状态,以便其他表中的假名化记录仍可引用;姓名与邮箱清空。",
@@ -256,21 +271,43 @@ LOGS = Retention(
     setting="log_retention_days",
     text=Text(zh="{log_retention_days} 天", en="{log_retention_days} days"),
 )
-ACCOUNT = Retention("account", text=Text(zh="账号存续期间", en="while the account is active"))
+ACCOUNT = Retention(
+    "account",
+    text=Text(
+        zh="账号存续期间;注销账号后 {sla_working_days} 个工作日内删除",
+        en="while the account is active; deleted within {sla_working_days} business days of "
+        "account deletion",
+    ),
+)
 UNTIL_DELETED = Retention(
-    "until_deleted", text=Text(zh="长期保留,您可随时删除", en="long-term, until you delete it")
+    "until_deleted",
+    text=Text(
+        zh="保留至您删除该作品(随即删除)或注销账号(注销后 {sla_working_days} 个工作日内删除)",
+        en="until you delete the work (deleted at once) or your account (deleted within "
+        "{sla_working_days} business days)",
+    ),
 )
 LEDGER = Retention(
     "legal",
     text=Text(
-        zh="账号存续期间;注销后假名化保存至会计与税务法规要求的期限届满",
-        en="while the account is active; after deletion, pseudonymised for the period "
-        "accounting and tax law requires",
+        zh="账号存续期间;注销后假名化保存 {accounting_years} 年(会计与税务法规要求)",
+        en="while the account is active; after deletion, pseudonymised for "
+        "{accounting_years} years (accounting and tax law)",
+    ),
+)
+RECORDS = Retention(
+    "legal",
+    text=Text(
+        zh="请求办结后保存 {request_records_years} 年,作为依法处理的证明",
+        en="{request_records_years} years after the request is closed, as proof it was "
+        "handled lawfully",
     ),
 )
 
 
-def _account(key: str, name: Text, stored: str, apple: AppleDisclosure) -> Category:
+def _account(
+    key: str, name: Text, stored: str, apple: AppleDisclosure, recipients: tuple[str, ...]
+) -> Category:
     return Category(
         key=key,
         name=name,
@@ -282,7 +319,7 @@ def _account(key: str, name: Text, stored: str, apple: AppleDisclosure) -> Categ
         legal_basis=CONTRACT,
         stored_in=(stored,),
         retention=ACCOUNT,
-        recipients=("logto",),
+        recipients=recipients,
         exported=True,
         erasure=DELETE,
         apple=apple,
@@ -295,12 +332,14 @@ CATEGORIES = (
         Text(zh="Apple 用户标识", en="Apple user identifier"),
         "PostgreSQL identities",
         AppleDisclosure("NSPrivacyCollectedDataTypeUserID", (APP_FUNCTIONALITY,), linked=True),
+        ("logto", "apple"),
     ),
     _account(
         "logto_sub",
         Text(zh="Logto 用户标识(JWT sub)", en="Logto subject (JWT sub)"),
         "PostgreSQL identities",
         AppleDisclosure("NSPrivacyCollectedDataTypeUserID", (APP_FUNCTIONALITY,), linked=True),
+        ("logto",),
     ),
     _account(
         "email",
@@ -309,12 +348,14 @@ CATEGORIES = (
         AppleDisclosure(
             "NSPrivacyCollectedDataTypeEmailAddress", (APP_FUNCTIONALITY,), linked=True
         ),
+        ("logto",),
     ),
     _account(
         "display_name",
         Text(zh="显示名称", en="display name"),
         "PostgreSQL users",
         AppleDisclosure("NSPrivacyCollectedDataTypeName", (APP_FUNCTIONALITY,), linked=True),
+        ("logto",),
     ),
     Category(
         key="photos",
@@ -331,15 +372,28 @@ CATEGORIES = (
             "NSPrivacyCollectedDataTypePhotosorVideos", (APP_FUNCTIONALITY,), linked=True
         ),
         sensitive=True,
+        subjects=("users", "people_in_photos"),
+        sensitive_notice=Text(
+            zh="照片可能显示您或他人的面部,属于敏感个人信息。必要性:生成视频必须以您选择的照片为"
+            "输入,没有照片无法提供该功能。对您的影响:照片一旦泄露或被非法使用,可能导致人格尊严"
+            "受到侵害或者人身、财产安全受到危害;我们仅为生成与审核使用照片,并在上述期限内删除。",
+            en="Photos may show your face or other people's faces and are sensitive personal "
+            "information. Necessity: the video is generated from the photo you choose; without it "
+            "the feature cannot work. Impact on you: if a photo leaked or were misused, your "
+            "dignity or your personal or property safety could be harmed; we use photos only for "
+            "generation and moderation and delete them within the period above.",
+        ),
     ),
     Category(
         key="prompts",
         name=Text(zh="提示词与生成参数", en="prompts and generation parameters"),
         section="1.2",
         purpose=Text(zh="按您的要求生成视频", en="generate the video you asked for"),
+        # Deleting a work removes its video at once; the task row, prompt included, stays
+        # until the account is erased.
         legal_basis=CONTRACT,
         stored_in=("PostgreSQL tasks",),
-        retention=UNTIL_DELETED,
+        retention=ACCOUNT,
         recipients=("volcengine", "alibaba", "fal", "kling"),
         exported=True,
         erasure=DELETE,
@@ -448,6 +502,47 @@ CATEGORIES = (
             "NSPrivacyCollectedDataTypeOtherDiagnosticData", (APP_FUNCTIONALITY,), linked=True
         ),
     ),
+    Category(
+        key="requests",
+        name=Text(
+            zh="您向我们提出的请求(类型、渠道、日期、核验与办理记录)",
+            en="requests you send us (kind, channel, dates, verification and handling notes)",
+        ),
+        section="1.5",
+        purpose=Text(
+            zh="办理您的访问、更正、删除等请求并证明已依法办理",
+            en="handle your access, correction and deletion requests and prove they were handled",
+        ),
+        legal_basis=LEGAL_OBLIGATION,
+        stored_in=("PostgreSQL privacy_requests",),
+        retention=RECORDS,
+        recipients=(),
+        exported=True,
+        erasure=Erasure("retain", ACCOUNTABILITY_RECORDS),
+        apple=AppleDisclosure(
+            "NSPrivacyCollectedDataTypeCustomerSupport", (APP_FUNCTIONALITY,), linked=True
+        ),
+        subjects=("users", "requesters"),
+    ),
+)
+
+REQUESTS_DISCLOSURE = Disclosure(
+    number="1.5",
+    title=Text(zh="您向我们提出的请求", en="Requests You Send Us"),
+    purpose=Text(
+        zh="办理您行使个人信息权利的请求,并证明已依法办理。",
+        en="handle the requests you make to exercise your rights, and prove they were handled.",
+    ),
+    types=Text(
+        zh="请求类型、提出渠道(邮件或 App 内)、日期、身份核验与办理记录。",
+        en="request kind, channel (e-mail or in-app), dates, identity verification and handling "
+        "notes.",
+    ),
+    handling=Text(
+        zh="记录于我们的请求登记册(PostgreSQL 数据库),仅用于办理请求及证明合规。",
+        en="recorded in our request register (PostgreSQL database), used only to handle the "
+        "request and prove compliance.",
+    ),
 )
 
 DISCLOSURES = (
@@ -493,15 +588,16 @@ DISCLOSURES = (
         ),
         handling=Text(
             zh="图片以加密 HTTPS 上传至我们的服务器({api_host}),随后以 base64 或临时 URL "
-            '的形式传递给下方"第三方服务"小节列出的视频生成供应商。生成任务完成后,原始素材在'
+            '的形式传递给下方"第三方服务"小节(§3)列出的视频生成供应商。生成任务完成后,原始素材在'
             "我们服务器上的临时存储最长保留 {upload_retention_days} 天,超出后自动删除。生成的"
-            "视频结果 URL 与任务参数将关联到您的账号长期保留,您可随时在 App 内删除作品记录。",
+            "视频结果 URL 与任务参数关联到您的账号保存,您可随时在 App 内删除作品记录(保留期限"
+            "见下)。",
             en="images are uploaded over HTTPS to our server ({api_host}) and forwarded as "
             "base64 or a temporary URL to the video-generation providers listed in §3. After "
             "generation, source images are retained on our servers for at most "
             "{upload_retention_days} days before automatic deletion. Result video URLs and task "
-            "parameters are kept long-term and associated with your account; you may delete any "
-            "work record from within the App at any time.",
+            "parameters are kept with your account; you may delete any work record from within "
+            "the App at any time (retention below).",
         ),
         note=Text(
             zh="我们不会将您的图片用于训练任何 AI 模型;第三方供应商对数据的处理由其自身隐私"
@@ -550,7 +646,9 @@ DISCLOSURES = (
             "notifications; you may disable push permission at any time in System Settings.",
         ),
     ),
+    REQUESTS_DISCLOSURE,
 )
+
 
 NOT_COLLECTED = (
     Text(
@@ -569,29 +667,36 @@ NOT_COLLECTED = (
 
 APPLE_PRIVACY = "https://www.apple.com/legal/privacy/"
 GENERATION = Text(zh="生成视频", en="video generation")
+API_CALLS = Text(
+    zh="我们的服务器经 HTTPS 调用其 API,以 base64 或临时 URL 传递图片",
+    en="our servers call its API over HTTPS, passing images as base64 or a temporary URL",
+)
 IMAGE_AND_PROMPT = Text(zh="图片、提示词与生成参数", en="image, prompt and generation parameters")
 
 THIRD_PARTIES = (
     ThirdParty(
         key="apple",
+        role="independent",
+        categories=("apple_user_id",),
+        method=Text(
+            zh="我们的服务器经 HTTPS 调用 Apple 的接口,兑换并撤销 Sign in with Apple 令牌",
+            en="our servers call Apple's endpoints over HTTPS to exchange and revoke Sign in "
+            "with Apple tokens",
+        ),
         name=Text(zh="Apple", en="Apple"),
         summary=Text(zh="Sign in with Apple 登录。", en="Sign in with Apple."),
         region="overseas",
         purpose=Text(zh="登录", en="sign-in"),
-        data_received=Text(zh="登录请求(由 Apple 处理)", en="the sign-in request (Apple's own)"),
-        policy_url=APPLE_PRIVACY,
-        # Apple is the source of the identifier, not a recipient of data we export.
-        pipl39=Pipl39(
-            legal_name="Apple Inc.",
-            contact="https://www.apple.com/legal/privacy/contact/",
-            method=Text(
-                zh="用户在设备上直接与 Apple 交互", en="the user deals with Apple directly"
-            ),
-            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
+        data_received=Text(
+            zh="Sign in with Apple 授权码与令牌",
+            en="Sign in with Apple authorization codes and tokens",
         ),
+        policy_url=APPLE_PRIVACY,
     ),
     ThirdParty(
         key="logto",
+        categories=("apple_user_id", "logto_sub", "email", "display_name"),
+        method=Text(zh="自托管身份服务,由我们运营", en="self-hosted identity service we run"),
         name=Text(
             zh="Logto(自托管于 auth.picturebookpedia.cn)",
             en="Logto (self-hosted at auth.picturebookpedia.cn)",
@@ -607,7 +712,28 @@ THIRD_PARTIES = (
         self_operated=True,
     ),
     ThirdParty(
+        key="tencent_cloud",
+        categories=tuple(c.key for c in CATEGORIES),
+        method=Text(
+            zh="托管我们的服务器、PostgreSQL 数据库与对象存储",
+            en="hosts our servers, PostgreSQL database and object storage",
+        ),
+        name=Text(zh="腾讯云", en="Tencent Cloud"),
+        summary=Text(
+            zh="托管我们的服务器、数据库与对象存储。", en="hosts our servers, database and storage."
+        ),
+        region="mainland_china",
+        purpose=Text(
+            zh="服务器、数据库与对象存储托管", en="hosting of servers, database and storage"
+        ),
+        data_received=Text(zh="我们存储的全部信息", en="everything we store"),
+        policy_url=None,
+        hosts=True,
+    ),
+    ThirdParty(
         key="volcengine",
+        categories=("photos", "prompts"),
+        method=API_CALLS,
         name=Text(
             zh="火山引擎(字节跳动)视频生成 API", en="Volcengine (ByteDance) Video Generation API"
         ),
@@ -620,16 +746,24 @@ THIRD_PARTIES = (
     ),
     ThirdParty(
         key="alibaba",
+        categories=("photos", "prompts"),
+        method=API_CALLS,
         name=Text(zh="阿里云", en="Alibaba Cloud"),
         summary=Text(zh="通义万相 / Qwen-VL。", en="Tongyi Wanxiang / Qwen-VL."),
         region="mainland_china",
-        purpose=GENERATION,
+        purpose=Text(
+            zh="生成视频;使用 Qwen-VL 对上传图片进行内容审核",
+            en="video generation; content moderation of uploaded images with Qwen-VL",
+        ),
+        moderates=True,
         data_received=IMAGE_AND_PROMPT,
         policy_url=None,
         provider="wan",
     ),
     ThirdParty(
         key="fal",
+        categories=("photos", "prompts"),
+        method=API_CALLS,
         name=Text(zh="Fal.ai", en="Fal.ai"),
         summary=Text(zh="境外 AI 推理平台。", en="overseas AI inference platform."),
         region="overseas",
@@ -640,6 +774,8 @@ THIRD_PARTIES = (
     ),
     ThirdParty(
         key="kling",
+        categories=("photos", "prompts"),
+        method=API_CALLS,
         name=Text(zh="可灵 AI(快手)", en="Kling AI (Kuaishou)"),
         summary=Text(zh="主要视频生成供应商。", en="primary video-generation provider."),
         region="mainland_china",
@@ -650,33 +786,32 @@ THIRD_PARTIES = (
     ),
     ThirdParty(
         key="apns",
+        categories=("device_token",),
+        method=Text(
+            zh="我们的服务器经 HTTP/2(TLS)向 APNs 发送推送",
+            en="our servers send push requests to APNs over HTTP/2 with TLS",
+        ),
         name=Text(zh="Apple 推送通知服务(APNs)", en="Apple Push Notification Service (APNs)"),
         summary=Text(zh="推送送达。", en="push delivery."),
         region="overseas",
         purpose=Text(zh="推送生成完成提醒", en="job-completion notifications"),
         data_received=Text(zh="Device Token 与通知内容", en="device token and notification"),
         policy_url=APPLE_PRIVACY,
-        pipl39=Pipl39(
-            legal_name="Apple Inc.",
-            contact="https://www.apple.com/legal/privacy/contact/",
-            method=Text(zh="经 HTTPS/2 发送推送", en="push requests over HTTP/2 with TLS"),
-            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
-        ),
     ),
     ThirdParty(
         key="app_store",
+        role="independent",
+        categories=("iap_receipts",),
+        method=Text(
+            zh="我们的服务器经 HTTPS 向 Apple 验证收据并查询交易",
+            en="our servers verify receipts and look up transactions with Apple over HTTPS",
+        ),
         name=Text(zh="App Store 内购", en="App Store In-App Purchase"),
         summary=Text(zh="计费与收据验证。", en="billing and receipt verification."),
         region="overseas",
         purpose=Text(zh="计费与收据验证", en="billing and receipt verification"),
         data_received=Text(zh="收据与交易 ID", en="receipts and transaction ids"),
         policy_url=APPLE_PRIVACY,
-        pipl39=Pipl39(
-            legal_name="Apple Inc.",
-            contact="https://www.apple.com/legal/privacy/contact/",
-            method=Text(zh="向 Apple 验证收据", en="receipt verification calls to Apple"),
-            rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
-        ),
     ),
 )
 
@@ -699,7 +834,7 @@ TABLES = (
         Erasure(
             "pseudonymise",
             Text(
-                zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第三十九条);"
+                zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第 39 条);"
                 "不含图片或提示词本身。",
                 en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
                 "39); holds neither the image nor the prompt.",
@@ -707,10 +842,9 @@ TABLES = (
         ),
     ),
     TableRule("audit_events", (), False, RETAIN_AUDIT),
-    TableRule("privacy_requests", (), True, RETAIN_AUDIT),
+    TableRule("privacy_requests", ("requests",), True, Erasure("retain", ACCOUNTABILITY_RECORDS)),
     TableRule("erasure_runs", (), False, RETAIN_AUDIT),
     TableRule("consents", (), True, RETAIN_AUDIT),
-    TableRule("erasure_runs", (), False, RETAIN_AUDIT),
 )
 
 SECURITY = (
@@ -722,15 +856,22 @@ SECURITY = (
         zh="所有涉及用户数据的接口均通过 JWT 验证身份,未持有有效 token 无法访问任何用户数据。",
         en="every user-data endpoint requires a valid JWT.",
     ),
+    Text(
+        zh="Sign in with Apple 刷新令牌加密存储(Fernet,密钥可轮换)。",
+        en="Sign in with Apple refresh tokens are stored encrypted (Fernet, rotatable keys).",
+    ),
+    Text(
+        zh="审计日志只追加、哈希链式相连,任何篡改或删除都会被发现。",
+        en="The audit log is append-only and hash-chained, so altering or removing an entry "
+        "is detected.",
+    ),
 )
 
 DEFAULT_INVENTORY = Inventory(
-    updated=date(2026, 6, 20),
     operator=Operator(
         name="Talent Limited AI Studio",
         app_name="live.ai",
         api_host="liveai-api.picturebookpedia.cn",
-        contact_email=None,
         hosting=Text(zh="位于中国大陆的腾讯云服务器", en="Tencent Cloud servers in mainland China"),
     ),
     laws=Text(

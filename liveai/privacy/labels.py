@@ -1,14 +1,17 @@
-"""What the inventory says, in the shapes others ask for: Apple's App Privacy details (and
-the ``PrivacyInfo.xcprivacy`` fragment), and the record of processing activities (GDPR
-art. 30 (a) to (g), with the PIPL art. 17, 23 and 39 disclosures)."""
+"""What the inventory says, in the shapes Apple asks for: the App Privacy details and the
+``PrivacyInfo.xcprivacy`` manifest (its required-reason API entries come from the operator
+facts). The record of processing activities and the PIPL lists are in `liveai.privacy.ropa`.
+"""
 
 from __future__ import annotations
 
 import plistlib
 from typing import Any
 
-from liveai.privacy.inventory import Category, Inventory, Text
-from liveai.privacy.policy import en_date, fill, values
+from liveai.errors import ConfigError
+from liveai.privacy.document import REGION, fill, values
+from liveai.privacy.facts import EMPTY, OperatorFacts
+from liveai.privacy.inventory import Inventory
 from liveai.settings import Settings
 
 PREFIX = "NSPrivacyCollectedDataType"
@@ -17,6 +20,7 @@ APPLE_TYPES = {
     "EmailAddress": ("Contact Info", "Email Address"),
     "PhotosorVideos": ("User Content", "Photos or Videos"),
     "OtherUserContent": ("User Content", "Other User Content"),
+    "CustomerSupport": ("User Content", "Customer Support"),
     "UserID": ("Identifiers", "User ID"),
     "DeviceID": ("Identifiers", "Device ID"),
     "PurchaseHistory": ("Purchases", "Purchase History"),
@@ -43,8 +47,20 @@ def _apple_names(key: str) -> tuple[str, str]:
     return APPLE_TYPES.get(_short(key, PREFIX), ("Other Data", _short(key, PREFIX)))
 
 
-def app_privacy(inventory: Inventory) -> dict[str, Any]:
-    """Apple's questionnaire answers: one entry per data type, purposes and flags merged."""
+SENSITIVE_NOTE = (
+    "{name}: Photos or Videos, not Apple's Sensitive Info (racial or ethnic data, sexual "
+    "orientation, pregnancy, disability, religious or political beliefs, trade union "
+    "membership, genetic or biometric data): the code derives no biometric data from them. "
+    "The inventory marks them sensitive under PIPL art. 28 because they may show faces."
+)
+
+
+def app_privacy(
+    inventory: Inventory, settings: Settings | None = None, facts: OperatorFacts = EMPTY
+) -> dict[str, Any]:
+    """Apple's questionnaire answers: one entry per data type, purposes and flags merged;
+    each also names who receives it (and where) and how long it is kept."""
+    vals = values(inventory, settings or Settings(), facts)
     merged: dict[str, dict[str, Any]] = {}
     for category in inventory.categories:
         apple = category.apple
@@ -52,14 +68,30 @@ def app_privacy(inventory: Inventory) -> dict[str, Any]:
             continue
         entry = merged.setdefault(
             apple.data_type,
-            {"linked": False, "tracking": False, "purposes": set(), "categories": [], "notes": []},
+            {
+                "linked": False,
+                "tracking": False,
+                "purposes": set(),
+                "categories": [],
+                "notes": [],
+                "recipients": set(),
+                "retention": [],
+            },
         )
         entry["linked"] |= apple.linked
         entry["tracking"] |= apple.tracking
         entry["purposes"].update(apple.purposes)
         entry["categories"].append(category.key)
+        entry["recipients"].update(
+            f"{t.key} ({REGION[t.region].en})" for t in inventory.recipients_of(category.key)
+        )
+        if category.retention.text:
+            kept = fill(category.retention.text, vals).en
+            entry["retention"].append(f"{category.key}: {kept}")
         if apple.note:
             entry["notes"].append(apple.note)
+        if category.sensitive and apple.data_type.endswith("PhotosorVideos"):
+            entry["notes"].append(SENSITIVE_NOTE.format(name=category.name.en))
     data_types = []
     for key in sorted(merged, key=_apple_names):
         entry = merged[key]
@@ -78,19 +110,42 @@ def app_privacy(inventory: Inventory) -> dict[str, Any]:
                 "purpose_keys": purposes,
                 "categories": entry["categories"],
                 "notes": entry["notes"],
+                "recipients": sorted(entry["recipients"]),
+                "retention": entry["retention"],
             }
         )
     return {
         "tracking": any(d["tracking"] for d in data_types),
         "tracking_domains": [],
         "data_types": data_types,
+        # Apple's answers must cover the SDKs in the app; None: the operator has not said.
+        "client_sdks": facts.app.client_sdks,
     }
 
 
-def xcprivacy(inventory: Inventory) -> str:
-    """A PrivacyInfo.xcprivacy property list for the app's collected data types."""
+def xcprivacy(
+    inventory: Inventory, facts: OperatorFacts = EMPTY, facts_file: str | None = None
+) -> str:
+    """A PrivacyInfo.xcprivacy property list: the collected data types from the inventory,
+    the required-reason API entries from the operator facts (refused when they are absent:
+    App Store Connect rejects an upload without them, ITMS-91053)."""
+    apis = facts.app.required_reason_apis
+    if apis is None:
+        where = facts_file or "the operator facts file (setting policy_facts_file)"
+        raise ConfigError(
+            "NSPrivacyAccessedAPITypes are unknown: the operator facts give no "
+            "app.required_reason_apis",
+            hint=f"list them in {where}, or an empty list if the app uses none",
+        )
     label = app_privacy(inventory)
     document = {
+        "NSPrivacyAccessedAPITypes": [
+            {
+                "NSPrivacyAccessedAPIType": api.category,
+                "NSPrivacyAccessedAPITypeReasons": list(api.reasons),
+            }
+            for api in apis
+        ],
         "NSPrivacyTracking": label["tracking"],
         "NSPrivacyTrackingDomains": label["tracking_domains"],
         "NSPrivacyCollectedDataTypes": [
@@ -104,102 +159,3 @@ def xcprivacy(inventory: Inventory) -> str:
         ],
     }
     return plistlib.dumps(document, sort_keys=True).decode()
-
-
-def _text(text: Text | None, vals: dict[str, Any]) -> dict[str, str] | None:
-    if text is None:
-        return None
-    return {"zh": fill(text.zh, vals), "en": fill(text.en, vals)}
-
-
-def _retention(category: Category, settings: Settings, vals: dict[str, Any]) -> dict[str, Any]:
-    retention = category.retention
-    days = getattr(settings, retention.setting) if retention.setting else retention.days
-    return {"kind": retention.kind, "days": days, "text": _text(retention.text, vals)}
-
-
-def ropa(inventory: Inventory, settings: Settings) -> dict[str, Any]:
-    """The record of processing activities, one activity per data category."""
-    vals = values(inventory, settings)
-    operator = inventory.operator
-    parties = {t.key: t for t in inventory.third_parties}
-    activities = []
-    for category in inventory.categories:
-        recipients = [parties[key] for key in category.recipients if key in parties]
-        basis = category.legal_basis
-        activities.append(
-            {
-                "category": category.key,
-                "name": _text(category.name, vals),
-                "purpose": _text(category.purpose, vals),
-                "legal_basis": {"pipl": basis.pipl, "gdpr": basis.gdpr} if basis else None,
-                "data_subjects": f"app users aged {inventory.min_age}+",
-                "sensitive": category.sensitive,
-                "stored_in": list(category.stored_in),
-                "recipients": [t.key for t in recipients],
-                "transfers": [
-                    {"recipient": t.key, "region": t.region, "safeguard": _safeguard(t.pipl39)}
-                    for t in recipients
-                    if t.region == "overseas"
-                ],
-                "retention": _retention(category, settings, vals),
-                "erasure": {
-                    "action": category.erasure.action,
-                    "reason": _text(category.erasure.reason, vals),
-                },
-                "exported": category.exported,
-            }
-        )
-    return {
-        "controller": {
-            "name": operator.name,
-            "app": operator.app_name,
-            "contact": operator.contact_email,
-            "representative": None,
-            "dpo": None,
-        },
-        "policy_updated": en_date(inventory.updated),
-        "activities": activities,
-        "recipients": [
-            {
-                "key": t.key,
-                "name": _text(t.name, vals),
-                "region": t.region,
-                "purpose": _text(t.purpose, vals),
-                "data_received": _text(t.data_received, vals),
-                "policy_url": t.policy_url,
-                "self_operated": t.self_operated,
-                "pipl39": _pipl39(t.pipl39, vals),
-            }
-            for t in inventory.third_parties
-        ],
-        "security": [_text(text, vals) for text in inventory.security]
-        + [{"zh": f"HTTPS({inventory.transport})", "en": f"HTTPS ({inventory.transport})"}],
-        "request_sla_working_days": inventory.sla_working_days,
-        "minors": {"min_age": inventory.min_age, "child_age": inventory.child_age},
-        "not_collected": [_text(t, vals) for t in inventory.not_collected],
-    }
-
-
-def _safeguard(pipl39: Any) -> str:
-    if pipl39 is None:
-        return "missing: PIPL art. 39 disclosure and separate consent"
-    return "separate consent after PIPL art. 39 disclosure"
-
-
-def _pipl39(pipl39: Any, vals: dict[str, Any]) -> dict[str, Any] | None:
-    if pipl39 is None:
-        return None
-    return {
-        "legal_name": pipl39.legal_name,
-        "contact": pipl39.contact,
-        "method": _text(pipl39.method, vals),
-        "rights": _text(pipl39.rights, vals),
-    }
-
-
-def ropa_markdown(inventory: Inventory, settings: Settings) -> str:
-    from liveai.privacy.policy import environment
-
-    template = environment("md").get_template("ropa.md.j2")
-    return template.render(r=ropa(inventory, settings)).strip() + "\n"

@@ -1,78 +1,57 @@
-"""Render the privacy policy from the data inventory: Chinese, English or both (Chinese
-first), as Markdown, a self-contained HTML page for the app's web view, or plain text.
+"""Render the privacy policy from the data inventory and the operator facts: Chinese,
+English or both (Chinese first), as Markdown, a self-contained HTML page for the app's web
+view, or plain text.
 
-The templates live in the package (``liveai/templates/policy``; the repository's top-level
-``templates/policy`` points there) and are loaded with Jinja2's PackageLoader, so an
-installed wheel renders exactly what a checkout does. Rendering is deterministic: the
-same inventory and settings give the same bytes, and the version is the SHA-256 of the
-bilingual Markdown rendered without its version line.
+`liveai.privacy.document` builds the policy as facts with both languages; the templates
+in the package (``liveai/templates/policy``, loaded with Jinja2's PackageLoader, so an
+installed wheel renders exactly what a checkout does) only lay them out. Rendering is
+deterministic. The version is the SHA-256 of the inventory, the operator facts, the
+bilingual Markdown (which carries every setting that reaches the text) and the templates;
+the dates and label publishing adds are not part of it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
-from typing import Any
+from importlib import resources
 
 import jinja2
 from markupsafe import Markup, escape
 
 from liveai.errors import InvalidInput
-from liveai.privacy.inventory import Inventory, Text
+from liveai.privacy.document import (
+    Block,
+    Dates,
+    Fact,
+    Source,
+    build,
+    required_consent_kinds,
+)
+from liveai.privacy.facts import EMPTY, OperatorFacts, facts_json
+from liveai.privacy.inventory import Inventory
 from liveai.settings import Settings
 
 LANGS: tuple[str, ...] = ("zh", "en", "both")
 FORMATS: tuple[str, ...] = ("md", "html", "txt")
 VERSION_LENGTH = 12
-EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_URL = re.compile(r"https?://[^\s<>\"';;,,)()]+")
+POLICY_TEMPLATES = ("policy.", "content.", "macros_")
+"""The templates that lay out the policy text (the ROPA and the lists have their own)."""
+_URL = re.compile(r"https?://[^\s<>\"';;,,)()\]]+")
 
 
 @dataclass(frozen=True)
 class RenderedPolicy:
     text: str
     version: str
-    updated: date
     lang: str
     fmt: str
-
-
-def values(inventory: Inventory, settings: Settings) -> dict[str, Any]:
-    """The numbers and names prose placeholders stand for; retention comes from settings."""
-    return {
-        "upload_retention_days": settings.upload_retention_days,
-        "log_retention_days": settings.log_retention_days,
-        "sla_working_days": inventory.sla_working_days,
-        "api_host": inventory.operator.api_host,
-    }
-
-
-def fill(text: str, vals: dict[str, Any]) -> str:
-    return text.format(**vals)
-
-
-def zh_date(day: date) -> str:
-    return f"{day.year} 年 {day.month} 月 {day.day} 日"
-
-
-def en_date(day: date) -> str:
-    return f"{EN_MONTHS[day.month - 1]} {day.day}, {day.year}"
+    dates: Dates | None
+    blocks: tuple[Block, ...]
 
 
 def _linkify(value: str) -> Markup:
@@ -80,12 +59,8 @@ def _linkify(value: str) -> Markup:
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
-def _picker(lang: str) -> Any:
-    @jinja2.pass_context
-    def pick(context: jinja2.runtime.Context, text: Text) -> str:
-        return fill(text.get(lang), context["v"])
-
-    return pick
+def _pick(fact: Fact, lang: str) -> str:
+    return fact.get(lang)
 
 
 @lru_cache(maxsize=4)
@@ -97,11 +72,8 @@ def environment(fmt: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.do"],
     )
-    env.filters.update(
-        zh=_picker("zh"), en=_picker("en"), zh_date=zh_date, en_date=en_date, linkify=_linkify
-    )
+    env.filters.update(pick=_pick, linkify=_linkify)
     return env
 
 
@@ -118,34 +90,53 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", joined) + "\n"
 
 
-def _render(
-    inventory: Inventory, settings: Settings, lang: str, fmt: str, version: str | None
-) -> str:
+def source(inventory: Inventory, settings: Settings, facts: OperatorFacts = EMPTY) -> Source:
+    return Source(inventory, settings, facts, required_consent_kinds(inventory))
+
+
+def _render(blocks: list[Block], lang: str, fmt: str, version: str | None) -> str:
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}", hint="use md, html or txt")
     langs = _languages(lang)
     template = environment(fmt).get_template(f"policy.{fmt}.j2")
     title = " / ".join("隐私政策" if code == "zh" else "Privacy Policy" for code in langs)
-    text = template.render(
-        inv=inventory,
-        v=values(inventory, settings),
-        langs=langs,
-        fmt=fmt,
-        version=version,
-        title=title,
-    )
+    text = template.render(blocks=blocks, langs=langs, fmt=fmt, version=version, title=title)
     return _tidy(text)
 
 
-def policy_version(inventory: Inventory, settings: Settings) -> str:
+def template_sources() -> str:
+    folder = resources.files("liveai").joinpath("templates/policy")
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith(POLICY_TEMPLATES))
+    return "".join(f"{name}\n{folder.joinpath(name).read_text(encoding='utf-8')}" for name in names)
+
+
+def policy_version(inventory: Inventory, settings: Settings, facts: OperatorFacts = EMPTY) -> str:
     """The content hash that names this policy: consents and publications refer to it."""
-    body = _render(inventory, settings, "both", "md", None)
-    return hashlib.sha256(body.encode()).hexdigest()[:VERSION_LENGTH]
+    body = _render(build(source(inventory, settings, facts), None, None), "both", "md", None)
+    identity = json.dumps(
+        {
+            "inventory": dataclasses.asdict(inventory),
+            "facts": facts_json(facts),
+            "text": body,
+            "templates": template_sources(),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()[:VERSION_LENGTH]
 
 
 def render_policy(
-    inventory: Inventory, settings: Settings, *, lang: str = "both", fmt: str = "md"
+    inventory: Inventory,
+    settings: Settings,
+    facts: OperatorFacts = EMPTY,
+    *,
+    lang: str = "both",
+    fmt: str = "md",
+    dates: Dates | None = None,
 ) -> RenderedPolicy:
-    version = policy_version(inventory, settings)
-    text = _render(inventory, settings, lang, fmt, version)
-    return RenderedPolicy(text, version, inventory.updated, lang, fmt)
+    version = policy_version(inventory, settings, facts)
+    blocks = build(source(inventory, settings, facts), dates, version)
+    text = _render(blocks, lang, fmt, version)
+    return RenderedPolicy(text, version, lang, fmt, dates, tuple(blocks))
