@@ -21,6 +21,9 @@ from sqlalchemy import MetaData
 ErasureAction = Literal["delete", "pseudonymise", "retain"]
 RetentionKind = Literal["days", "account", "until_deleted", "legal"]
 Region = Literal["mainland_china", "overseas"]
+Role = Literal["processor", "independent"]
+"""An entrusted processor (PIPL art. 21, GDPR art. 28) or an independent handler (PIPL
+art. 23): giving data to the latter needs the user's separate consent."""
 
 SLA_WORKING_DAYS = 15
 """Days (mainland working days) to answer a request or finish an account deletion."""
@@ -128,6 +131,9 @@ class ThirdParty:
     """The name in `settings.provider_order` when this is a video provider."""
     self_operated: bool = False
     pipl39: Pipl39 | None = None
+    role: Role = "processor"
+    categories: tuple[str, ...] = ()
+    """The data categories (keys) it receives."""
 
 
 @dataclass(frozen=True)
@@ -589,6 +595,7 @@ THIRD_PARTIES = (
             ),
             rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
         ),
+        role="independent",
     ),
     ThirdParty(
         key="logto",
@@ -605,6 +612,8 @@ THIRD_PARTIES = (
         data_received=Text(zh="账号标识", en="account identifiers"),
         policy_url=None,
         self_operated=True,
+        role="processor",
+        categories=("apple_user_id", "logto_sub", "email", "display_name"),
     ),
     ThirdParty(
         key="volcengine",
@@ -617,6 +626,8 @@ THIRD_PARTIES = (
         data_received=IMAGE_AND_PROMPT,
         policy_url=None,
         provider="ark",
+        role="processor",
+        categories=("photos", "prompts"),
     ),
     ThirdParty(
         key="alibaba",
@@ -627,6 +638,8 @@ THIRD_PARTIES = (
         data_received=IMAGE_AND_PROMPT,
         policy_url=None,
         provider="wan",
+        role="processor",
+        categories=("photos", "prompts"),
     ),
     ThirdParty(
         key="fal",
@@ -637,6 +650,8 @@ THIRD_PARTIES = (
         data_received=IMAGE_AND_PROMPT,
         policy_url="https://fal.ai/legal/privacy-policy",
         provider="fal",
+        role="processor",
+        categories=("photos", "prompts"),
     ),
     ThirdParty(
         key="kling",
@@ -647,6 +662,8 @@ THIRD_PARTIES = (
         data_received=IMAGE_AND_PROMPT,
         policy_url=None,
         provider="kling",
+        role="processor",
+        categories=("photos", "prompts"),
     ),
     ThirdParty(
         key="apns",
@@ -662,6 +679,8 @@ THIRD_PARTIES = (
             method=Text(zh="经 HTTPS/2 发送推送", en="push requests over HTTP/2 with TLS"),
             rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
         ),
+        role="independent",
+        categories=("device_token",),
     ),
     ThirdParty(
         key="app_store",
@@ -677,6 +696,8 @@ THIRD_PARTIES = (
             method=Text(zh="向 Apple 验证收据", en="receipt verification calls to Apple"),
             rights=Text(zh="通过 Apple 隐私联系页面", en="through Apple's privacy contact page"),
         ),
+        role="independent",
+        categories=("iap_receipts",),
     ),
 )
 

@@ -1,5 +1,4 @@
-"""Published policy versions, what changed between two of them, and the consents that
-refer to them.
+"""Published policy versions, and what changed between two of them.
 
 A version is named by its content hash. Publishing stores the facts it was rendered from,
 so `diff` can tell a material change (a new data category, recipient or purpose: §8
@@ -9,7 +8,6 @@ promises to ask for consent again) from a rewording.
 from __future__ import annotations
 
 import difflib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -21,13 +19,12 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import InvalidInput, NotFound
-from liveai.models import Consent, PolicyVersion
+from liveai.models import PolicyVersion
 from liveai.privacy.inventory import Inventory
 from liveai.privacy.policy import policy_version, render_policy, values
 from liveai.settings import Settings
 
 CURRENT = "current"
-CONSENT_KINDS = ("policy", "cross_border", "sensitive", "face_editing", "consumption_data")
 
 
 def facts(inventory: Inventory, settings: Settings) -> dict[str, Any]:
@@ -204,65 +201,3 @@ def compare_facts(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], 
         if old.get(name) != new.get(name):
             changes.append(f"{name}: {old.get(name)} -> {new.get(name)}")
     return material, changes
-
-
-def record_consent(
-    session: Session,
-    user_id: uuid.UUID,
-    *,
-    kind: str = "policy",
-    version: str | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> Consent:
-    """Record that a user accepted a published version (the latest unless named)."""
-    if kind not in CONSENT_KINDS:
-        raise InvalidInput(f"unknown consent kind {kind!r}", hint=", ".join(CONSENT_KINDS))
-    row = get_version(session, version) if version else latest_version(session)
-    if row is None:
-        raise NotFound("no policy version is published", hint="run `liveai policy publish`")
-    consent = Consent(
-        user_id=user_id, kind=kind, policy_version=row.version, granted_at=clock.now()
-    )
-    session.add(consent)
-    session.flush()
-    audit.record(
-        session,
-        "consent.granted",
-        user_id=user_id,
-        details={"kind": kind, "version": row.version},
-        clock=clock,
-    )
-    return consent
-
-
-def withdraw_consent(
-    session: Session, user_id: uuid.UUID, *, kind: str, clock: Clock = SYSTEM_CLOCK
-) -> int:
-    """Withdraw every standing consent of this kind; returns how many."""
-    rows = session.scalars(
-        select(Consent).where(
-            Consent.user_id == user_id, Consent.kind == kind, Consent.withdrawn_at.is_(None)
-        )
-    ).all()
-    for row in rows:
-        row.withdrawn_at = clock.now()
-    session.flush()
-    if rows:
-        audit.record(
-            session,
-            "consent.withdrawn",
-            user_id=user_id,
-            details={"kind": kind, "count": len(rows)},
-            clock=clock,
-        )
-    return len(rows)
-
-
-def standing_consent(session: Session, user_id: uuid.UUID, kind: str = "policy") -> Consent | None:
-    """The user's latest consent of this kind that is not withdrawn."""
-    return session.scalar(
-        select(Consent)
-        .where(Consent.user_id == user_id, Consent.kind == kind, Consent.withdrawn_at.is_(None))
-        .order_by(Consent.granted_at.desc())
-        .limit(1)
-    )
