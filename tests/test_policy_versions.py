@@ -1,18 +1,17 @@
-"""Publishing versions, diffing them for material changes, and consents that refer to them."""
+"""Publishing versions and diffing them for material changes."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
 from liveai.errors import InvalidInput, NotFound
-from liveai.models import AuditEvent, Consent
+from liveai.models import AuditEvent
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Category, Text, ThirdParty
 from liveai.privacy.policy import policy_version
 from liveai.privacy.versions import (
@@ -23,12 +22,8 @@ from liveai.privacy.versions import (
     latest_version,
     list_versions,
     publish,
-    record_consent,
-    standing_consent,
-    withdraw_consent,
 )
 from liveai.settings import Settings
-from liveai.users import create_user
 
 CLOCK = FixedClock(datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
 
@@ -120,31 +115,3 @@ def test_compare_facts_sees_a_new_purpose_and_a_recipient_for_a_category() -> No
     new = facts(dataclasses.replace(DEFAULT_INVENTORY, categories=categories), Settings())
     material, _ = compare_facts(old, new)
     assert material == ["new purpose for photos: train models", "photos now goes to apns"]
-
-
-def test_consents_reference_a_published_version(session: Session) -> None:
-    user = create_user(session, issuer="https://auth.example/oidc", subject="c1")
-    with pytest.raises(NotFound, match="liveai policy publish"):
-        record_consent(session, user.id, clock=CLOCK)
-    row, _ = publish(session, DEFAULT_INVENTORY, Settings(), clock=CLOCK)
-    consent = record_consent(session, user.id, kind="cross_border", clock=CLOCK)
-    assert consent.policy_version == row.version
-    assert standing_consent(session, user.id, "cross_border") == consent
-    CLOCK.advance(timedelta(days=1))
-    assert withdraw_consent(session, user.id, kind="cross_border", clock=CLOCK) == 1
-    assert standing_consent(session, user.id, "cross_border") is None
-    assert consent.withdrawn_at == CLOCK.now()
-    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions[-2:] == ["consent.granted", "consent.withdrawn"]
-    with pytest.raises(InvalidInput, match="consent kind"):
-        record_consent(session, user.id, kind="marketing", clock=CLOCK)
-
-
-def test_a_consent_to_an_unpublished_version_is_refused_by_the_database(session: Session) -> None:
-    user = create_user(session, issuer="https://auth.example/oidc", subject="c2")
-    session.add(
-        Consent(user_id=user.id, kind="policy", policy_version="0" * 12, granted_at=CLOCK.now())
-    )
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()

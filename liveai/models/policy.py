@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liveai.models.base import Base, uuid_pk
+from liveai.models.base import Base
 
 
 class PolicyVersion(Base):
@@ -36,7 +36,7 @@ class Consent(Base):
 
     __tablename__ = "consents"
 
-    id: Mapped[uuid_pk]
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str | None] = mapped_column(String(64))

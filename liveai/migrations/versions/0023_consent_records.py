@@ -34,14 +34,19 @@ def _drop(indexes: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
-    old = op.get_bind().execute(
-        sa.text("SELECT user_id, kind, policy_version, granted_at, withdrawn_at FROM consents")
+    old = sa.table(
+        "consents",
+        sa.column("user_id", sa.Uuid()),
+        sa.column("kind", sa.String()),
+        sa.column("policy_version", sa.String()),
+        sa.column("granted_at", liveai.models.base.UTCDateTime()),
+        sa.column("withdrawn_at", liveai.models.base.UTCDateTime()),
     )
-    rows = [dict(r._mapping) for r in old]
+    rows = [dict(r._mapping) for r in op.get_bind().execute(sa.select(old))]
     _drop(["ix_consents_policy_version", "ix_consents_user_id"])
     table = op.create_table(
         "consents",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("scope", sa.String(length=64), nullable=True),
@@ -81,19 +86,29 @@ def _history(row: dict[str, object]) -> list[dict[str, object]]:
         "evidence": MIGRATED,
         "actor": "migration",
     }
-    steps = [{"id": uuid.uuid4(), "action": "granted", "at": row["granted_at"], **common}]
+    steps = [{"action": "granted", "at": row["granted_at"], **common}]
     if row["withdrawn_at"] is not None:
-        steps.append(
-            {"id": uuid.uuid4(), "action": "withdrawn", "at": row["withdrawn_at"], **common}
-        )
+        steps.append({"action": "withdrawn", "at": row["withdrawn_at"], **common})
     return [{**step, "recorded_at": step["at"]} for step in steps]
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_column("skipped")
+    new = sa.table(
+        "consents",
+        sa.column("user_id", sa.Uuid()),
+        sa.column("kind", sa.String()),
+        sa.column("action", sa.String()),
+        sa.column("policy_version", sa.String()),
+        sa.column("at", liveai.models.base.UTCDateTime()),
+    )
+    granted = sa.select(new.c.user_id, new.c.kind, new.c.policy_version, new.c.at).where(
+        new.c.action == "granted", new.c.policy_version.is_not(None)
+    )
+    kept = [dict(r._mapping) for r in op.get_bind().execute(granted)]
     _drop(["ix_consents_policy_version", "ix_consents_user_id"])
-    op.create_table(
+    table = op.create_table(
         "consents",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -114,3 +129,18 @@ def downgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_consents_policy_version"), ["policy_version"], unique=False
         )
+    assert table is not None
+    op.bulk_insert(
+        table,
+        [
+            {
+                "id": uuid.uuid4(),
+                "user_id": row["user_id"],
+                "kind": row["kind"],
+                "policy_version": row["policy_version"],
+                "granted_at": row["at"],
+                "withdrawn_at": None,
+            }
+            for row in kept
+        ],
+    )
