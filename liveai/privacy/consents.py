@@ -598,3 +598,33 @@ def grant_needed(
                 )
                 granted.append(need.name)
     return granted
+
+
+def check_routes(
+    session: Session,
+    user_ref: str | uuid.UUID,
+    routes: Sequence[tuple[str, str | None]],
+    *,
+    inventory: Inventory = DEFAULT_INVENTORY,
+) -> dict[str, Any]:
+    """For each (provider, region) a generation may use: what the user still has to
+    consent to, and why; ``ok`` when nothing is missing anywhere."""
+    from liveai.users import get_user
+
+    user = get_user(session, user_ref)
+    checked = [
+        (name, check(session, user.id, "generation", name, region=region, inventory=inventory))
+        for name, region in routes
+    ]
+    return {
+        "user": str(user.id),
+        "ok": all(not missing for _, missing in checked),
+        "providers": [
+            {
+                "provider": name,
+                "missing": [n.name for n in missing],
+                "why": [f"{n.name}: {n.reason}" for n in missing],
+            }
+            for name, missing in checked
+        ],
+    }
