@@ -628,3 +628,22 @@ def check_routes(
             for name, missing in checked
         ],
     }
+
+
+ERASED_NOTE = "removed at erasure"
+KEPT_EVIDENCE = ("app_version", "request_id", "effect")
+
+
+def pseudonymise(session: Session, pseudonym: uuid.UUID) -> int:
+    """After an erasure moved a user's consent history to ``pseudonym``: keep only what
+    proves the consents (kind, scope, when, policy shown, source, app version, request id)
+    and drop staff notes, which may name the person; how many rows had a note."""
+    rows = session.scalars(select(Consent).where(Consent.user_id == pseudonym)).all()
+    changed = 0
+    for row in rows:
+        if "note" in row.evidence:
+            kept = {k: v for k, v in row.evidence.items() if k in KEPT_EVIDENCE}
+            row.evidence = {**kept, "note": ERASED_NOTE}
+            changed += 1
+    session.flush()
+    return changed
