@@ -204,9 +204,12 @@ def check(
     if provider and not _region_allowed(settings, provider):
         output.warn(f"{provider} is overseas and LIVEAI_ALLOW_OVERSEAS is off: it is not used")
     if not report["ok"]:
-        for row in report["providers"]:
-            if row["missing"]:
-                output.error(f"{row['provider']} needs {', '.join(row['why'])}")
+        needs = "; ".join(
+            f"{row['provider']} needs {', '.join(row['missing'])}"
+            for row in report["providers"]
+            if row["missing"]
+        )
+        output.error(f"missing consents: {needs} (--json says why each is needed)")
         raise typer.Exit(int(ExitCode.AUTH))
 
 

@@ -27,6 +27,11 @@ SENSITIVE = "sensitive"
 FACE_EDITING = "face_editing"
 CONSUMPTION_DATA = "consumption_data"
 
+ASKED_BECAUSE = {
+    FACE_EDITING: "a photo of a person is edited (deep-synthesis rules)",
+    CONSUMPTION_DATA: "Apple takes consumption data only with the customer's consent",
+}
+
 KINDS = (POLICY, PROVIDE, CROSS_BORDER, SENSITIVE, FACE_EDITING, CONSUMPTION_DATA)
 RECIPIENT_SCOPED = frozenset({PROVIDE, CROSS_BORDER})
 LOCAL = "local"
@@ -110,7 +115,7 @@ def required_consents(
     remote = recipient_name not in (None, LOCAL)
     party = recipient(recipient_name, inventory) if recipient_name and remote else None
     received = _received(step, party)
-    needs = [Need(kind, reason=f"{step.key} asks for it") for kind in step.asks]
+    needs = [Need(kind, reason=ASKED_BECAUSE[kind]) for kind in step.asks]
     needs += [
         Need(SENSITIVE, key, f"{key} is sensitive personal information (PIPL art. 29)")
         for key in received
