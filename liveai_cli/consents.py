@@ -63,9 +63,11 @@ def history(user: UserArg, json_: JsonOption = False) -> None:
         rows = [record_to_dict(r) for r in steps(session, get_user(session, user).id)]
     if json_:
         output.emit_json(rows)
-    else:
-        columns = ["at", "consent", "action", "source", "policy_version", "evidence"]
-        output.table(rows, columns)
+        return
+    for row in rows:  # the table shows what was given; the effect note is in --json
+        shown = {k: v for k, v in row["evidence"].items() if k != "effect"}
+        row["evidence"] = ", ".join(f"{k}={v}" for k, v in shown.items())
+    output.table(rows, ["at", "consent", "action", "source", "policy_version", "evidence"])
 
 
 @app.command("grant")
