@@ -5,8 +5,8 @@ the latest step per kind and scope (GDPR art. 7(1): the controller can show when
 which policy and how each consent was given). A step's needs come from the inventory
 (`consent_rules`); `confirm` checks them in the transaction that records the data
 transfer, with the user's row locked for share, while grants and withdrawals lock it for
-update: a withdrawal racing a submit either commits first (the submit sees it and sends
-nothing) or waits until the transfer is recorded.
+(no key) update: a withdrawal racing a submit either commits first (the submit sees it
+and sends nothing) or waits until the transfer is recorded.
 """
 
 from __future__ import annotations
@@ -318,7 +318,10 @@ def _when(at: datetime | None, clock: Clock) -> datetime:
 
 
 def _lock(session: Session, user_id: uuid.UUID, *, share: bool) -> None:
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(read=share))
+    """FOR SHARE to check, FOR NO KEY UPDATE to change: the two exclude each other, while
+    rows that merely refer to the user (a ledger transfer, a data transfer) still insert."""
+    row = select(User.id).where(User.id == user_id)
+    session.execute(row.with_for_update(read=share, key_share=not share))
 
 
 def _user(session: Session, user_ref: str | uuid.UUID) -> User:
