@@ -117,3 +117,26 @@ def test_the_developer_user_is_given_what_it_needs_on_creation(cli_embedded, tmp
     assert "consents given: face_editing, sensitive:photos" in result.stderr
     again = cli_embedded("generate", "--sample", "--no-wait")
     assert again.exit_code == 0 and "created" not in again.stderr
+
+
+def test_withdrawing_policy_acceptance_stops_processing_until_given_again(cli_embedded) -> None:
+    _ann(cli_embedded)
+    for kind in ("face_editing", "sensitive:photos"):
+        args = ("--source", "in-app", "--evidence", "onboarding")
+        assert cli_embedded("consents", "grant", "ann", kind, *args).exit_code == 0
+    assert cli_embedded("policy", "publish").exit_code == 0
+    refused = cli_embedded("generate", "--sample", "--user", "ann", "--no-wait")
+    assert refused.exit_code == 4 and "needs policy" in refused.stderr
+    accept = ("consents", "grant", "ann", "policy", "--source", "in-app", "--evidence", "sheet")
+    assert cli_embedded(*accept).exit_code == 0
+    assert cli_embedded("generate", "--sample", "--user", "ann", "--no-wait").exit_code == 0
+    withdrawn = cli_embedded("consents", "withdraw", "ann", "policy")
+    assert withdrawn.exit_code == 0, withdrawn.stderr
+    assert "cancelled 1 queued task(s)" in withdrawn.stderr
+    assert "restricted until the policy is accepted again" in withdrawn.stderr
+    assert _json(cli_embedded("users", "show", "ann", "--json"))["status"] == "restricted"
+    stopped = cli_embedded("generate", "--sample", "--user", "ann", "--no-wait")
+    assert stopped.exit_code == 1 and "processing has stopped" in stopped.stderr
+    assert cli_embedded(*accept).exit_code == 0
+    assert _json(cli_embedded("users", "show", "ann", "--json"))["status"] == "active"
+    assert cli_embedded("generate", "--sample", "--user", "ann", "--no-wait").exit_code == 0

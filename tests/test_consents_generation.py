@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 
 from liveai.db import Database, make_engine
 from liveai.errors import ConsentMissing
-from liveai.generation import transfers_of
+from liveai.generation import task_to_dict, transfers_of
 from liveai.models import Consent, DataTransfer, Task, TaskState, Upload
 from liveai.privacy import consents
 from liveai.providers.registry import build_providers
@@ -80,6 +80,7 @@ def test_fal_gets_a_photo_only_while_the_user_consents(
     first = rig.lifecycle().run(rig.create(user, prompt="waves").id)
     assert first.state is TaskState.SUCCEEDED and first.provider == "kling"
     assert first.skipped == ["skipped: no cross_border consent for fal"]
+    assert task_to_dict(first)["skipped"] == first.skipped  # `liveai tasks show`
     assert fakes["fal"].requests == []
     with database.transaction() as session:
         assert [t.provider for t in transfers_of(session, first.id)] == ["kling"]
