@@ -44,7 +44,7 @@ from liveai.settings import Settings, default_home, load_settings
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.video_provider import FakeVideoProvider, serve_in_process, tiny_mp4
-from tests.generation_helpers import photo
+from tests.generation_helpers import give_generation_consents, photo
 
 POSTGRES = os.environ.get(
     "LIVEAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -245,6 +245,7 @@ def queue(
     with database.transaction() as session:
         user = create_user(session, issuer="https://bench", subject="bench")
         ledger.grant(session, user.id, 10 * tasks + 10, key="bench", reason="bench")
+        give_generation_consents(session, user.id, SYSTEM_CLOCK)
         for _ in range(tasks):
             create_task(
                 session, storage, providers, settings, user.id, NewTask(image), clock=SYSTEM_CLOCK

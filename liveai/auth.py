@@ -308,7 +308,9 @@ def authenticate(
 
 
 def _require_active(user: User) -> None:
-    if user.status is not UserStatus.ACTIVE:
+    """A restricted account (policy acceptance withdrawn) still signs in, to accept the
+    policy again; nothing is processed for it meanwhile."""
+    if user.status not in (UserStatus.ACTIVE, UserStatus.RESTRICTED):
         raise AuthError(f"the account {user.id} is {user.status.value.replace('_', ' ')}")
 
 

@@ -5,6 +5,7 @@
     ├── InvalidInput (2)            a caller passed something unusable
     ├── NotFound (3)                an unknown user, task, hold, ...
     ├── AuthError (4)               a token or signature was rejected
+    │   └── ConsentMissing          the user has not given a consent the step needs
     ├── InsufficientCredits (5)     a debit beyond the available balance
     ├── UpstreamError (6)           a remote service failed or refused
     │   └── ProviderError           a video provider failed
@@ -65,6 +66,14 @@ class NotFound(LiveAIError):
 
 class AuthError(LiveAIError):
     exit_code = ExitCode.AUTH
+
+
+class ConsentMissing(AuthError):
+    """A processing step needs consents the user has not given (or has withdrawn)."""
+
+    def __init__(self, message: str, *, missing: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.missing = missing
 
 
 class InsufficientCredits(LiveAIError):

@@ -18,7 +18,10 @@ from liveai_cli.groups import summary
 if TYPE_CHECKING:
     import uuid
 
+    from sqlalchemy.orm import Session
+
     from liveai.generation import Lifecycle
+    from liveai.models import User
 
 DEFAULT_COMMAND = "image"
 
@@ -143,11 +146,11 @@ def _queue(
     provider: str | None,
     user: str | None,
 ) -> uuid.UUID:
-    from liveai.generation import NewTask, create_task, parse_motion, resolve_user
+    from liveai.generation import NewTask, create_task, parse_motion
 
     new = NewTask(data, prompt, parse_motion(motion), duration, provider)
     with runner.database.transaction() as session:
-        owner = resolve_user(session, runner.settings, user, clock=runner.clock)
+        owner = _owner(session, runner, user)
         task = create_task(
             session,
             runner.storage,
@@ -159,6 +162,23 @@ def _queue(
             actor=state.actor(),
         )
         return task.id
+
+
+def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
+    """The user named, or the local developer user; its creation is told, with the
+    consents given for it."""
+    from liveai.generation import resolve_user
+    from liveai.generation.pricing import DEV_ISSUER
+    from liveai.privacy.consents import current
+    from liveai.users import find_identity
+
+    settings = runner.settings
+    new = user is None and find_identity(session, DEV_ISSUER, settings.default_user) is None
+    owner = resolve_user(session, settings, user, clock=runner.clock)
+    if new:
+        given = ", ".join(s.name for s in current(session, owner.id)) or "none"
+        output.info(f"created the local developer user {owner.id}; consents given: {given}")
+    return owner
 
 
 def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool) -> None:
@@ -202,13 +222,12 @@ def batch(
 
     Example: liveai generate batch shots.csv --concurrency 8
     """
-    from liveai.generation import resolve_user
     from liveai.generation.batch import read_manifest, run_batch
 
     items = read_manifest(manifest)
     with lifecycle() as runner, _bar(len(items), enabled=not json_) as advance:
         with runner.database.transaction() as session:
-            owner = resolve_user(session, runner.settings, user, clock=runner.clock).id
+            owner = _owner(session, runner, user).id
         results = run_batch(
             runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
         )

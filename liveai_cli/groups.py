@@ -40,6 +40,7 @@ SUMMARIES: dict[str, str] = {
         "or `liveai generate batch MANIFEST`."
     ),
     "tasks": "List, show, cancel, resume and delete generation tasks.",
+    "consents": "Users' consents: list, history, grant, withdraw; what each step requires.",
 }
 
 

@@ -115,17 +115,25 @@ def lookup(
 def notify(file: FileArg, json_: JsonOption = False) -> None:
     """Apply an App Store Server Notification V2 body exactly as Apple posts it (once per UUID).
 
+    A CONSUMPTION_REQUEST is answered through the App Store Server API only when the
+    customer consented; otherwise it is recorded as declined with the reason.
+
     Example: liveai receipts notify notification.json
     """
+    import httpx
+
     from liveai.clock import SYSTEM_CLOCK
     from liveai.purchases.catalog import store_config
+    from liveai.purchases.consumption import sender_from_settings
     from liveai.purchases.notifications import process_notification
 
-    config = store_config(state.settings())
+    settings = state.settings()
+    config = store_config(settings)
     body = _read(file)
-    with state.session() as session:
+    with httpx.Client(timeout=TIMEOUT) as http, state.session() as session:
+        send = sender_from_settings(settings, http, SYSTEM_CLOCK)
         shown = process_notification(
-            session, body, config, clock=SYSTEM_CLOCK, actor=state.actor()
+            session, body, config, clock=SYSTEM_CLOCK, actor=state.actor(), send=send
         ).to_dict()
     if json_:
         output.emit_json(shown)

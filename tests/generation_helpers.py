@@ -15,11 +15,12 @@ from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
 from liveai import ledger
-from liveai.clock import FixedClock
+from liveai.clock import Clock, FixedClock
 from liveai.db import Database
 from liveai.events import TaskFinished
 from liveai.generation import Lifecycle, NewTask, create_task
 from liveai.models import Task
+from liveai.privacy import consents
 from liveai.providers.base import Motion, Provider
 from liveai.settings import Settings, load_settings
 from liveai.storage import LocalStorage
@@ -87,7 +88,7 @@ class Rig:
             self.crash_at = None
             raise Crash(stage)
 
-    def user(self, credits: int = 100) -> uuid.UUID:
+    def user(self, credits: int = 100, *, consented: bool = True) -> uuid.UUID:
         with self.database.transaction() as session:
             user = create_user(
                 session, issuer="https://t", subject=uuid.uuid4().hex, clock=self.clock
@@ -96,6 +97,8 @@ class Rig:
                 ledger.grant(
                     session, user.id, credits, key=f"g:{user.id}", reason="t", clock=self.clock
                 )
+            if consented:
+                give_generation_consents(session, user.id, self.clock)
             return user.id
 
     def create(self, user_id: uuid.UUID, **fields: Any) -> Task:
@@ -135,6 +138,24 @@ def providers_for(
         name: FakeVideoProvider(name, url, client, region=regions.get(name, "mainland_china"))
         for name, url in urls.items()
     }
+
+
+GENERATION_CONSENTS = ("sensitive:photos", "face_editing", "cross_border:fal")
+
+
+def give_generation_consents(
+    session: Session, user_id: uuid.UUID, clock: Clock, kinds: tuple[str, ...] = GENERATION_CONSENTS
+) -> None:
+    """What a generation at any provider needs, given in the app (tests of other things)."""
+    for kind in kinds:
+        consents.grant(
+            session,
+            user_id,
+            kind,
+            source="in-app",
+            evidence=consents.Evidence(app_version="1.0", request_id="test"),
+            clock=clock,
+        )
 
 
 def in_session(database: Database, fn: Callable[[Session], Any]) -> Any:

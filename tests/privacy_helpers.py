@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from liveai import ledger
+from liveai.clock import FixedClock
 from liveai.models import (
     ApnsEnvironment,
     DataTransfer,
@@ -19,6 +20,8 @@ from liveai.models import (
     TaskState,
     Upload,
 )
+from liveai.privacy import consents
+from liveai.settings import Settings
 from liveai.storage import Storage, result_key, upload_key
 from liveai.users import create_user
 
@@ -133,4 +136,19 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
             media[key] = image
             media[video] = clip
     session.flush()
+    _consent_history(session, user.id, f"{tag}@privaterelay.appleid.com")
     return Seeded(user.id, subject, task_ids[:2], task_ids[2], media)
+
+
+def _consent_history(session: Session, user_id: uuid.UUID, email: str) -> None:
+    """Consents given in the app and by staff (a note naming the person), one withdrawn."""
+    clock = FixedClock(NOW)
+    app = consents.Evidence(app_version="2.3.0", request_id=f"req-{uuid.uuid4().hex[:8]}")
+    consents.grant(session, user_id, "face_editing", source="in-app", evidence=app, clock=clock)
+    staff = consents.Evidence(note=f"phoned in by {email} ({user_id})")
+    consents.grant(
+        session, user_id, "cross_border:fal", source="staff", evidence=staff, clock=clock
+    )
+    consents.withdraw(
+        session, user_id, "cross_border:fal", settings=Settings(), evidence=staff, clock=clock
+    )

@@ -110,6 +110,15 @@ def test_a_user_pending_deletion_cannot_authenticate(
         authenticate(session, logto_token, verifier=verifier)
 
 
+def test_a_restricted_user_signs_in_to_accept_the_policy_again(
+    session: Session, verifier: TokenVerifier, logto_token: str
+) -> None:
+    principal = authenticate(session, logto_token, verifier=verifier, create=True)
+    principal.user.status = UserStatus.RESTRICTED
+    session.flush()
+    assert authenticate(session, logto_token, verifier=verifier).user_id == principal.user_id
+
+
 def test_a_rejected_token_writes_nothing(
     session: Session, verifier: TokenVerifier, servers: tuple[FakeLogto, IdentityServer]
 ) -> None:

@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 
 from liveai import ledger
 from liveai.db import Database
-from liveai.models import AuditEvent, Base, ErasureRun, Purchase, Transfer, User, UserStatus
+from liveai.models import (
+    AuditEvent,
+    Base,
+    Consent,
+    ErasureRun,
+    Purchase,
+    Transfer,
+    User,
+    UserStatus,
+)
 from liveai.privacy.erasure import STEPS, Eraser, Upstream, plan_erasure, verify_erased
 from liveai.storage import LocalStorage, user_prefix
 from tests.privacy_helpers import LOGTO, seed_user
@@ -82,6 +91,18 @@ def test_erasure_removes_everything_and_keeps_the_books(
             select(AuditEvent.action).where(AuditEvent.user_id == gone.user_id)
         ).all()
         assert "erasure.started" in actions and "erasure.completed" in actions
+        proof = session.scalars(
+            select(Consent).where(Consent.user_id == tomb.id).order_by(Consent.id)
+        ).all()
+        assert [(c.kind, c.action) for c in proof] == [
+            ("face_editing", "granted"),
+            ("cross_border", "granted"),
+            ("cross_border", "withdrawn"),
+        ]
+        evidence = json.dumps([c.evidence for c in proof])
+        assert "gone@" not in evidence and str(gone.user_id) not in evidence
+        assert proof[1].evidence["note"] == "removed at erasure"
+        assert proof[0].evidence["app_version"] == "2.3.0"
         dumped = json.dumps([r for r in session.scalars(select(ErasureRun)).one().report.values()])
         assert "gone@" not in dumped and "Person" not in dumped and gone.subject not in dumped
     assert _user_rows(database, kept.user_id) == kept_before

@@ -41,6 +41,13 @@ def test_export_bundle_contents(database: Database, storage: LocalStorage, tmp_p
         transfers = json.loads(bundle.read("data/data_transfers.json"))
         assert {(t["provider"], t["region"]) for t in transfers} == {("kling", "mainland_china")}
         assert "data/apple_credentials.json" not in names
+        history = json.loads(bundle.read("data/consents.json"))
+        assert [(c["kind"], c["scope"], c["action"], c["source"]) for c in history] == [
+            ("face_editing", None, "granted", "in-app"),
+            ("cross_border", "fal", "granted", "staff"),
+            ("cross_border", "fal", "withdrawn", "staff"),
+        ]
+        assert history[0]["evidence"]["app_version"] == "2.3.0"
         ledger_rows = json.loads(bundle.read("data/ledger_transfers.json"))
         assert sorted(r["amount"] for r in ledger_rows) == [50, 100]
         for key, data in mine.media.items():

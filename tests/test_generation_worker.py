@@ -20,7 +20,12 @@ from liveai.providers.base import Motion
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.video_provider import serve
-from tests.generation_helpers import photo, providers_for, rig_settings
+from tests.generation_helpers import (
+    give_generation_consents,
+    photo,
+    providers_for,
+    rig_settings,
+)
 
 TASKS = 100
 
@@ -43,6 +48,7 @@ def test_two_workers_race_for_100_tasks_and_each_runs_once(
         with setup.transaction() as session:
             user = create_user(session, issuer="https://t", subject="racer")
             ledger.grant(session, user.id, TASKS * 10 + 5, key="race", reason="t")
+            give_generation_consents(session, user.id, SYSTEM_CLOCK)
             user_id = user.id
         with setup.transaction() as session:
             for _ in range(TASKS):
@@ -113,6 +119,7 @@ def test_a_task_that_raises_waits_for_the_next_run(database: Database, tmp_path:
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="broken")
             ledger.grant(session, user.id, 30, key="g", reason="t")
+            give_generation_consents(session, user.id, SYSTEM_CLOCK)
             ids = [
                 create_task(
                     session, storage, fakes, settings, user.id, NewTask(photo()), clock=SYSTEM_CLOCK

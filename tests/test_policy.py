@@ -17,7 +17,7 @@ from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Uuid
 
 from liveai.errors import ConfigError, InvalidInput
 from liveai.models import Base
-from liveai.privacy.document import Dates, build
+from liveai.privacy.document import CONSENT_SENTENCES, Dates, build
 from liveai.privacy.facts import EMPTY, EXAMPLE, MARKER_PATTERN, load_facts
 from liveai.privacy.inventory import (
     DEFAULT_INVENTORY,
@@ -386,19 +386,24 @@ def test_a_recipient_without_a_gdpr_safeguard_is_a_warning() -> None:
     assert [(i.code, i.severity) for i in kling] == [("gdpr-transfer-safeguard", "warning")]
 
 
-def test_without_a_required_consent_the_seed_sentence_on_consent_by_use_stays() -> None:
-    inv = _with(
-        categories=tuple(
-            dataclasses.replace(c, sensitive=False) for c in DEFAULT_INVENTORY.categories
-        ),
-        third_parties=tuple(
-            t
-            for t in DEFAULT_INVENTORY.third_parties
-            if t.region != "overseas" and t.role != "independent"
-        ),
-    )
-    text = render_policy(inv, Settings(), FILLED, fmt="txt").text
+def test_without_a_required_consent_the_seed_sentence_on_consent_by_use_stays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import liveai.privacy.policy
+
+    monkeypatch.setattr(liveai.privacy.policy, "required_consent_kinds", lambda inventory: ())
+    text = render_policy(DEFAULT_INVENTORY, Settings(), FILLED, fmt="txt").text
     assert "但您在使用本服务即表示理解并接受相关数据流。" in text and "单独同意" not in text
+
+
+def test_the_consents_the_code_requires_are_the_ones_disclosed() -> None:
+    from liveai.privacy.consent_rules import requirements_table
+
+    required = {need.split(":")[0] for row in requirements_table() for need in row["needs"]}
+    text = render_policy(DEFAULT_INVENTORY, Settings(), FILLED, fmt="txt").text
+    assert required == {"sensitive", "cross_border", "provide", "face_editing", "consumption_data"}
+    for kind in required:
+        assert CONSENT_SENTENCES[kind].en in text and CONSENT_SENTENCES[kind].zh in text
 
 
 def test_lint_on_the_seed_finds_its_untrue_and_unfinished_lines() -> None:

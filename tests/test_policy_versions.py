@@ -1,5 +1,4 @@
-"""Publishing versions (gated by lint), showing them as published, classifying changes, and
-consents that refer to them."""
+"""Publishing versions (gated by lint), showing them as published, classifying changes."""
 
 from __future__ import annotations
 
@@ -8,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
 from liveai.errors import InvalidInput, NotFound, PolicyLintFailed
-from liveai.models import AuditEvent, Consent, PolicyVersion
+from liveai.models import AuditEvent, PolicyVersion
 from liveai.privacy.changes import compare
 from liveai.privacy.facts import EMPTY, EXAMPLE, load_facts
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text
@@ -26,13 +24,9 @@ from liveai.privacy.versions import (
     list_versions,
     publish,
     published_text,
-    record_consent,
-    standing_consent,
     version_to_dict,
-    withdraw_consent,
 )
 from liveai.settings import Settings
-from liveai.users import create_user
 
 CLOCK = FixedClock(datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
 FILLED = load_facts(EXAMPLE, DEFAULT_INVENTORY)
@@ -273,34 +267,6 @@ def test_diff_between_published_and_current(session: Session) -> None:
         FILLED,
     )
     assert [(c.kind, c.material) for c in wording.changes] == [("wording", False)]
-
-
-def test_consents_reference_a_published_version(session: Session) -> None:
-    user = create_user(session, issuer="https://auth.example/oidc", subject="c1")
-    with pytest.raises(NotFound, match="liveai policy publish"):
-        record_consent(session, user.id, clock=CLOCK)
-    row, _ = publish(session, DEFAULT_INVENTORY, Settings(), FILLED, clock=CLOCK)
-    consent = record_consent(session, user.id, kind="cross_border", clock=CLOCK)
-    assert consent.policy_version == row.version
-    assert standing_consent(session, user.id, "cross_border") == consent
-    CLOCK.advance(timedelta(days=1))
-    assert withdraw_consent(session, user.id, kind="cross_border", clock=CLOCK) == 1
-    assert standing_consent(session, user.id, "cross_border") is None
-    assert consent.withdrawn_at == CLOCK.now()
-    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions[-2:] == ["consent.granted", "consent.withdrawn"]
-    with pytest.raises(InvalidInput, match="consent kind"):
-        record_consent(session, user.id, kind="marketing", clock=CLOCK)
-
-
-def test_a_consent_to_an_unpublished_version_is_refused_by_the_database(session: Session) -> None:
-    user = create_user(session, issuer="https://auth.example/oidc", subject="c2")
-    session.add(
-        Consent(user_id=user.id, kind="policy", policy_version="0" * 12, granted_at=CLOCK.now())
-    )
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
 
 
 def test_a_version_published_before_html_was_kept_says_so(session: Session) -> None:

@@ -87,7 +87,7 @@ def test_refund_reversed_credits_again_once(session, clock, pki, buyer) -> None:
     assert available(session, buyer) == 0
 
 
-def test_consumption_request_is_recorded_for_ops(session, clock, pki, buyer) -> None:
+def test_consumption_request_without_consent_is_declined(session, clock, pki, buyer) -> None:
     result = notify(
         session,
         pki,
@@ -96,7 +96,7 @@ def test_consumption_request_is_recorded_for_ops(session, clock, pki, buyer) -> 
         "u-8",
         consumptionRequestReason="UNINTENDED_PURCHASE",
     )
-    assert result.outcome == "recorded for ops"
+    assert result.outcome == "declined: not consented"
     (row,) = list_notifications(session, notification_type="CONSUMPTION_REQUEST")
     assert (row.reason, row.transaction_id) == ("UNINTENDED_PURCHASE", TX)
     assert available(session, buyer) == 100

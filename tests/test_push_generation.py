@@ -20,7 +20,14 @@ from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.apns import Fault
 from tests.fakes.video_provider import serve
-from tests.generation_helpers import START, Rig, photo, providers_for, rig_settings
+from tests.generation_helpers import (
+    START,
+    Rig,
+    give_generation_consents,
+    photo,
+    providers_for,
+    rig_settings,
+)
 from tests.push_helpers import ApnsWorld, apns_world, device_token, sqlite_copy
 
 TOKEN = device_token(5)
@@ -98,6 +105,7 @@ def test_the_runtime_lifecycle_pushes_when_apns_is_configured(
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="u1", clock=clock).id
             ledger.grant(session, user, 100, key="g", reason="t", clock=clock)
+            give_generation_consents(session, user, clock)
             register_device(session, user, TOKEN, "production", locale="en")
             new = NewTask(photo(), prompt="waves")
             task = create_task(

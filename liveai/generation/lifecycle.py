@@ -54,6 +54,7 @@ from liveai.generation.group import Step, Write, run_grouped
 from liveai.generation.pricing import price_for
 from liveai.generation.tasks import poster_key, video_key
 from liveai.models import DataTransfer, Task, TaskState
+from liveai.privacy import consents
 from liveai.providers.base import (
     Motion,
     Paced,
@@ -286,6 +287,7 @@ class Lifecycle:
         request = self._request(task, photo)
         names = self._order(task)
         last: ProviderError | None = None
+        refused: list[consents.NotConsented] = []
         for name in names:
             provider = self.providers[name]
             try:
@@ -293,6 +295,10 @@ class Lifecycle:
                 self._mark_submitting(task, provider, request)
                 self.progress(task.id, "submitting")
                 provider_task_id = provider.submit(request)
+            except consents.NotConsented as exc:
+                refused.append(exc)
+                self._skip(task, exc)
+                continue
             except ProviderRejected as exc:
                 return self._settle(task, _failed(exc, "rejected"))
             except ProviderError as exc:
@@ -303,6 +309,8 @@ class Lifecycle:
                 continue
             self.progress(task.id, "submitted")
             return self._mark_submitted(task, provider_task_id)
+        if refused and last is None:
+            return self._settle(task, _not_consented(refused))
         message = str(last) if last else "no provider offers this request"
         code = (last.code if last else None) or "no_provider"
         return self._settle(task, Outcome(TaskState.FAILED, code, message))
@@ -343,6 +351,7 @@ class Lifecycle:
         recipients = list(provider.screening_recipients(req))
         if recipients:
             with self._step(task) as session:
+                _consented(session, task, provider, recipients)
                 for recipient in recipients:
                     _record_transfer(session, task, recipient, self.clock)
         provider.screen(req)
@@ -350,6 +359,7 @@ class Lifecycle:
     def _mark_submitting(self, task: Task, provider: Provider, req: VideoRequest) -> None:
         """Record the attempt and, before the photo leaves, the transfer to the provider."""
         with self._step(task, provider=provider.name, attempts=task.attempts + 1) as session:
+            _consented(session, task, provider)
             recipient = _provider_recipient(provider, req)
             if recipient is not None:
                 _record_transfer(session, task, recipient, self.clock)
@@ -365,6 +375,16 @@ class Lifecycle:
             submitted_at=now,
         )
         return task
+
+    def _skip(self, task: Task, refused: consents.NotConsented) -> None:
+        """Note in the task why a provider was passed over (nothing was sent to it)."""
+        log.info("task %s: %s", task.id, refused.message)
+        details = {"task_id": str(task.id), "provider": refused.recipient}
+        self._write(
+            task,
+            events=[audit.Event("task.provider_skipped", task.user_id, details)],
+            skipped=[*(task.skipped or []), refused.message],
+        )
 
     def _hold_expired(self, task: Task) -> bool:
         limit = task.created_at + timedelta(seconds=self.settings.generation_hold_timeout_s)
@@ -688,6 +708,25 @@ def _record_transfer(session: Session, task: Task, recipient: Recipient, clock: 
     transports = record.transport.split(",")
     if recipient.transport not in transports:
         record.transport = ",".join(sorted([*transports, recipient.transport]))
+
+
+def _consented(
+    session: Session, task: Task, provider: Provider, screening: Sequence[Recipient] = ()
+) -> None:
+    """Before data leaves, in the transaction that records its transfer: the user has
+    consented to the provider's generation (and to each screening recipient's check), or
+    NotConsented is raised and nothing is written or sent."""
+    consents.confirm(session, task.user_id, "generation", provider.name, region=provider.region)
+    for recipient in screening:
+        consents.confirm(
+            session, task.user_id, "moderation", recipient.name, region=recipient.region
+        )
+
+
+def _not_consented(refused: Sequence[consents.NotConsented]) -> Outcome:
+    """Every provider was passed over for want of consent: the task fails naming them."""
+    needs = "; ".join(f"{r.recipient} needs {', '.join(n.name for n in r.needs)}" for r in refused)
+    return Outcome(TaskState.FAILED, "consent_missing", f"no consented provider: {needs}")
 
 
 def _lost(exc: ProviderError) -> bool:

@@ -45,9 +45,12 @@ def developer_user(session: Session, settings: Settings, *, clock: Clock) -> Use
     """The local developer user, created on first use.
 
     On an embedded or development install it gets one promotional grant, recorded on the
-    ledger under a fixed key, so a fresh machine can run `liveai generate` at once.
+    ledger under a fixed key, and the consents a generation by the configured providers
+    (or the local renderer) needs, recorded as given by staff, so a fresh machine can run
+    `liveai generate` at once.
     """
     from liveai import ledger
+    from liveai.privacy import consents
 
     found = users.find_identity(session, DEV_ISSUER, settings.default_user)
     if found is not None:
@@ -68,6 +71,13 @@ def developer_user(session: Session, settings: Settings, *, clock: Clock) -> Use
             reason="promotional grant for the local developer user",
             clock=clock,
         )
+    consents.grant_needed(
+        session,
+        user,
+        [*consents.routes_from(settings), "local"],
+        evidence=consents.Evidence(note="given on creation of the local developer user"),
+        clock=clock,
+    )
     return user
 
 

@@ -17,6 +17,7 @@ from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
+from liveai.privacy import consents
 from liveai.providers.base import Motion, Provider
 from liveai.providers.registry import candidates, explicit_choice
 from liveai.settings import Settings
@@ -84,8 +85,9 @@ def create_task(
 ) -> Task:
     """Validate the photo, store it, and queue a task with its price held on the ledger.
 
-    Raises InvalidInput for an unusable photo or request, InsufficientCredits when the
-    user cannot cover the hold; nothing is queued then.
+    Raises InvalidInput for an unusable photo or request, ConsentMissing when no provider
+    it may go to has the user's consent, InsufficientCredits when the user cannot cover
+    the hold; nothing is stored or queued then.
     """
     from liveai import ledger
 
@@ -94,6 +96,8 @@ def create_task(
         raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
     duration = new.duration_s or settings.generation_default_duration_s
     names = candidates(providers, settings, new.provider)
+    routes = [(name, providers[name].region) for name in names]
+    consents.require_any_route(session, user_id, routes)
     price = hold_amount(settings, names, duration)
     image = prepare_image(new.image, IntakeLimits.from_settings(settings))
     now = clock.now()
@@ -263,6 +267,7 @@ def task_to_dict(task: Task, transfers: Sequence[DataTransfer] = ()) -> dict[str
         "provider": task.provider or task.requested_provider,
         "provider_task_id": task.provider_task_id,
         "attempts": task.attempts,
+        "skipped": task.skipped or [],
         "price": task.price,
         "charged": task.charged,
         "result_key": task.result_key,

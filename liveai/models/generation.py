@@ -98,6 +98,8 @@ class Task(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     # Settled, but whoever listens for finished tasks (completion pushes) not yet told.
     notify_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Providers a run passed over, and why ("skipped: no cross_border consent for fal").
+    skipped: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]

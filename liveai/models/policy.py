@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liveai.models.base import Base, uuid_pk
+from liveai.models.base import Base
 
 
 class PolicyVersion(Base):
@@ -34,15 +34,25 @@ class PolicyVersion(Base):
 
 
 class Consent(Base):
-    """A user's consent to a policy version (or a separate consent it asks for)."""
+    """One step in a user's consent history: a grant or a withdrawal, never changed later.
+
+    What stands now is derived from the history (the latest step per kind and scope).
+    ``policy_version`` is the policy the user was shown; ``evidence`` holds the app
+    version, the request id and a staff note, whichever the source gave.
+    """
 
     __tablename__ = "consents"
 
-    id: Mapped[uuid_pk]
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    policy_version: Mapped[str] = mapped_column(
+    scope: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str | None] = mapped_column(
         String(64), ForeignKey("policy_versions.version"), index=True
     )
-    granted_at: Mapped[datetime]
-    withdrawn_at: Mapped[datetime | None]
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(100))

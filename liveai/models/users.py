@@ -16,6 +16,8 @@ class UserStatus(enum.StrEnum):
     ACTIVE = "active"
     DELETION_PENDING = "deletion_pending"
     ERASED = "erased"
+    # Policy acceptance withdrawn: nothing is processed until it is given again.
+    RESTRICTED = "restricted"
 
 
 class User(Base):

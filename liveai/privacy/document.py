@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from liveai.privacy.consent_rules import (
+    LOCAL,
+    PURPOSES,
+    Purpose,
+    recipients_of,
+    required_consents,
+)
 from liveai.privacy.facts import OperatorFacts, missing
 from liveai.privacy.inventory import Category, Inventory, LegalBasis, Text, ThirdParty
 from liveai.settings import Settings
@@ -248,21 +255,23 @@ def _mechanism(party: ThirdParty, facts: OperatorFacts) -> Text | str:
 
 
 def required_consent_kinds(inventory: Inventory) -> tuple[str, ...]:
-    """The separate consents PIPL requires for what the inventory does (arts. 23, 29, 39),
-    named as the consent records name them.
+    """The separate consents the system requires and records for what the inventory does
+    (`liveai.privacy.consent_rules`, the rules generation and consumption are checked
+    against), named as the consent records name them, in the policy's order."""
+    kinds = {
+        need.kind
+        for step in PURPOSES
+        for name in _step_recipients(step, inventory)
+        for need in required_consents(step.key, name, inventory)
+    }
+    return tuple(k for k in CONSENT_SENTENCES if k in kinds) + tuple(
+        sorted(kinds - set(CONSENT_SENTENCES))
+    )
 
-    This is the one hook for the consent records: once the code that records and checks
-    consents decides which kinds the system requires, this returns those kinds instead.
-    """
-    kinds: list[str] = []
-    if any(c.sensitive for c in inventory.categories):
-        kinds.append("sensitive")
-    receiving = [t for t in inventory.third_parties if t.categories and not t.self_operated]
-    if any(t.region == "overseas" for t in receiving):
-        kinds.append("cross_border")
-    if any(t.role == "independent" for t in receiving):
-        kinds.append("provide")
-    return tuple(kinds)
+
+def _step_recipients(step: Purpose, inventory: Inventory) -> list[str]:
+    names = [t.key for t in recipients_of(step, inventory)]
+    return [*names, LOCAL] if step.key == "generation" else names
 
 
 def _p(anchor: str, fact_id: str, text: Text, values_: tuple[str, ...] | None = None) -> Block:

@@ -43,6 +43,7 @@ from liveai.models import (
     User,
     UserStatus,
 )
+from liveai.privacy import consents
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
 from liveai.storage import Storage, user_prefix
 
@@ -294,6 +295,7 @@ class Eraser:
             .where(PrivacyRequest.user_id == pseudonym)
             .values(verification_note=None)
         )
+        consents.pseudonymise(session, pseudonym)  # the proof stays, staff notes go
         session.execute(delete(User).where(User.id == run.user_id))
         self._note(run, "rows_pseudonymised", moved)
 

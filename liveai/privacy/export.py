@@ -163,17 +163,16 @@ def _summary(
 def summary_environment(inventory: Inventory, settings: Settings) -> jinja2.Environment:
     """The summary's templates, with the policy's `zh`/`en` filters: prose is filled from
     the same inventory and settings as the policy, so both state the same periods."""
-    from liveai.privacy.policy import fill, values
+    from liveai.privacy.document import fill, values
+    from liveai.privacy.facts import load_facts
 
-    filled = values(inventory, settings)
+    filled = values(inventory, settings, load_facts(settings.policy_facts_file, inventory))
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("liveai", "templates/export"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(
-        zh=lambda text: fill(text.get("zh"), filled), en=lambda text: fill(text.get("en"), filled)
-    )
+    env.filters.update(zh=lambda text: fill(text, filled).zh, en=lambda text: fill(text, filled).en)
     return env
 
 

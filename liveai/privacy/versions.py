@@ -1,5 +1,4 @@
-"""Published policy versions, what changed between two of them, and the consents that
-refer to them.
+"""Published policy versions, and what changed between two of them.
 
 A version is named by its content hash (its identity) and shown to users by a date-based
 label. Publishing refuses while `policy lint` has errors unless the operator accepts the
@@ -12,7 +11,6 @@ material change from a rewording (`liveai.privacy.changes`).
 from __future__ import annotations
 
 import difflib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date
@@ -24,7 +22,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import InvalidInput, NotFound, PolicyLintFailed
-from liveai.models import Consent, PolicyVersion
+from liveai.models import PolicyVersion
 from liveai.privacy.changes import Change, compare, snapshot
 from liveai.privacy.document import Dates
 from liveai.privacy.facts import EMPTY, OperatorFacts
@@ -35,7 +33,6 @@ from liveai.settings import Settings
 
 CURRENT = "current"
 FRESH_CONSENT = frozenset({"new_category", "new_purpose"})
-CONSENT_KINDS = ("policy", "cross_border", "sensitive", "face_editing", "consumption_data")
 
 
 def facts(
@@ -278,65 +275,3 @@ def diff_versions(
             )
         ]
     return PolicyDiff(old_name, new_name, changes, text_diff)
-
-
-def record_consent(
-    session: Session,
-    user_id: uuid.UUID,
-    *,
-    kind: str = "policy",
-    version: str | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> Consent:
-    """Record that a user accepted a published version (the latest unless named)."""
-    if kind not in CONSENT_KINDS:
-        raise InvalidInput(f"unknown consent kind {kind!r}", hint=", ".join(CONSENT_KINDS))
-    row = get_version(session, version) if version else latest_version(session)
-    if row is None:
-        raise NotFound("no policy version is published", hint="run `liveai policy publish`")
-    consent = Consent(
-        user_id=user_id, kind=kind, policy_version=row.version, granted_at=clock.now()
-    )
-    session.add(consent)
-    session.flush()
-    audit.record(
-        session,
-        "consent.granted",
-        user_id=user_id,
-        details={"kind": kind, "version": row.version},
-        clock=clock,
-    )
-    return consent
-
-
-def withdraw_consent(
-    session: Session, user_id: uuid.UUID, *, kind: str, clock: Clock = SYSTEM_CLOCK
-) -> int:
-    """Withdraw every standing consent of this kind; returns how many."""
-    rows = session.scalars(
-        select(Consent).where(
-            Consent.user_id == user_id, Consent.kind == kind, Consent.withdrawn_at.is_(None)
-        )
-    ).all()
-    for row in rows:
-        row.withdrawn_at = clock.now()
-    session.flush()
-    if rows:
-        audit.record(
-            session,
-            "consent.withdrawn",
-            user_id=user_id,
-            details={"kind": kind, "count": len(rows)},
-            clock=clock,
-        )
-    return len(rows)
-
-
-def standing_consent(session: Session, user_id: uuid.UUID, kind: str = "policy") -> Consent | None:
-    """The user's latest consent of this kind that is not withdrawn."""
-    return session.scalar(
-        select(Consent)
-        .where(Consent.user_id == user_id, Consent.kind == kind, Consent.withdrawn_at.is_(None))
-        .order_by(Consent.granted_at.desc())
-        .limit(1)
-    )

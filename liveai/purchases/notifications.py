@@ -1,8 +1,9 @@
 """App Store Server Notifications V2: verified, processed once per notificationUUID.
 
 REFUND claws the credits back (what is available; the ledger records the rest as owed),
-REFUND_REVERSED credits them again once, CONSUMPTION_REQUEST is kept for ops, every
-other type is recorded and ignored.
+REFUND_REVERSED credits them again once, CONSUMPTION_REQUEST is answered with Send
+Consumption Information when the customer consented (`consumption`), every other type is
+recorded and ignored.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from liveai import audit
 from liveai.clock import Clock
 from liveai.errors import AuthError, InvalidInput
 from liveai.models import Purchase, PurchaseState, StoreNotification
-from liveai.purchases import ledger_port
+from liveai.purchases import consumption, ledger_port
 from liveai.purchases.catalog import PRODUCTION, StoreConfig
+from liveai.purchases.consumption import Sender
 from liveai.purchases.jws import verify_jws
 from liveai.purchases.service import find_purchase
 
@@ -117,8 +119,10 @@ def process_notification(
     *,
     clock: Clock,
     actor: str = "system",
+    send: Sender | None = None,
 ) -> NotificationResult:
-    """Verify and apply one notification; a redelivery returns the first outcome unchanged."""
+    """Verify and apply one notification; a redelivery returns the first outcome unchanged.
+    ``send`` answers a CONSUMPTION_REQUEST (without it, the request is declined)."""
     now = clock.now()
     payload = verify_jws(parse_body(body), root=config.root(), now=now)
     uuid_ = payload.get("notificationUUID")
@@ -145,7 +149,7 @@ def process_notification(
         seen = _existing(session, uuid_)
         assert seen is not None
         return _result(seen, duplicate=True)
-    row.outcome = _apply(session, row, config, clock=clock, actor=actor)
+    row.outcome = _apply(session, row, config, send, clock=clock, actor=actor)
     audit.record(
         session,
         "purchase.notification",
@@ -169,13 +173,20 @@ def _result(row: StoreNotification, *, duplicate: bool) -> NotificationResult:
 
 
 def _apply(
-    session: Session, row: StoreNotification, config: StoreConfig, *, clock: Clock, actor: str
+    session: Session,
+    row: StoreNotification,
+    config: StoreConfig,
+    send: Sender | None,
+    *,
+    clock: Clock,
+    actor: str,
 ) -> str:
     environment = row.environment or PRODUCTION
     if environment != PRODUCTION and not config.allow_sandbox:
         return f"ignored: {environment} notification"
     if row.notification_type == CONSUMPTION_REQUEST:
-        return "recorded for ops"
+        purchase = find_purchase(session, row.transaction_id) if row.transaction_id else None
+        return consumption.answer(session, row, purchase, send, clock=clock, actor=actor)
     if row.notification_type not in (REFUND, REFUND_REVERSED):
         return "ignored"
     if row.transaction_id is None:

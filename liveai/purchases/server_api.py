@@ -1,4 +1,5 @@
-"""The App Store Server API client: Get Transaction Info, authenticated by an ES256 JWT."""
+"""The App Store Server API client: Get Transaction Info and Send Consumption Information,
+authenticated by an ES256 JWT."""
 
 from __future__ import annotations
 
@@ -98,23 +99,39 @@ class ServerApiClient:
             raise UpstreamError("the App Store Server API answer has no signedTransactionInfo")
         return signed
 
+    def send_consumption_information(self, transaction_id: str, body: dict[str, Any]) -> None:
+        """Send Consumption Information (v2) in answer to a CONSUMPTION_REQUEST; Apple
+        answers 202 Accepted."""
+        if not transaction_id.isdigit():
+            raise InvalidInput(f"{transaction_id!r} is not an App Store transaction id")
+        self._call("PUT", f"/inApps/v2/transactions/consumption/{transaction_id}", body)
+
     def _get(self, path: str) -> dict[str, Any]:
+        return self._call("GET", path) or {}
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._get_once(path)
+                return self._call_once(method, path, body)
             except _Retry as retry:
                 if attempt == self.attempts:
                     raise retry.error from None
                 self.sleep(self.backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    def _get_once(self, path: str) -> dict[str, Any]:
+    def _call_once(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         url = self.base_url + path
         headers = {"Authorization": f"Bearer {self.auth_token()}"}
         try:
-            response = self.http.get(url, headers=headers)
+            response = self.http.request(method, url, headers=headers, json=body)
         except httpx.HTTPError as exc:
             raise _Retry(UpstreamError(f"App Store Server API {url} failed: {exc!r}")) from None
+        if method != "GET" and response.status_code in (200, 202, 204):
+            return None
         if response.status_code == 200:
             return _json(response, url)
         raise _error(response, url)

@@ -32,6 +32,7 @@ class AppleStoreFake:
         self.api_key: ec.EllipticCurvePublicKey | None = None
         self.api_bundle_id: str | None = None
         self.requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = []
+        self.consumption: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, deque[Any]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -108,6 +109,24 @@ class AppleStoreFake:
             return 404, {"errorCode": 4040010, "errorMessage": "Transaction id not found."}
         return 200, {"signedTransactionInfo": signed}
 
+    def send_consumption(
+        self, path: str, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        """PUT /inApps/v2/transactions/consumption/{id}: the v2 body is checked, then kept."""
+        if not self._authorised(headers.get("authorization", "")):
+            return 401, None
+        transaction_id = path.rsplit("/", 1)[-1]
+        if not path.startswith("/api/inApps/v2/transactions/consumption/"):
+            return 404, None
+        if not transaction_id.isdigit():
+            return 400, {"errorCode": 4000006, "errorMessage": "Invalid transaction id."}
+        problem = _consumption_problem(body)
+        if problem is not None:
+            return 400, {"errorCode": problem[0], "errorMessage": problem[1]}
+        assert body is not None
+        self.consumption[transaction_id] = body
+        return 202, None
+
     def _authorised(self, authorization: str) -> bool:
         scheme, _, token = authorization.partition(" ")
         if scheme != "Bearer" or self.api_key is None:
@@ -136,6 +155,16 @@ class AppleStoreFake:
                     body = None
                 route = self.path.strip("/").split("/")[0]
                 self._serve(route, body, lambda: fake.verify_receipt(route, body))
+
+            def do_PUT(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length))
+                except ValueError:
+                    body = None
+                answer = lambda: fake.send_consumption(self.path, body, headers)  # noqa: E731
+                self._serve("api", body, answer, headers)
 
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -177,3 +206,45 @@ class AppleStoreFake:
                 self.wfile.write(raw)
 
         return Handler
+
+
+# The reference gives the body, not Apple's code for each refusal: the fake answers 400
+# with this one code and a message naming what it refused.
+BAD_BODY = 4000000
+CONSUMPTION_FIELDS = {
+    "customerConsented": bool,
+    "sampleContentProvided": bool,
+    "deliveryStatus": str,
+    "consumptionPercentage": int,
+    "refundPreference": str,
+}
+DELIVERY = {
+    "DELIVERED",
+    "UNDELIVERED_QUALITY_ISSUE",
+    "UNDELIVERED_WRONG_ITEM",
+    "UNDELIVERED_SERVER_OUTAGE",
+    "UNDELIVERED_OTHER",
+}
+REFUND_PREFERENCE = {"DECLINE", "GRANT_FULL", "GRANT_PRORATED"}
+
+
+def _consumption_problem(body: Any) -> tuple[int, str] | None:
+    """What the fake refuses in a ConsumptionRequest (v2) body: None when it is acceptable."""
+    if not isinstance(body, dict):
+        return BAD_BODY, "The request body is not a JSON object."
+    unknown = set(body) - set(CONSUMPTION_FIELDS)
+    wrong = [k for k, t in CONSUMPTION_FIELDS.items() if k in body and type(body[k]) is not t]
+    if unknown or wrong:
+        return BAD_BODY, f"Invalid fields: {sorted(unknown) + wrong}."
+    for name in ("customerConsented", "sampleContentProvided", "deliveryStatus"):
+        if name not in body:
+            return BAD_BODY, f"{name} is required."
+    if body["customerConsented"] is not True:
+        return BAD_BODY, "Invalid customer consent."
+    if body["deliveryStatus"] not in DELIVERY:
+        return BAD_BODY, "Invalid delivery status."
+    if not 0 <= body.get("consumptionPercentage", 0) <= 100000:
+        return BAD_BODY, "Invalid consumption percentage."
+    if body.get("refundPreference", "DECLINE") not in REFUND_PREFERENCE:
+        return BAD_BODY, "Invalid refund preference."
+    return None

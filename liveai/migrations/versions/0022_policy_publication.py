@@ -25,7 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("policy_versions", schema=None) as batch_op:
+    with op.batch_alter_table("policy_versions", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("text_txt")
         batch_op.drop_column("text_html")
         batch_op.drop_column("effective_on")

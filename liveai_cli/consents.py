@@ -1,0 +1,260 @@
+"""liveai consents: what each user has consented to, grants and withdrawals, requirements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from liveai_cli import output, state
+from liveai_cli.app import App
+from liveai_cli.groups import summary
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from liveai.settings import Settings
+
+app = App(help=summary("consents"))
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+KindArg = Annotated[
+    str,
+    typer.Argument(
+        help="policy, provide, cross_border, sensitive, face_editing or consumption_data; "
+        "KIND:SCOPE is short for --scope SCOPE."
+    ),
+]
+ScopeOption = Annotated[
+    str | None,
+    typer.Option(help="The recipient (provide, cross_border) or sensitive category it covers."),
+]
+
+
+@app.command("list")
+def list_(user: UserArg, json_: JsonOption = False) -> None:
+    """List the consents that stand now (derived from the history).
+
+    Example: liveai consents list u_123 --json
+    """
+    from liveai.privacy.consents import current
+    from liveai.users import get_user
+
+    with state.session() as session:
+        rows = [s.to_dict() for s in current(session, get_user(session, user).id)]
+    if json_:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ["consent", "granted_at", "policy_version", "source"])
+
+
+@app.command("history")
+def history(user: UserArg, json_: JsonOption = False) -> None:
+    """Show every grant and withdrawal, oldest first, with its evidence.
+
+    Example: liveai consents history u_123
+    """
+    from liveai.privacy.consents import history as steps
+    from liveai.privacy.consents import record_to_dict
+    from liveai.users import get_user
+
+    with state.session() as session:
+        rows = [record_to_dict(r) for r in steps(session, get_user(session, user).id)]
+    if json_:
+        output.emit_json(rows)
+        return
+    for row in rows:  # the table shows what was given; the effect note is in --json
+        shown = {k: v for k, v in row["evidence"].items() if k != "effect"}
+        row["evidence"] = ", ".join(f"{k}={v}" for k, v in shown.items())
+    output.table(rows, ["at", "consent", "action", "source", "policy_version", "evidence"])
+
+
+@app.command("grant")
+def grant(
+    user: UserArg,
+    kind: KindArg,
+    source: Annotated[str, typer.Option(help="Where it was given: in-app or staff.")],
+    evidence: Annotated[
+        str, typer.Option(help="What shows it was given (a staff note, a ticket).")
+    ],
+    scope: ScopeOption = None,
+    app_version: Annotated[
+        str | None, typer.Option(help="The app version it was given in.")
+    ] = None,
+    request_id: Annotated[str | None, typer.Option(help="The app's request id.")] = None,
+    policy_version: Annotated[
+        str | None, typer.Option(help="The policy version shown; default: the latest published.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="When it was given (ISO 8601 with a zone); default: now.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Record that a user gave a consent.
+
+    Example: liveai consents grant u_123 cross_border:fal --source staff --evidence "ticket 42"
+    """
+    from liveai.privacy.consents import Evidence, record_to_dict
+    from liveai.privacy.consents import grant as record
+
+    shown = Evidence(note=evidence, app_version=app_version, request_id=request_id)
+    with state.session() as session:
+        row = record(
+            session,
+            user,
+            kind,
+            scope,
+            source=source,
+            evidence=shown,
+            policy_version=policy_version,
+            at=_parse_time(at),
+            actor=state.actor(),
+        )
+        done = {"user": str(row.user_id), **record_to_dict(row)}
+    if json_:
+        output.emit_json(done)
+    else:
+        output.info(f"granted {done['consent']} for user {done['user']}")
+
+
+@app.command("withdraw")
+def withdraw(
+    user: UserArg,
+    kind: KindArg,
+    scope: ScopeOption = None,
+    evidence: Annotated[str | None, typer.Option(help="A note: how it was withdrawn.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Record a withdrawal: processing that needs it stops at once, queued tasks that
+    need it are cancelled, past processing is unaffected.
+
+    Example: liveai consents withdraw u_123 cross_border:fal --evidence "email of 3 May"
+    """
+    from liveai.privacy.consents import Evidence, record_to_dict
+    from liveai.privacy.consents import withdraw as record
+
+    settings = state.settings()
+    with state.session() as session:
+        result = record(
+            session,
+            user,
+            kind,
+            scope,
+            settings=settings,
+            evidence=Evidence(note=evidence),
+            available=_available(settings),
+            actor=state.actor(),
+        )
+        done = {
+            "user": str(result.record.user_id),
+            **record_to_dict(result.record),
+            "cancelled_tasks": [str(t) for t in result.cancelled],
+            "account_restricted": result.restricted,
+        }
+    if json_:
+        output.emit_json(done)
+        return
+    output.info(f"withdrew {done['consent']} for user {done['user']}: {done['evidence']['effect']}")
+    if result.cancelled:
+        output.info(f"cancelled {len(result.cancelled)} queued task(s); their holds are voided")
+    if result.restricted:
+        output.info("the account is restricted until the policy is accepted again")
+
+
+@app.command("required")
+def required(json_: JsonOption = False) -> None:
+    """Show what each purpose needs per recipient, derived from the data inventory.
+
+    Example: liveai consents required --json
+    """
+    from liveai.privacy.consent_rules import requirements_table
+
+    rows = requirements_table()
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["purpose", "recipient", "role", "region", "needs"])
+    output.info("policy acceptance is needed too when the policy changed materially for the step")
+
+
+@app.command("check")
+def check(
+    user: UserArg,
+    provider: Annotated[
+        str | None, typer.Option(help="Only this provider; default: every one a task may try.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Check that a user has every consent a generation needs (exit 4 naming what is
+    missing).
+
+    Example: liveai consents check u_123 --provider fal
+    """
+    from liveai.errors import ExitCode
+    from liveai.privacy.consents import check_routes
+
+    settings = state.settings()
+    routes = _routes(settings, provider)
+    with state.session() as session:
+        report = check_routes(session, user, routes)
+    if json_:
+        output.emit_json(report)
+    else:
+        rows = [{**r, "missing": r["missing"] or "nothing"} for r in report["providers"]]
+        output.table(rows, ["provider", "missing"])
+    if provider and not _region_allowed(settings, provider):
+        output.warn(f"{provider} is overseas and LIVEAI_ALLOW_OVERSEAS is off: it is not used")
+    if not report["ok"]:
+        needs = "; ".join(
+            f"{row['provider']} needs {', '.join(row['missing'])}"
+            for row in report["providers"]
+            if row["missing"]
+        )
+        output.error(f"missing consents: {needs} (--json says why each is needed)")
+        raise typer.Exit(int(ExitCode.AUTH))
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    from datetime import datetime
+
+    from liveai.errors import InvalidInput
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"--at {value!r} is not an ISO 8601 time", hint="e.g. 2026-05-03T10:00:00+08:00"
+        ) from None
+
+
+def _built(settings: Settings) -> dict[str, Any]:
+    from liveai.generation.runtime import http_client
+    from liveai.providers.registry import build_providers
+
+    with http_client(settings) as client:
+        return dict(build_providers(settings, client))
+
+
+def _available(settings: Settings) -> list[str]:
+    return list(_built(settings))
+
+
+def _routes(settings: Settings, provider: str | None) -> list[tuple[str, str | None]]:
+    """(name, region) of the providers a task would try (or of the one named)."""
+    from liveai.providers.registry import candidates
+
+    built = _built(settings)
+    if provider is not None:
+        found = built.get(provider)
+        return [(provider, found.region if found else None)]
+    return [(name, built[name].region) for name in candidates(built, settings)]
+
+
+def _region_allowed(settings: Settings, provider: str) -> bool:
+    from liveai.privacy.consent_rules import recipient
+
+    party = recipient(provider)
+    return settings.allow_overseas or party is None or party.region != "overseas"
