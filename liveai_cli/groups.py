@@ -40,6 +40,7 @@ SUMMARIES: dict[str, str] = {
         "or `liveai generate batch MANIFEST`."
     ),
     "tasks": "List, show, cancel, resume and delete generation tasks.",
+    "livephoto": "Write and inspect Live Photo pairs (still + MOV) and Android Motion Photos.",
 }
 
 

@@ -24,6 +24,9 @@ COPY_CHUNK = 1 << 20
 class CorruptMovie(InvalidInput):
     """A MOV/MP4 whose boxes do not add up (truncated, sizes past the end, no moov)."""
 
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "the file is truncated or not a MOV/MP4")
+
 
 @dataclass(frozen=True)
 class BoxHeader:
@@ -60,8 +63,7 @@ def _header(head: bytes, offset: int, limit: int, where: str) -> BoxHeader:
     if size < header_size or offset + size > limit:
         raise CorruptMovie(
             f"{where}: box {kind.decode('latin-1')!r} at byte {offset} claims {size} bytes, "
-            f"past the end ({limit})",
-            hint="the file is truncated or not a MOV/MP4; export it again",
+            f"past the end ({limit})"
         )
     return BoxHeader(kind, offset, header_size, size)
 

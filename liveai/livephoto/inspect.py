@@ -125,7 +125,7 @@ def _describe_movie(path: Path) -> FileFacts:
     if video is None:
         facts.problems.append("the video has no video track")
     else:
-        facts.width, facts.height = video.shown_size()
+        facts.width, facts.height = (_whole(side) for side in video.shown_size())
         facts.codec = _text(video.codec)
         if video.codec not in VIDEO_CODECS or video.codec == b"hev1":
             facts.problems.append(
@@ -205,6 +205,10 @@ def _verdict(still: FileFacts, video: FileFacts) -> PairVerdict:
             f"video {video.width:g}x{video.height:g}"
         )
     return PairVerdict(still.path, video.path, not reasons, reasons)
+
+
+def _whole(value: float) -> float:
+    return int(value) if value.is_integer() else value
 
 
 def _text(value: bytes | None) -> str | None:

@@ -62,7 +62,10 @@ def _ifd(entries: list[Entry], start: int) -> tuple[bytes, bytes]:
 
 
 def exif_block(content_id: str, width: int, height: int) -> bytes:
-    """`Exif\\0\\0` + TIFF: upright orientation, the image size, and Apple's MakerNote."""
+    """`Exif\\0\\0` + TIFF: upright orientation, the image size, and Apple's MakerNote.
+
+    The other tags are the ones exiftool's validator expects of a JPEG's EXIF.
+    """
     note = apple_maker_note(content_id)
     ifd0 = [
         Entry(0x0112, SHORT, 1, _short(1).value),  # upright pixels
@@ -76,6 +79,7 @@ def exif_block(content_id: str, width: int, height: int) -> bytes:
         Entry(0x9000, UNDEFINED, 4, b"0232"),
         Entry(0x9101, UNDEFINED, 4, b"\x01\x02\x03\x00"),
         Entry(MAKER_NOTE, UNDEFINED, len(note), note),
+        Entry(0xA000, UNDEFINED, 4, b"0100"),  # FlashpixVersion, which exiftool expects in a JPEG
         Entry(0xA001, SHORT, 1, _short(1).value),
         Entry(0xA002, LONG, 1, struct.pack(">I", width)),
         Entry(0xA003, LONG, 1, struct.pack(">I", height)),
