@@ -120,6 +120,11 @@ def image(
 
     if (photo is None) == (not sample):
         raise typer.BadParameter("pass a PHOTO, or --sample for the bundled one")
+    if live_photo and no_wait:
+        raise typer.BadParameter(
+            "--live-photo needs the result: leave out --no-wait, or run "
+            "`liveai livephoto from-task TASK` once it is done"
+        )
     data = sample_photo() if sample else _read(photo)
     stages = _Stages(enabled=not json_)
     with lifecycle(stages) as runner:

@@ -95,6 +95,7 @@ def inspect(
 
 
 def _render(report: LivePhotoReport) -> None:
+    paired = {path for verdict in report.pairs for path in (verdict.still, verdict.video)}
     for facts in report.files:
         shown = {
             key: value
@@ -103,6 +104,9 @@ def _render(report: LivePhotoReport) -> None:
         }
         output.text(facts.path)
         output.fields({f"  {key}": value for key, value in shown.items()})
+        if facts.path not in paired:
+            for problem in facts.problems:
+                output.text(f"  - {problem}")
     for verdict in report.pairs:
         names = f"{Path(verdict.still).name} + {Path(verdict.video).name}"
         output.text(f"{names}: {'pairs' if verdict.pairs else 'does not pair'}")

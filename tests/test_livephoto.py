@@ -146,3 +146,35 @@ def test_a_still_time_past_the_end_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="outside the video"):
         make_pair(video, None, tmp_path / "out", still_time=2.0)
     assert not (tmp_path / "out").exists()
+
+
+def _little_endian_exif(note: bytes) -> bytes:
+    """An II (little-endian) TIFF: IFD0 with an Exif pointer, Exif IFD with the MakerNote."""
+    exif_at = 8 + 2 + 12 + 4
+    note_at = exif_at + 2 + 12 + 4
+    return (
+        b"II*\x00"
+        + struct.pack("<I", 8)
+        + struct.pack("<HHHII", 1, 0x8769, 4, 1, exif_at)
+        + struct.pack("<I", 0)
+        + struct.pack("<HHHII", 1, 0x927C, 7, len(note), note_at)
+        + struct.pack("<I", 0)
+        + note
+    )
+
+
+def test_an_iphone_like_maker_note_with_many_entries_reads_back() -> None:
+    # As iPhones write it: big-endian MakerNote IFD with other tags around 0x0011, offsets
+    # counted from the MakerNote's first byte, inside a TIFF of the other byte order.
+    text = CID.encode() + b"\x00"
+    entries = [
+        struct.pack(">HHII", 0x0001, 9, 1, 16),
+        struct.pack(">HHII", 0x0011, 2, len(text), 14 + 2 + 12 * 3 + 4),
+        struct.pack(">HHII", 0x0014, 9, 1, 12),
+    ]
+    note = b"Apple iOS\x00\x00\x01MM" + struct.pack(">H", 3) + b"".join(entries)
+    note += struct.pack(">I", 0) + text
+    found = read_exif(_little_endian_exif(note))
+    assert (found.maker_note_type, found.is_apple, found.content_id) == (7, True, CID)
+    other = read_exif(_little_endian_exif(b"Nikon\x00" + bytes(20)))
+    assert (other.is_apple, other.content_id) == (False, None)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from liveai.livephoto import make_pair
+from liveai.livephoto.movread import CONTENT_ID_KEY, read_movie
 from liveai.livephoto.tiff import apple_maker_note
 from tests.livephoto_helpers import make_photo, make_video
 
@@ -48,6 +49,9 @@ def test_make_then_inspect_a_pair(cli_embedded, tmp_path: Path) -> None:
     assert {f["content_id"] for f in report["files"]} == {shown["content_id"]}
     text = cli_embedded("livephoto", "inspect", shown["still"], shown["video"])
     assert "clip.JPG + clip.MOV: pairs" in text.stdout
+    alone = cli_embedded("livephoto", "inspect", str(video))  # one file: nothing to pair
+    assert alone.exit_code == 0
+    assert "  - the video has no content identifier (moov/meta key)" in alone.stdout
 
 
 def _pair(tmp_path: Path, name: str, **kwargs: object) -> tuple[Path, Path]:
@@ -107,6 +111,11 @@ def test_inspect_names_keys_only_in_udta_and_no_still_time_track(cli_embedded, t
     assert any("only in moov/udta/meta" in reason for reason in reasons)
     assert "the video has no still-image-time (mebx) track" in reasons
     assert not any("differ" in reason for reason in reasons)
+
+    remade = make_pair(ffmpeg_style, None, tmp_path / "remade")
+    movie = read_movie(remade.video)
+    assert CONTENT_ID_KEY not in movie.udta_keys  # no second, stale identifier
+    assert movie.meta_keys[CONTENT_ID_KEY] == remade.content_id.encode()
 
 
 def test_inspect_names_an_aspect_mismatch(cli_embedded, tmp_path: Path) -> None:

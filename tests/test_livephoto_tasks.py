@@ -104,6 +104,8 @@ def test_generate_sample_live_photo_on_a_fresh_machine(cli_embedded, tmp_path: P
     )
     assert again.exit_code == 0, again.stderr
     assert _json(again)["still"].endswith(f"{task}-live.JPG")
+    queued_only = cli_embedded("generate", "--sample", "--live-photo", "--no-wait")
+    assert queued_only.exit_code == 2 and "from-task" in queued_only.stderr
     missing = cli_embedded(
         "livephoto",
         "from-task",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,28 @@ def test_the_motion_photo_reads_back_and_its_tail_is_the_video(tmp_path: Path) -
     )
     assert frames.strip() == "45"
     assert re.match(r"^\xff\xd8", data[:2].decode("latin-1"))
+
+
+def test_inspect_reads_an_identifier_exiftool_wrote_into_a_mov(tmp_path: Path) -> None:
+    exiftool = tool("exiftool")
+    movie = make_video(tmp_path / "plain.mov", container="mov")
+    written = subprocess.run(
+        [exiftool, f"-Keys:ContentIdentifier={CID}", str(movie)], capture_output=True, text=True
+    )
+    if "not defined" in written.stderr:
+        pytest.skip(f"exiftool {run(exiftool, '-ver').strip()} cannot write Keys:ContentIdentifier")
+    assert "1 image files updated" in written.stdout
+    (facts,) = inspect([movie]).files
+    assert facts.content_id == CID and facts.keys_in == "moov/meta"
+    assert facts.problems == ["the video has no still-image-time (mebx) track"]
+
+
+@pytest.mark.parametrize("pair_files", [("heic", "libx264")], indirect=True)
+def test_a_mov_exiftool_rewrote_still_pairs(pair_files) -> None:
+    exiftool = tool("exiftool")
+    still, movie = pair_files
+    assert "1 image files updated" in run(exiftool, "-Keys:Title=edited", str(movie))
+    assert _tags(exiftool, "-validate", "-warning", "-a", str(movie))["Validate"] == "OK"
+    report = inspect([still, movie])
+    assert report.ok, report.pairs
+    assert report.files[1].still_time_s == 1.0

@@ -16,7 +16,13 @@ from typing import BinaryIO
 from liveai.errors import InvalidInput
 from liveai.livephoto.boxes import Box, CorruptMovie, copy_range, full_box, make_box
 from liveai.livephoto.movbuild import STILL_SAMPLE, movie_meta, still_time_track
-from liveai.livephoto.movread import VIDEO_CODECS, Movie, Track
+from liveai.livephoto.movread import (
+    CONTENT_ID_KEY,
+    VIDEO_CODECS,
+    Movie,
+    Track,
+    metadata_keys,
+)
 
 QT_FTYP = make_box(b"ftyp", b"qt  " + struct.pack(">I", 0x200) + b"qt  ")
 WIDE = make_box(b"wide", b"")
@@ -78,9 +84,9 @@ def _new_moov(
     kept = [track for track in movie.tracks if track.handler != b"meta"]
     parts = [_header(movie, still_at)]
     for kid in movie.moov.kids:
-        if kid.type == b"trak":
-            continue
-        if kid.type not in (b"mvhd", b"meta"):
+        if kid.type == b"udta":
+            kid.kids = [box for box in kid.kids if not _names_content(box)]
+        if kid.type not in (b"trak", b"mvhd", b"meta"):
             parts.append(kid.encode())
     for track in kept:
         _move_chunks(track, moved, movie.path.name)
@@ -94,6 +100,11 @@ def _new_moov(
     )
     parts.append(movie_meta(content_id))
     return make_box(b"moov", b"".join(parts))
+
+
+def _names_content(box: Box) -> bool:
+    """An FFmpeg-style `udta/meta` holding a content identifier, which would be a second one."""
+    return box.type == b"meta" and CONTENT_ID_KEY in metadata_keys(box)
 
 
 def _header(movie: Movie, still_at: int) -> bytes:
