@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from pathlib import Path
 
 import av
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from liveai.errors import InvalidInput
@@ -178,3 +181,42 @@ def test_an_iphone_like_maker_note_with_many_entries_reads_back() -> None:
     assert (found.maker_note_type, found.is_apple, found.content_id) == (7, True, CID)
     other = read_exif(_little_endian_exif(b"Nikon\x00" + bytes(20)))
     assert (other.is_apple, other.content_id) == (False, None)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_damaged_movie_header_is_refused_cleanly_or_still_pairs(tmp_path_factory, data) -> None:
+    """Bytes of moov overwritten anywhere: make_pair and inspect either work or raise
+    InvalidInput (exit 2); nothing else escapes, and nothing half-written is left."""
+    root = tmp_path_factory.mktemp("damaged")
+    source = make_video(root / "in.mov", container="mov", frames=6)
+    raw = bytearray(source.read_bytes())
+    moov = raw.index(b"moov") - 4
+    at = data.draw(st.integers(moov + 8, len(raw) - 1))
+    raw[at : at + 4] = data.draw(st.binary(min_size=1, max_size=4))
+    source.write_bytes(bytes(raw))
+    out = root / "out"
+    try:
+        pair = make_pair(source, make_photo(root / "p.jpg"), out, still_format="jpeg")
+    except InvalidInput:
+        assert not out.exists() or list(out.iterdir()) == []
+        return
+    with contextlib.suppress(InvalidInput):
+        inspect([pair.still, pair.video])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_damaged_still_is_described_or_refused_cleanly(tmp_path_factory, data) -> None:
+    root = tmp_path_factory.mktemp("still")
+    pair = make_pair(make_video(root / "v.mp4", frames=3), None, root / "out")
+    raw = bytearray(pair.still.read_bytes())
+    at = data.draw(st.integers(0, min(len(raw), 2000) - 1))
+    raw[at : at + 4] = data.draw(st.binary(min_size=1, max_size=4))
+    pair.still.write_bytes(bytes(raw))
+    with contextlib.suppress(InvalidInput):
+        inspect([pair.still, pair.video])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,10 @@ def _describe_still(path: Path, kind: str) -> FileFacts:
             facts.width, facts.height = image.size
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidInput(f"cannot decode the still {path.name}: {exc}") from None
-    tiff = jpeg_exif(data) if kind == "jpeg" else heic_exif(data)
+    try:
+        tiff = jpeg_exif(data) if kind == "jpeg" else heic_exif(data)
+    except (struct.error, IndexError) as exc:
+        raise InvalidInput(f"{path.name}: the image's boxes are malformed ({exc})") from None
     found = read_exif(tiff) if tiff else None
     if found is None or found.maker_note_type is None:
         facts.problems.append("the still has no MakerNote (EXIF 0x927C), so no content identifier")

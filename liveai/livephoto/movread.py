@@ -135,13 +135,14 @@ def _movie(path: Path, size: int, brand: bytes | None, boxes: list[BoxHeader], m
     mvhd = moov.find(b"mvhd")
     if mvhd is None:
         raise CorruptMovie(f"{path.name} has no movie header (mvhd)")
-    timescale, duration = _header_times(mvhd.payload)
-    (next_id,) = struct.unpack(">I", mvhd.payload[-4:])
     try:
+        timescale, duration = _header_times(mvhd.payload)
+        (next_id,) = struct.unpack(">I", mvhd.payload[-4:])
         tracks = [_track(trak) for trak in moov.find_all(b"trak")]
-    except (struct.error, IndexError, AttributeError) as exc:
-        raise CorruptMovie(f"{path.name}: a track header is malformed ({exc})") from None
-    udta_meta = moov.path(b"udta", b"meta")
+        meta_keys = metadata_keys(moov.find(b"meta"))
+        udta_keys = metadata_keys(moov.path(b"udta", b"meta"))
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise CorruptMovie(f"{path.name}: the movie header is malformed ({exc})") from None
     return Movie(
         path=path,
         size=size,
@@ -152,8 +153,8 @@ def _movie(path: Path, size: int, brand: bytes | None, boxes: list[BoxHeader], m
         duration=duration,
         next_track_id=next_id,
         tracks=tracks,
-        meta_keys=metadata_keys(moov.find(b"meta")),
-        udta_keys=metadata_keys(udta_meta),
+        meta_keys=meta_keys,
+        udta_keys=udta_keys,
     )
 
 
@@ -169,7 +170,8 @@ def _header_times(payload: bytes) -> tuple[int, int]:
 def _track(trak: Box) -> Track:
     tkhd = trak.find(b"tkhd")
     mdia = trak.find(b"mdia")
-    assert tkhd is not None and mdia is not None, "trak without tkhd or mdia"
+    if tkhd is None or mdia is None:
+        raise CorruptMovie("a track has no header (tkhd) or media (mdia)")
     head = tkhd.payload
     wide = head[0] == 1
     track_id = struct.unpack(">I", head[20:24] if wide else head[12:16])[0]
