@@ -95,7 +95,8 @@ def test_every_input_shape_gives_the_same_pairable_mov(tmp_path: Path, shape: st
     (mebx,) = [track for track in movie.tracks if track.codec == b"mebx"]
     assert mebx.entry_keys == [STILL_IMAGE_TIME]
     assert mebx.described == [video.track_id]
-    assert max(t.track_id for t in movie.tracks) < movie.next_track_id
+    given = read_movie(source).next_track_id
+    assert (mebx.track_id, movie.next_track_id) == (given, given + 1)
     assert still_time_s(movie, mebx) == pytest.approx(0.5)
     (offset,) = mebx.chunk_offsets()
     assert data[offset : offset + 9] == bytes.fromhex("0000000900000001ff")

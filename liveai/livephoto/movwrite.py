@@ -82,7 +82,8 @@ def _new_moov(
     sample_offset: int,
 ) -> bytes:
     kept = [track for track in movie.tracks if track.handler != b"meta"]
-    parts = [_header(movie, still_at)]
+    new_id = max([movie.next_track_id, *(track.track_id + 1 for track in movie.tracks)])
+    parts = [_header(movie, still_at, new_id + 1)]
     for kid in movie.moov.kids:
         if kid.type == b"udta":
             kid.kids = [box for box in kid.kids if not _names_content(box)]
@@ -93,11 +94,7 @@ def _new_moov(
         if track is video and video.codec == b"hev1":
             _tag_hvc1(video)
         parts.append(track.box.encode())
-    parts.append(
-        still_time_track(
-            movie.next_track_id, video.track_id, movie.timescale, still_at, sample_offset
-        )
-    )
+    parts.append(still_time_track(new_id, video.track_id, movie.timescale, still_at, sample_offset))
     parts.append(movie_meta(content_id))
     return make_box(b"moov", b"".join(parts))
 
@@ -107,8 +104,8 @@ def _names_content(box: Box) -> bool:
     return box.type == b"meta" and CONTENT_ID_KEY in metadata_keys(box)
 
 
-def _header(movie: Movie, still_at: int) -> bytes:
-    """mvhd with next_track_ID bumped and the duration covering the still's sample."""
+def _header(movie: Movie, still_at: int, next_track_id: int) -> bytes:
+    """mvhd with the next free track id and the duration covering the still's sample."""
     mvhd = movie.moov.find(b"mvhd")
     assert mvhd is not None
     payload = bytearray(mvhd.payload)
@@ -117,7 +114,7 @@ def _header(movie: Movie, still_at: int) -> bytes:
         payload[24:32] = struct.pack(">Q", duration)
     else:
         payload[16:20] = struct.pack(">I", duration)
-    payload[-4:] = struct.pack(">I", movie.next_track_id + 1)
+    payload[-4:] = struct.pack(">I", next_track_id)
     return make_box(b"mvhd", bytes(payload))
 
 
