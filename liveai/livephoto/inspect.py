@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,9 +97,12 @@ def _describe_still(path: Path, kind: str) -> FileFacts:
     data = path.read_bytes()
     facts = FileFacts(str(path), kind)
     try:
-        with Image.open(path) as image:
-            facts.width, facts.height = image.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        with warnings.catch_warnings():
+            # Only the header is read here: a large size is a fact to report, not a risk.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                facts.width, facts.height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise InvalidInput(f"cannot decode the still {path.name}: {exc}") from None
     try:
         tiff = jpeg_exif(data) if kind == "jpeg" else heic_exif(data)

@@ -30,7 +30,13 @@ def load_still(path: Path) -> Image.Image:
             return upright.convert("RGB")
     except FileNotFoundError:
         raise InvalidInput(f"no still image at {path}") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise InvalidInput(
             f"cannot decode the still {path.name}: {exc}",
             hint="pass a JPEG, PNG or HEIC photo",
