@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 StillFormat = Literal["heic", "jpeg"]
 SUFFIXES: dict[StillFormat, str] = {"heic": ".HEIC", "jpeg": ".JPG"}
 _QUALITY = 90
+# libheif's x265 default ("slow") took 2.5x as long for the same PSNR on a 1600x900 still.
+_X265_PRESET = "fast"
 
 
 def load_still(path: Path) -> Image.Image:
@@ -89,5 +91,7 @@ def write_still(image: Image.Image, exif: bytes, fmt: StillFormat, target: Binar
     import pillow_heif
 
     buffer = io.BytesIO()
-    pillow_heif.from_pillow(clean).save(buffer, quality=_QUALITY, exif=exif)
+    pillow_heif.from_pillow(clean).save(
+        buffer, quality=_QUALITY, exif=exif, enc_params={"preset": _X265_PRESET}
+    )
     target.write(buffer.getvalue())
