@@ -221,3 +221,23 @@ def test_a_damaged_still_is_described_or_refused_cleanly(tmp_path_factory, data)
     pair.still.write_bytes(bytes(raw))
     with contextlib.suppress(InvalidInput):
         inspect([pair.still, pair.video])
+
+
+def test_the_photos_own_metadata_stays_behind(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif.get_ifd(0x8825)[2] = (31.0, 14.0, 5.0)  # GPSLatitude
+    photo = tmp_path / "gps.jpg"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (400, 300), "teal").save(
+        photo, exif=exif.tobytes(), icc_profile=icc, comment=b"secret note"
+    )
+    video = make_video(tmp_path / "v.mp4")
+    for fmt in ("jpeg", "heic"):
+        data = make_pair(video, photo, tmp_path / fmt, still_format=fmt).still.read_bytes()
+        assert b"PhoneMaker" not in data and b"secret note" not in data
+        assert b"acsp" not in data  # the ICC profile's signature
+        tiff = jpeg_exif(data) if fmt == "jpeg" else heic_exif(data)
+        assert tiff is not None and b"\x88\x25" not in tiff  # no GPS IFD pointer

@@ -35,8 +35,6 @@ def staged(targets: list[Path]) -> Iterator[list[BinaryIO]]:
             handles.append((os.fdopen(fd, "w+b"), Path(name)))
         yield [handle for handle, _ in handles]
         for (handle, temporary), target in zip(handles, targets, strict=True):
-            handle.flush()
-            os.fsync(handle.fileno())
             handle.close()
             os.replace(temporary, target)
     finally:

@@ -29,7 +29,9 @@ def load_still(path: Path) -> Image.Image:
     try:
         with Image.open(path) as opened:
             upright = ImageOps.exif_transpose(opened)
-            return upright.convert("RGB")
+        rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+        rgb.info = {}  # the photo's own EXIF, XMP, ICC and comments stay behind
+        return rgb
     except FileNotFoundError:
         raise InvalidInput(f"no still image at {path}") from None
     except (
@@ -82,16 +84,14 @@ def crop_to_aspect(image: Image.Image, width: float, height: float) -> Image.Ima
 
 def write_still(image: Image.Image, exif: bytes, fmt: StillFormat, target: BinaryIO) -> None:
     """Encode with exactly our EXIF; the image's own metadata (ICC, XMP, comments) is dropped."""
-    from PIL import Image
-
-    clean = Image.frombytes("RGB", image.size, image.tobytes())
+    image.info = {}
     if fmt == "jpeg":
-        clean.save(target, "JPEG", quality=_QUALITY, exif=exif)
+        image.save(target, "JPEG", quality=_QUALITY, exif=exif)
         return
     import pillow_heif
 
     buffer = io.BytesIO()
-    pillow_heif.from_pillow(clean).save(
+    pillow_heif.from_pillow(image).save(
         buffer, quality=_QUALITY, exif=exif, enc_params={"preset": _X265_PRESET}
     )
     target.write(buffer.getvalue())
