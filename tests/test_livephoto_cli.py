@@ -147,6 +147,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     (tmp_path / "no-moov.mp4").write_bytes(data[:moov])
     (tmp_path / "empty.mp4").write_bytes(b"")
     stco = data.index(b"stco") + 12  # the first chunk offset, pointed past every mdat
+    count = data.index(b"stco") + 8  # more chunks claimed than the table holds
+    (tmp_path / "short-table.mp4").write_bytes(
+        data[:count] + b"\x00\x01\x00\x00" + data[count + 4 :]
+    )
     (tmp_path / "bad-offset.mp4").write_bytes(data[:stco] + b"\x7f\xff\xff\xff" + data[stco + 4 :])
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     audio = tmp_path / "audio.mp4"
@@ -164,6 +168,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "truncated": ([str(tmp_path / "truncated.mp4")], "past the end"),
         "no moov": ([str(tmp_path / "no-moov.mp4")], "has no moov box"),
         "empty": ([str(tmp_path / "empty.mp4")], "is empty"),
+        "chunk table cut short": (
+            [str(tmp_path / "short-table.mp4"), "--still", str(photo)],
+            "chunk offset table is cut short",
+        ),
         "offset outside mdat": (
             [str(tmp_path / "bad-offset.mp4"), "--still", str(photo)],
             "outside every mdat",
@@ -185,6 +193,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "no moov",
         "empty",
         "offset outside mdat",
+        "chunk table cut short",
         "bad still",
         "no video",
         "out is a file",

@@ -50,21 +50,27 @@ class Track:
 
     def chunk_offsets(self) -> list[int]:
         stbl = self.box.path(b"mdia", b"minf", b"stbl")
-        table = stbl.find(b"co64") or stbl.find(b"stco") if stbl else None
+        if stbl is None:
+            return []
+        table = stbl.find(b"co64") or stbl.find(b"stco")
         if table is None:
             return []
-        wide = table.type == b"co64"
+        width = 8 if table.type == b"co64" else 4
         (count,) = struct.unpack(">I", table.payload[4:8])
-        return list(struct.unpack(f">{count}{'Q' if wide else 'I'}", table.payload[8:]))
+        entries = table.payload[8 : 8 + width * count]
+        if len(entries) != width * count:
+            raise CorruptMovie(f"track {self.track_id}: its chunk offset table is cut short")
+        return list(struct.unpack(f">{count}{'Q' if width == 8 else 'I'}", entries))
 
     def first_sample_size(self) -> int | None:
+        """The first sample's size (stsz: one size for all, or a table), None if none."""
         stsz = self.box.path(b"mdia", b"minf", b"stbl", b"stsz")
         if stsz is None or len(stsz.payload) < 12:
             return None
         size, count = struct.unpack(">II", stsz.payload[4:12])
-        if size or not count:
-            return int(size) if count else None
-        return int(struct.unpack(">I", stsz.payload[12:16])[0])
+        if count == 0 or (size == 0 and len(stsz.payload) < 16):
+            return None
+        return int(size or struct.unpack(">I", stsz.payload[12:16])[0])
 
 
 @dataclass

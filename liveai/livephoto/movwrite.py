@@ -46,7 +46,10 @@ def check_video(movie: Movie) -> Track:
             hint="re-encode it: ffmpeg -i IN -c:v libx264 -pix_fmt yuv420p OUT.mp4",
         )
     if video.codec == b"hev1":
-        _hvcc(video)  # refuses an hev1 entry without parameter sets
+        try:
+            _hvcc(video)  # refuses an hev1 entry without parameter sets
+        except (struct.error, IndexError):
+            raise CorruptMovie(f"{movie.path.name}: the HEVC configuration is malformed") from None
     return video
 
 
@@ -64,7 +67,11 @@ def write_live_mov(
         copy_range(source, target, mdat.payload_offset, mdat.payload_size)
     sample_offset = target.tell() + 8
     target.write(make_box(b"mdat", STILL_SAMPLE))
-    target.write(_new_moov(movie, video, moved, content_id, still_at, sample_offset))
+    try:
+        moov = _new_moov(movie, video, moved, content_id, still_at, sample_offset)
+    except (struct.error, IndexError) as exc:
+        raise CorruptMovie(f"{movie.path.name}: the movie header is malformed ({exc})") from None
+    target.write(moov)
 
 
 def _mdat_header(payload_size: int) -> bytes:
