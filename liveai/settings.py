@@ -158,7 +158,8 @@ class Settings(BaseSettings):
 
     # --- generation (tasks, local renderer, developer user) ---
     generation_prices: dict[str, dict[int, int]] = Field(
-        default_factory=lambda: {"default": {5: 10, 10: 20}},
+        # The local renderer also offers Live-Photo-length clips (3 s).
+        default_factory=lambda: {"default": {5: 10, 10: 20}, "local": {3: 6, 5: 10, 10: 20}},
         description="Credits per provider and duration in seconds; 'default' for the rest",
     )
     generation_default_duration_s: int = Field(default=5, ge=1)

@@ -104,6 +104,12 @@ def image(
     user: UserOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the video and its poster.")] = Path("."),
     sample: Annotated[bool, typer.Option("--sample", help="Use a bundled sample photo.")] = False,
+    live_photo: Annotated[
+        bool,
+        typer.Option(
+            "--live-photo", help="Also write a Live Photo pair (ID-live.HEIC + ID-live.MOV)."
+        ),
+    ] = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue it for a worker and return.")
     ] = False,
@@ -117,6 +123,11 @@ def image(
 
     if (photo is None) == (not sample):
         raise typer.BadParameter("pass a PHOTO, or --sample for the bundled one")
+    if live_photo and no_wait:
+        raise typer.BadParameter(
+            "--live-photo needs the result: leave out --no-wait, or run "
+            "`liveai livephoto from-task TASK` once it is done"
+        )
     data = sample_photo() if sample else _read(photo)
     stages = _Stages(enabled=not json_)
     with lifecycle(stages) as runner:
@@ -124,7 +135,7 @@ def image(
             task_id = _queue(runner, data, prompt, motion, duration, provider, user)
             if not no_wait:
                 runner.run(task_id)
-        _finish(runner, task_id, None if no_wait else out, json_)
+        _finish(runner, task_id, None if no_wait else out, json_, live_photo=live_photo)
 
 
 def _read(photo: Path | None) -> bytes:
@@ -181,7 +192,9 @@ def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
     return owner
 
 
-def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool) -> None:
+def _finish(
+    runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool, *, live_photo: bool
+) -> None:
     from liveai.errors import ExitCode
     from liveai.generation import get_task, task_to_dict, transfers_of
 
@@ -190,6 +203,8 @@ def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool
         shown = task_to_dict(task, transfers_of(session, task.id))
     if out is not None and task.result_key and task.poster_key:
         shown["files"] = _save(runner, task.result_key, task.poster_key, out, str(task.id))
+        if live_photo:
+            shown["files"] += _live_photo(runner, task_id, out)
     if json_:
         output.emit_json(shown)
     else:
@@ -209,6 +224,15 @@ def _save(runner: Lifecycle, video: str, poster: str, out: Path, name: str) -> l
     return files
 
 
+def _live_photo(runner: Lifecycle, task_id: uuid.UUID, out: Path) -> list[str]:
+    from liveai.generation import get_task
+    from liveai.livephoto.from_task import pair_from_task
+
+    with runner.database.transaction() as session:
+        pair = pair_from_task(session, runner.storage, get_task(session, task_id), out)
+    return [str(pair.still), str(pair.video)]
+
+
 @app.command("batch")
 def batch(
     manifest: Annotated[
@@ -216,6 +240,12 @@ def batch(
     ],
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
     user: UserOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save each video, its poster and (live_photo lines) its Live Photo pair here."
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Run every line of a manifest concurrently; lines already done are skipped on a rerun.
@@ -225,12 +255,17 @@ def batch(
     from liveai.generation.batch import read_manifest, run_batch
 
     items = read_manifest(manifest)
+    if out is None and any(item.live_photo for item in items):
+        from liveai.errors import InvalidInput
+
+        raise InvalidInput("the manifest asks for Live Photos", hint="pass --out DIR for the pairs")
     with lifecycle() as runner, _bar(len(items), enabled=not json_) as advance:
         with runner.database.transaction() as session:
             owner = _owner(session, runner, user).id
         results = run_batch(
             runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
         )
+        files = _save_batch(runner, results, out) if out is not None else {}
     rows = [
         {
             "line": r.item.line,
@@ -238,15 +273,36 @@ def batch(
             "task": str(r.task_id) if r.task_id else None,
             "state": r.state,
             "error": r.error,
+            **({"files": files.get(r.item.line, [])} if out is not None else {}),
         }
         for r in results
     ]
     if json_:
         output.emit_json(rows)
     else:
-        output.table(rows, ["line", "image", "task", "state", "error"])
+        extra = ["files"] if out is not None else []
+        output.table(rows, ["line", "image", "task", "state", "error", *extra])
     if any(r["state"] not in ("succeeded", "skipped") for r in rows):
         raise typer.Exit(1)
+
+
+def _save_batch(runner: Lifecycle, results: list[Any], out: Path) -> dict[int, list[str]]:
+    """Line -> the files written for each finished line (video, poster, Live Photo pair)."""
+    from liveai.generation import get_task
+
+    saved = {}
+    for result in results:
+        if result.task_id is None or result.state not in ("succeeded", "skipped"):
+            continue
+        with runner.database.transaction() as session:
+            task = get_task(session, result.task_id)
+            video, poster = task.result_key, task.poster_key
+        if video and poster:
+            files = _save(runner, video, poster, out, str(result.task_id))
+            if result.item.live_photo:
+                files += _live_photo(runner, result.task_id, out)
+            saved[result.item.line] = files
+    return saved
 
 
 @contextmanager

@@ -41,6 +41,7 @@ SUMMARIES: dict[str, str] = {
     ),
     "tasks": "List, show, cancel, resume and delete generation tasks.",
     "consents": "Users' consents: list, history, grant, withdraw; what each step requires.",
+    "livephoto": "Write and inspect Live Photo pairs (still + MOV) and Android Motion Photos.",
 }
 
 

@@ -124,7 +124,8 @@ def test_withdrawing_policy_acceptance_stops_processing_until_given_again(cli_em
     for kind in ("face_editing", "sensitive:photos"):
         args = ("--source", "in-app", "--evidence", "onboarding")
         assert cli_embedded("consents", "grant", "ann", kind, *args).exit_code == 0
-    assert cli_embedded("policy", "publish").exit_code == 0
+    published = cli_embedded("policy", "publish", "--accept-risk", "operator facts not filled in")
+    assert published.exit_code == 0
     refused = cli_embedded("generate", "--sample", "--user", "ann", "--no-wait")
     assert refused.exit_code == 4 and "needs policy" in refused.stderr
     accept = ("consents", "grant", "ann", "policy", "--source", "in-app", "--evidence", "sheet")

@@ -24,7 +24,8 @@ from liveai.generation.lifecycle import Lifecycle, default_runner_id
 from liveai.generation.tasks import NewTask, create_task, parse_motion
 from liveai.models import Task, TaskState
 
-FIELDS = ("image", "prompt", "motion", "duration", "provider")
+FIELDS = ("image", "prompt", "motion", "duration", "provider", "live_photo")
+_YES, _NO = ("1", "true", "yes", "y"), ("", "0", "false", "no", "n")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Item:
     motion: str
     duration_s: int | None
     provider: str | None
+    live_photo: bool = False  # also write a Live Photo pair of the result
 
 
 @dataclass
@@ -95,6 +97,9 @@ def _item(row: dict[str, Any], line: int, base: Path, path: Path) -> Item:
         raise InvalidInput(f"{path}:{line}: duration {duration!r} is not whole seconds")
     motion = str(row.get("motion") or "zoom_in").strip()
     parse_motion(motion)
+    live_photo = str(row.get("live_photo") or "").strip().lower()
+    if live_photo not in _YES + _NO:
+        raise InvalidInput(f"{path}:{line}: live_photo {live_photo!r} is not yes or no")
     return Item(
         line=line,
         image=base / image,
@@ -102,6 +107,7 @@ def _item(row: dict[str, Any], line: int, base: Path, path: Path) -> Item:
         motion=motion,
         duration_s=int(duration) if duration else None,
         provider=str(row.get("provider") or "").strip() or None,
+        live_photo=live_photo in _YES,
     )
 
 

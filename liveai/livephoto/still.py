@@ -1,0 +1,97 @@
+"""The still of a pair: decoded upright, cropped to the video's aspect, encoded with only
+our EXIF (orientation, size, Apple's MakerNote) and nothing else."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+from liveai.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+StillFormat = Literal["heic", "jpeg"]
+SUFFIXES: dict[StillFormat, str] = {"heic": ".HEIC", "jpeg": ".JPG"}
+_QUALITY = 90
+# libheif's x265 default ("slow") took 2.5x as long for the same PSNR on a 1600x900 still.
+_X265_PRESET = "fast"
+
+
+def load_still(path: Path) -> Image.Image:
+    """Decode a JPEG, PNG or HEIC upright in RGB, or refuse it in one line."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    try:
+        with Image.open(path) as opened:
+            upright = ImageOps.exif_transpose(opened)
+        rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+        rgb.info = {}  # the photo's own EXIF, XMP, ICC and comments stay behind
+        return rgb
+    except FileNotFoundError:
+        raise InvalidInput(f"no still image at {path}") from None
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise InvalidInput(
+            f"cannot decode the still {path.name}: {exc}",
+            hint="pass a JPEG, PNG or HEIC photo",
+        ) from None
+
+
+def frame_at(video: Path, seconds: float) -> Image.Image:
+    """The video frame shown at `seconds` (the last one at or before it), in RGB."""
+    import av
+
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            chosen = None
+            for frame in container.decode(stream):
+                if chosen is not None and frame.time is not None and frame.time > seconds + 1e-6:
+                    break
+                chosen = frame
+            if chosen is None:
+                raise InvalidInput(f"{video.name} has no decodable video frame")
+            image: Image.Image = chosen.to_image()  # type: ignore[no-untyped-call]
+            return image
+    except av.FFmpegError as exc:
+        raise InvalidInput(f"cannot decode {video.name}: {exc}") from None
+
+
+def crop_to_aspect(image: Image.Image, width: float, height: float) -> Image.Image:
+    """Centre-crop to width:height (no change when the aspects already agree to a pixel)."""
+    target = Fraction(round(width * 1000), round(height * 1000))
+    w, h = image.size
+    if abs(Fraction(w, h) - target) * h < 1:
+        return image
+    if Fraction(w, h) > target:
+        new_w = max(1, round(h * target))
+        left = (w - new_w) // 2
+        return image.crop((left, 0, left + new_w, h))
+    new_h = max(1, round(w / target))
+    top = (h - new_h) // 2
+    return image.crop((0, top, w, top + new_h))
+
+
+def write_still(image: Image.Image, exif: bytes, fmt: StillFormat, target: BinaryIO) -> None:
+    """Encode with exactly our EXIF; the image's own metadata (ICC, XMP, comments) is dropped."""
+    image.info = {}
+    if fmt == "jpeg":
+        image.save(target, "JPEG", quality=_QUALITY, exif=exif)
+        return
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(image).save(
+        buffer, quality=_QUALITY, exif=exif, enc_params={"preset": _X265_PRESET}
+    )
+    target.write(buffer.getvalue())
