@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from liveai.clock import Clock
 from liveai.errors import AuthError, ConfigError, InvalidInput, NotFound, UpstreamError
+from liveai.jwks import require_https
 from liveai.settings import Settings
 
 AUDIENCE = "appstoreconnect-v1"
@@ -64,7 +65,7 @@ class ServerApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.http = http
-        self.base_url = base_url.rstrip("/")
+        self.base_url = require_https(base_url, what="App Store Server API URL").rstrip("/")
         self.key_id = key_id
         self.issuer_id = issuer_id
         self.private_key = private_key
