@@ -98,6 +98,23 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_prefix(prefix: str) -> str:
+    """Refuse list prefixes that could escape a folder: every part but a trailing partial name
+    must be a valid key part ("" lists everything, "users/" one folder)."""
+    *folders, last = prefix.split("/")
+    if prefix and (
+        "\\" in prefix
+        or "\x00" in prefix
+        or last in (".", "..")
+        or any(part in ("", ".", "..") or part.startswith(TMP_PREFIX) for part in folders)
+    ):
+        raise InvalidInput(
+            f"invalid storage prefix {prefix!r}",
+            hint="a prefix is the start of a key: relative, '/'-separated, without '.' or '..'",
+        )
+    return prefix
+
+
 def check_expiry(expires: timedelta) -> None:
     if not timedelta(0) < expires <= MAX_PRESIGN_EXPIRY:
         raise InvalidInput(

@@ -15,6 +15,7 @@ from liveai.storage.base import (
     StoredObject,
     check_expiry,
     check_key,
+    check_prefix,
     not_found,
 )
 
@@ -79,7 +80,7 @@ class LocalStorage:
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         # Walk only the deepest folder the prefix names in full, then filter by the prefix.
-        folder_part = prefix.rpartition("/")[0]
+        folder_part = check_prefix(prefix).rpartition("/")[0]
         start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
         if not start.is_dir():
             return

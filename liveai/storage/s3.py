@@ -24,6 +24,7 @@ from liveai.storage.base import (
     StoredObject,
     check_expiry,
     check_key,
+    check_prefix,
     not_found,
 )
 
@@ -145,7 +146,7 @@ class S3Storage:
     def list(self, prefix: str) -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         with self._errors("list", prefix or "(everything)"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=check_prefix(prefix)):
                 for item in page.get("Contents", []):
                     modified = item["LastModified"].astimezone(UTC)
                     yield StoredObject(item["Key"], int(item["Size"]), modified)
