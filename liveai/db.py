@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
+from liveai.private_files import private_file
 from liveai.settings import Settings
 
 UPGRADE_HINT = "run `liveai db upgrade`"
@@ -27,7 +28,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     _make_sqlite_transactional(engine)
     return engine

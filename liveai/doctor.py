@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from liveai.errors import LiveAIError
+from liveai.private_files import private_folder
 from liveai.settings import Settings, load_settings
 
 
@@ -39,7 +40,7 @@ def check_storage(settings: Settings) -> Check:
         return check_object_storage(settings)
     folder = settings.resolved_storage_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
             pass
     except OSError as exc:

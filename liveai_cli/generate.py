@@ -180,11 +180,13 @@ def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool
 
 
 def _save(runner: Lifecycle, video: str, poster: str, out: Path, name: str) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
+    from liveai.private_files import private_folder, write_private
+
+    private_folder(out)
     files = []
     for key, suffix in ((video, ".mp4"), (poster, ".jpg")):
         path = out / f"{name}{suffix}"
-        path.write_bytes(runner.storage.get(key))
+        write_private(path, runner.storage.get(key))
         files.append(str(path))
     return files
 

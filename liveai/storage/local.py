@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from liveai.private_files import private_folder
 from liveai.storage.base import (
     TMP_PREFIX,
     DeleteReport,
@@ -34,7 +35,7 @@ class LocalStorage:
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         # Write then rename, so a reader (or a crash) never leaves half an object.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
         try:
