@@ -176,6 +176,13 @@ class Settings(BaseSettings):
 
     # Later features add their settings below, in a section of their own.
 
+    # --- result downloads ---
+    download_max_bytes: int = Field(
+        default=100_000_000,
+        ge=1,
+        description="Largest result video; the longest (15 s of 1080p) is well under this",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -3,6 +3,9 @@ remote endpoint but loopback ones, result downloads that the provider cannot ste
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import httpx
 import pytest
 
 from liveai.errors import ProviderError
@@ -63,3 +66,130 @@ def test_plain_http_is_refused_for_remote_endpoints_except_loopback(index: int) 
         _endpoints("http://api.example.com")[index]()  # type: ignore[operator]
     assert _endpoints("http://127.0.0.1:9")[index]() is not None  # type: ignore[operator]
     assert _endpoints("https://api.example.com")[index]() is not None  # type: ignore[operator]
+
+
+# --- result downloads ---------------------------------------------------------------
+
+MB = 1_000_000
+
+
+def _origin(base_url: str, *hosts: str) -> object:
+    from liveai.providers.download import ResultOrigin
+
+    return ResultOrigin("p", base_url, hosts)
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client() as each:
+        yield each
+
+
+def _downloader(client: httpx.Client, max_bytes: int = 50 * MB, resolve: object = None) -> object:
+    from liveai.providers.download import ResultDownloader, system_resolve
+
+    return ResultDownloader(client, max_bytes=max_bytes, resolve=resolve or system_resolve)
+
+
+def _refused(downloader: object, url: str, origin: object, match: str) -> None:
+    fetching = downloader.fetch(url, origin)  # type: ignore[attr-defined]
+    with pytest.raises(ProviderError, match=match) as caught, fetching:
+        pass
+    assert caught.value.code == "download_refused" and not caught.value.retryable
+
+
+def test_a_result_streams_to_a_file_without_holding_the_body_in_memory(
+    client: httpx.Client,
+) -> None:
+    import tracemalloc
+
+    from tests.fakes.result_host import Served, result_host
+
+    with result_host() as host:
+        host.replies["/v.mp4"] = Served(size=40 * MB)
+        downloader = _downloader(client)
+        tracemalloc.start()
+        try:
+            with downloader.fetch(f"{host.url}/v.mp4", _origin(host.url)) as video:  # type: ignore[attr-defined]
+                assert video.seek(0, 2) == 40 * MB
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 4 * MB
+
+
+def test_a_redirect_is_followed_on_the_same_host_but_not_to_another(client: httpx.Client) -> None:
+    from tests.fakes.result_host import Served, result_host
+
+    with result_host() as host, result_host() as other:
+        port = other.url.rsplit(":", 1)[1]
+        host.replies["/same"] = Served(status=302, headers={"Location": "/v.mp4"})
+        host.replies["/v.mp4"] = Served(body=b"mp4 bytes")
+        host.replies["/away"] = Served(status=302, headers={"Location": f"{other.url}/v"})
+        host.replies["/named"] = Served(
+            status=307, headers={"Location": f"http://localhost:{port}/v"}
+        )
+        host.replies["/metadata"] = Served(
+            status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+        )
+        downloader, origin = _downloader(client), _origin(host.url)
+        with downloader.fetch(f"{host.url}/same", origin) as video:  # type: ignore[attr-defined]
+            assert video.read() == b"mp4 bytes"
+        other_origin = _origin("http://127.0.0.2:1")
+        _refused(downloader, f"{other.url}/v", other_origin, "not a host")
+        for path in ("/away", "/named", "/metadata"):
+            _refused(downloader, f"{host.url}{path}", origin, "not a host")
+        assert other.seen == []
+
+
+@pytest.mark.parametrize(
+    "address", ["10.0.0.7", "192.168.1.2", "169.254.169.254", "127.0.0.1", "::1", "::ffff:10.1.1.1"]
+)
+def test_an_allowed_host_that_resolves_to_a_private_address_is_refused(
+    client: httpx.Client, address: str
+) -> None:
+    resolved: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return [address]
+
+    origin = _origin("https://api-beijing.klingai.com", "klingai.com")
+    _refused(
+        _downloader(client, resolve=resolve), "https://cdn.klingai.com/v.mp4", origin, "address"
+    )
+    assert resolved == ["cdn.klingai.com"]
+
+
+def test_only_https_from_listed_hosts_unless_the_provider_itself_is_on_loopback(
+    client: httpx.Client,
+) -> None:
+    origin = _origin("https://api-beijing.klingai.com", "klingai.com")
+    downloader = _downloader(client, resolve=lambda host, port: ["203.0.113.9"])
+    _refused(downloader, "http://cdn.klingai.com:443/v.mp4", origin, "not https")
+    _refused(downloader, "http://cdn.klingai.com/v.mp4", origin, "not a host")
+    _refused(downloader, "https://cdn.klingai.com:8443/v.mp4", origin, "not a host")
+    _refused(downloader, "https://klingai.com.evil.example/v.mp4", origin, "not a host")
+    _refused(downloader, "https://evilklingai.com/v.mp4", origin, "not a host")
+    _refused(downloader, "file:///etc/passwd", origin, "not a host")
+
+
+def test_an_oversized_result_is_refused_whether_announced_or_not(client: httpx.Client) -> None:
+    from tests.fakes.result_host import Served, result_host
+
+    with result_host() as host:
+        host.replies["/big.mp4"] = Served(size=5000)
+        host.replies["/chunked.mp4"] = Served(size=5000, chunked=True)
+        downloader, origin = _downloader(client, max_bytes=4096), _origin(host.url)
+        _refused(downloader, f"{host.url}/big.mp4", origin, "larger than 4096 bytes")
+        _refused(downloader, f"{host.url}/chunked.mp4", origin, "larger than 4096 bytes")
+
+
+def test_a_result_that_is_not_a_video_type_is_refused(client: httpx.Client) -> None:
+    from tests.fakes.result_host import Served, result_host
+
+    with result_host() as host:
+        host.replies["/page"] = Served(body=b"<html>", content_type="text/html; charset=utf-8")
+        _refused(
+            _downloader(client), f"{host.url}/page", _origin(host.url), "content type text/html"
+        )

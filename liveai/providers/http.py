@@ -27,6 +27,7 @@ from liveai.errors import (
 )
 from liveai.jwks import require_https
 from liveai.providers.base import Paced, Provider, Region
+from liveai.providers.download import ResultOrigin
 
 
 class RemoteProvider(Provider, Paced, Protocol):
@@ -34,6 +35,10 @@ class RemoteProvider(Provider, Paced, Protocol):
 
     def check(self) -> str:
         """One cheap authenticated call; a ProviderError when it fails."""
+        ...
+
+    def result_origin(self) -> ResultOrigin:
+        """Where its result URLs may point."""
         ...
 
 

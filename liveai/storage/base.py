@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from liveai.errors import InvalidInput, NotFound
 
@@ -35,8 +35,9 @@ class DeleteReport:
 
 
 class Storage(Protocol):
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        """Store ``data`` under ``key``, replacing any object already there."""
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
+        """Store ``data`` (bytes, or a file read from where it stands) under ``key``,
+        replacing any object already there."""
         ...
 
     def get(self, key: str) -> bytes:

@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -106,7 +106,7 @@ class S3Storage:
     def close(self) -> None:
         self.client.close()
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
         with self._errors("store", key):
             self.client.put_object(
                 Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=content_type
