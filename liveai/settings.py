@@ -231,12 +231,9 @@ class Settings(BaseSettings):
 
 
 def _mask_url_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from liveai.dburl import masked_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return masked_url(url)
 
 
 def load_settings(**overrides: Any) -> Settings:
