@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+_C1 = re.compile(r"[\x80-\x9f]")
 _stdout: Console | None = None
 _stderr: Console | None = None
 
@@ -21,7 +23,7 @@ def stdout() -> Console:
     if _stdout is None:
         from rich.console import Console
 
-        _stdout = Console(soft_wrap=True, highlight=False)
+        _stdout = Console(soft_wrap=True, highlight=False, emoji=False)
     return _stdout
 
 
@@ -30,18 +32,20 @@ def stderr() -> Console:
     if _stderr is None:
         from rich.console import Console
 
-        _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+        _stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     return _stderr
 
 
 def emit_json(data: Any) -> None:
-    """One stable JSON document on stdout: sorted keys, no colour, no wrapping."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+    """One stable JSON document on stdout: sorted keys, no colour, no wrapping; C1 controls,
+    which JSON leaves raw, written as escapes."""
+    document = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    sys.stdout.write(_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", document))
     sys.stdout.write("\n")
 
 
 def text(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(clean(line) + "\n")
 
 
 def table(
@@ -53,7 +57,7 @@ def table(
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*(_cell(row.get(column)) for column in columns))
+        grid.add_row(*(_escape(_cell(row.get(column))) for column in columns))
     stdout().print(grid)
 
 
@@ -61,7 +65,7 @@ def fields(data: Mapping[str, Any]) -> None:
     """A record as aligned `key  value` lines."""
     width = max((len(key) for key in data), default=0)
     for key, value in data.items():
-        stdout().print(f"[bold]{key.ljust(width)}[/bold]  {_cell(value)}", markup=True)
+        stdout().print(f"[bold]{_escape(key.ljust(width))}[/bold]  {_escape(_cell(value))}")
 
 
 def _cell(value: Any) -> str:
@@ -75,7 +79,7 @@ def _cell(value: Any) -> str:
 
 
 def info(message: str) -> None:
-    stderr().print(message, markup=False)
+    stderr().print(clean(message), markup=False)
 
 
 def warn(message: str) -> None:
@@ -87,9 +91,17 @@ def error(message: str) -> None:
 
 
 def _escape(message: str) -> str:
+    """``message`` safe to print as Rich markup: control characters gone, markup escaped."""
     from rich.markup import escape
 
-    return escape(message)
+    return escape(clean(message))
+
+
+def clean(message: str) -> str:
+    """``message`` without terminal control characters (tab and newline stay)."""
+    from liveai.text import strip_control
+
+    return strip_control(message)
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -99,5 +111,5 @@ def confirm(question: str, *, yes: bool) -> None:
     if not sys.stdin.isatty():
         error(f"{question} Refusing without a terminal: pass --yes to confirm.")
         raise typer.Exit(1)
-    if not typer.confirm(question, default=False, err=True):
+    if not typer.confirm(clean(question), default=False, err=True):
         raise typer.Exit(1)
