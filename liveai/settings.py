@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     intake_max_ratio: float = Field(default=2.5, ge=1.0, description="Longest:shortest side")
     intake_max_pixels: int = Field(default=64_000_000, ge=1, description="Decoded pixel cap")
     intake_max_output_side: int = Field(default=4096, ge=300, description="Normalised JPEG")
+    intake_max_decode_bytes: int = Field(
+        default=256_000_000, ge=1, description="Memory a photo may take decoded"
+    )
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = Field(default=None, description="e.g. Tencent COS endpoint")
     s3_region: str | None = None
