@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # --- retention (the privacy policy's promises; the inventory must agree) ---
     upload_retention_days: int = Field(default=30, ge=1)
     log_retention_days: int = Field(default=30, ge=1)
+    nginx_log_format: str = Field(
+        default='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"',
+        description="The access logs' nginx log_format (default: combined)",
+    )
 
     # --- providers ---
     provider_order: str = "kling,ark,wan,fal"
