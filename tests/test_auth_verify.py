@@ -299,7 +299,8 @@ def test_key_server_faults_without_a_cache_are_upstream_errors(
         with pytest.raises(UpstreamError, match=reason) as caught:
             keys.key("logto-1")
         assert int(caught.value.exit_code) == 6
-        assert keys.key("logto-1").algorithm_name == "ES384"  # recovers on the next call
+        clock.advance(timedelta(seconds=60))
+        assert keys.key("logto-1").algorithm_name == "ES384"  # recovers after the interval
 
 
 def test_symmetric_and_encryption_keys_in_a_key_set_are_ignored(
@@ -359,3 +360,46 @@ def test_settings_are_checked(http: httpx.Client) -> None:
         )
     apple_only = verifier_from_settings(Settings(apple_audiences=BUNDLE_ID), http=http)
     assert list(apple_only.policies) == ["https://appleid.apple.com"]
+
+
+def test_failed_key_set_fetches_back_off_instead_of_flooding(
+    logto: FakeLogto, http: httpx.Client, clock: FixedClock
+) -> None:
+    logto.fail("jwks", 503, times=100)
+    keys = KeySet(f"{logto.issuer}/jwks", http=http, name="logto", clock=clock)
+    hits = []
+    for step in [0, 0, 0, 59, 1, 60, 59, 1, 120, 119, 1]:
+        clock.advance(timedelta(seconds=step))
+        with pytest.raises(UpstreamError, match="answered HTTP 503"):
+            keys.key(f"junk-{step}")
+        hits.append(logto.hits("/oidc/jwks"))
+    # a fetch, then none for 60 s, then 120 s, then 240 s: each failure doubles the wait
+    assert hits == [1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
+
+
+def test_one_fetch_at_a_time_and_waiters_fail_fast(logto: FakeLogto, clock: FixedClock) -> None:
+    import threading
+    import time
+
+    logto.fail("jwks", "hang")
+    outcomes: list[str] = []
+    with httpx.Client(timeout=30.0) as http:
+        keys = KeySet(f"{logto.issuer}/jwks", http=http, name="logto", clock=clock)
+
+        def first() -> None:
+            try:
+                keys.key("junk")
+            except UpstreamError:
+                outcomes.append("upstream")
+
+        fetching = threading.Thread(target=first)
+        fetching.start()
+        while logto.hits("/oidc/jwks") == 0:
+            time.sleep(0.01)
+        for _ in range(7):
+            with pytest.raises(UpstreamError, match="being fetched"):
+                keys.key("junk")
+        assert fetching.is_alive() and logto.hits("/oidc/jwks") == 1
+        logto._release.set()
+        fetching.join()
+    assert outcomes == ["upstream"]
