@@ -48,6 +48,9 @@ class IssuerPolicy:
     audiences: tuple[str, ...]
     algorithms: tuple[str, ...]
     keys: KeySet
+    # Who may have asked for the token (azp / client_id); ``party_setting`` configures them.
+    parties: tuple[str, ...] = ()
+    party_setting: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,14 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("missing sub: the token names no subject")
+        _check_party(claims, policy)
         if nonce is not None:
             _check_nonce(claims, nonce)
+        elif "nonce" in claims:
+            raise AuthError(
+                "nonce not checked: the token was issued for a request with a nonce",
+                hint="pass the nonce the app sent with the sign-in (--nonce)",
+            )
         return _verified(policy, subject, claims)
 
     def _policy_for(self, issuer: Any) -> IssuerPolicy:
@@ -212,6 +221,30 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
+def _check_party(claims: Mapping[str, Any], policy: IssuerPolicy) -> None:
+    """A token for several audiences must name who asked for it (azp, or Logto's
+    client_id), and that party must be ours; a party a single-audience token names must be
+    ours too when ours are configured."""
+    party = claims.get("azp", claims.get("client_id"))
+    several = isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1
+    if party is None:
+        if several:
+            raise AuthError("several audiences and no authorised party (azp) in the token")
+        return
+    if not policy.parties:
+        if several:
+            raise AuthError(
+                f"a {policy.provider} token for several audiences cannot be checked",
+                hint=f"set {policy.party_setting} to the client ids allowed to ask for tokens",
+            )
+        return
+    if party not in policy.parties:
+        raise AuthError(
+            f"authorised party {party!r} is not ours for {policy.provider}",
+            hint=f"allowed: {', '.join(policy.parties)} ({policy.party_setting})",
+        )
+
+
 def _check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
     """Accept the raw nonce or its SHA-256 hex (the app sends the hash to Apple)."""
     claimed = claims.get("nonce")
@@ -261,11 +294,31 @@ def verifier_from_settings(
         issuer = require_https(settings.logto_issuer, what="Logto issuer")
         keys = _key_set(f"{issuer}/jwks", "logto", settings, http, clock)
         algorithms = _csv(settings.logto_algorithms)
-        policies.append(IssuerPolicy("logto", issuer, (settings.logto_audience,), algorithms, keys))
+        policies.append(
+            IssuerPolicy(
+                "logto",
+                issuer,
+                (settings.logto_audience,),
+                algorithms,
+                keys,
+                parties=_csv(settings.logto_client_ids),
+                party_setting="LIVEAI_LOGTO_CLIENT_IDS",
+            )
+        )
     if _csv(settings.apple_audiences):
         keys = _key_set(settings.apple_jwks_url, "apple", settings, http, clock)
         audiences = _csv(settings.apple_audiences)
-        policies.append(IssuerPolicy("apple", APPLE_ISSUER, audiences, ("RS256",), keys))
+        policies.append(
+            IssuerPolicy(
+                "apple",
+                APPLE_ISSUER,
+                audiences,
+                ("RS256",),
+                keys,
+                parties=audiences,
+                party_setting="LIVEAI_APPLE_AUDIENCES",
+            )
+        )
     return TokenVerifier(
         policies, clock=clock, leeway=timedelta(seconds=settings.auth_leeway_seconds)
     )

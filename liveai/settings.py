@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     logto_issuer: str | None = Field(default=None, description="e.g. https://auth.example/oidc")
     logto_audience: str | None = Field(default=None, description="Our API resource indicator")
     logto_algorithms: str = Field(default="ES384", description="Comma-separated, pinned")
+    logto_client_ids: str = Field(
+        default="", description="Comma-separated app ids allowed as a token's client_id/azp"
+    )
     logto_m2m_app_id: str | None = Field(default=None, description="Management API M2M app")
     logto_m2m_app_secret: SecretStr | None = None
     logto_management_resource: str = "https://default.logto.app/api"

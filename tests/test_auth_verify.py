@@ -403,3 +403,37 @@ def test_one_fetch_at_a_time_and_waiters_fail_fast(logto: FakeLogto, clock: Fixe
         logto._release.set()
         fetching.join()
     assert outcomes == ["upstream"]
+
+
+def test_several_audiences_need_an_authorised_party_of_ours(
+    logto: FakeLogto, apple: FakeAppleId, http: httpx.Client, clock: FixedClock
+) -> None:
+    both = [BUNDLE_ID, "com.other.app"]
+    plain = verifier_from_settings(identity_settings(logto.url, apple.url), http=http, clock=clock)
+    for claims, reason in [
+        (apple_claims(aud=both), "several audiences and no authorised party"),
+        (apple_claims(aud=both, azp="com.other.app"), "authorised party 'com.other.app'"),
+    ]:
+        with pytest.raises(AuthError, match=reason):
+            plain.verify(apple_key().sign(claims))
+    assert plain.verify(apple_key().sign(apple_claims(aud=both, azp=BUNDLE_ID)))
+    assert plain.verify(apple_key().sign(apple_claims()))  # one audience: as before
+
+    many = [AUDIENCE, "https://other-api.example"]
+    logto_many = logto_key().sign(logto_claims(logto.issuer, aud=many))
+    with pytest.raises(AuthError, match="LIVEAI_LOGTO_CLIENT_IDS"):
+        plain.verify(logto_many)
+    assert plain.verify(logto_key().sign(logto_claims(logto.issuer)))
+    settings = identity_settings(logto.url, apple.url, logto_client_ids="native-app, web")
+    listed = verifier_from_settings(settings, http=http, clock=clock)
+    assert listed.verify(logto_many).subject == "u_logto1"
+    rogue = logto_claims(logto.issuer, client_id="rogue-app")
+    with pytest.raises(AuthError, match="authorised party 'rogue-app'"):
+        listed.verify(logto_key().sign(rogue))
+
+
+def test_a_token_carrying_a_nonce_is_not_accepted_unchecked(verifier: TokenVerifier) -> None:
+    token = apple_key().sign(apple_claims(nonce=hashlib.sha256(b"raw").hexdigest()))
+    with pytest.raises(AuthError, match="nonce"):
+        verifier.verify(token)
+    assert verifier.verify(token, nonce="raw").subject == "000851.abcdef.0747"
