@@ -281,3 +281,20 @@ def _error_for(response: httpx.Response) -> Exception:
     if code:
         return UpstreamError(f"Apple refused the request ({code})")
     return UpstreamError(f"Apple answered HTTP {status}", hint="retry later")
+
+
+def rotate_token_key(
+    session: Session, cipher: TokenCipher, *, actor: str = "system", clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """Re-encrypt every stored refresh token under the cipher's newest key, in the caller's
+    transaction (all or none), so older keys can be retired; how many were rewritten."""
+    now = clock.now()
+    rotated = 0
+    for credential in session.scalars(select(AppleCredential).order_by(AppleCredential.id)):
+        credential.refresh_token_encrypted = cipher.rotate(credential.refresh_token_encrypted)
+        credential.updated_at = now
+        rotated += 1
+    audit.record(
+        session, "apple.tokens_rekeyed", details={"count": rotated}, actor=actor, clock=clock
+    )
+    return rotated
