@@ -412,3 +412,14 @@ def test_cli_storage_ls_refuses_a_prefix_outside_the_root(cli: Cli, isolated_env
     result = cli("storage", "ls", "../../../../etc/ssl/")
     assert result.exit_code == ExitCode.USAGE
     assert "invalid storage prefix" in result.stderr and "certs" not in result.stdout
+
+
+def test_put_takes_a_file_and_stores_it_from_where_it_stands(storage: Storage) -> None:
+    import tempfile
+
+    key = result_key(USER, "streamed.mp4")
+    with tempfile.TemporaryFile() as video:
+        video.write(b"x" * 300_000)
+        video.seek(0)
+        storage.put(key, video, content_type="video/mp4")
+    assert storage.get(key) == b"x" * 300_000
