@@ -193,3 +193,79 @@ def test_a_result_that_is_not_a_video_type_is_refused(client: httpx.Client) -> N
         _refused(
             _downloader(client), f"{host.url}/page", _origin(host.url), "content type text/html"
         )
+
+
+def test_a_pinned_https_download_still_checks_the_certificate_for_the_host_name(
+    tmp_path,
+) -> None:
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from liveai.providers.download import ResultDownloader, ResultOrigin
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.headers["Host"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        trusted = ssl.create_default_context(cafile=str(cert_file))
+        with httpx.Client(verify=trusted) as client:
+            downloader = ResultDownloader(client, max_bytes=1000)
+            named = ResultOrigin("p", f"https://localhost:{port}", ())
+            with downloader.fetch(f"https://localhost:{port}/v.mp4", named) as video:
+                assert video.read() == f"localhost:{port}".encode()
+            by_address = ResultOrigin("p", f"https://127.0.0.1:{port}", ())
+            with (
+                pytest.raises(ProviderError, match="download failed"),
+                downloader.fetch(f"https://127.0.0.1:{port}/v.mp4", by_address),
+            ):
+                pass
+    finally:
+        server.shutdown()
+        server.server_close()
