@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from liveai.dburl import masked_url, parse_database_url, scrub
 from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
-from liveai.private_files import private_file
+from liveai.private_files import private_file, tighten
 from liveai.settings import Settings
 
 UPGRADE_HINT = "run `liveai db upgrade`"
@@ -28,7 +28,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        private_file(Path(parsed.database))
+        database = private_file(Path(parsed.database))
+        for journal in ("-wal", "-shm"):
+            tighten(database.with_name(database.name + journal))
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
     _make_sqlite_transactional(engine)
     return engine

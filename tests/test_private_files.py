@@ -71,3 +71,30 @@ def test_cli_out_files_and_home_are_private(
     assert mode(out) == 0o600
     assert cli_embedded("users", "list").exit_code == 0
     assert mode(isolated_env) == 0o700
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    files = [home / name for name in ("liveai.db", "liveai.db-wal", "liveai.db-shm")]
+    for path in files:
+        path.touch(mode=0o644)
+        path.chmod(0o644)
+    make_engine(f"sqlite:///{files[0]}").dispose()
+    assert [mode(path) for path in files] == [0o600] * 3
+
+
+def test_a_rerun_export_removes_what_a_crashed_one_left(database: Database, tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "storage")
+    with database.transaction() as session:
+        seeded = seed_user(session, storage, tag="me")
+    left = tmp_path / ".bundle.zip.x1y2z3.partial"
+    left.write_bytes(b"half a bundle")
+    elsewhere = tmp_path / "keep.txt"
+    elsewhere.write_text("not ours to remove")
+    (tmp_path / ".bundle.zip.l1nk.partial").symlink_to(elsewhere)
+    with database.transaction() as session:
+        export_user(
+            session, storage, seeded.user_id, tmp_path / "bundle.zip", settings=load_settings()
+        )
+    assert not left.exists() and elsewhere.read_text() == "not ours to remove"
