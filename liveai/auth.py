@@ -27,6 +27,7 @@ from liveai.errors import AuthError, ConfigError, Conflict, UpstreamError
 from liveai.jwks import KeySet, require_https
 from liveai.models import Identity, User, UserStatus
 from liveai.settings import Settings
+from liveai.text import refuse_control
 from liveai.users import create_user, find_identity, get_user
 
 APPLE_ISSUER = "https://appleid.apple.com"
@@ -444,7 +445,7 @@ def _keep_first_profile(
         user.email = verified.email
         changed = True
     if user.display_name is None and display_name and display_name.strip():
-        user.display_name = display_name.strip()[:200]
+        user.display_name = refuse_control(display_name.strip()[:200], what="display name")
         changed = True
     if changed:
         user.updated_at = clock.now()
