@@ -269,3 +269,30 @@ def test_a_pinned_https_download_still_checks_the_certificate_for_the_host_name(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_doctor_reports_a_plain_http_apns_url(tmp_path) -> None:
+    from liveai.push import apns_status
+    from liveai.settings import Settings
+
+    settings = Settings(
+        apns_key_id="K",
+        apns_team_id="T",
+        apple_bundle_id="b",
+        apns_key_file=tmp_path / "AuthKey.p8",
+        apns_base_url="http://api.push.example",
+    )
+    ok, detail = apns_status(settings)
+    assert not ok and "LIVEAI_APNS_BASE_URL" in detail and "must be an https URL" in detail
+
+
+def test_doctor_reports_a_plain_http_app_store_url() -> None:
+    from liveai.purchases.health import app_store_status
+
+    settings = load_settings(
+        apple_bundle_id="app.live",
+        apple_products={"p": 10},
+        apple_verify_receipt_url="http://buy.itunes.example/verifyReceipt",
+    )
+    ok, detail = app_store_status(settings)
+    assert not ok and "LIVEAI_APPLE_VERIFY_RECEIPT_URL" in detail and "https" in detail
