@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from liveai.auth import APPLE_ISSUER, TokenVerifier, bind_verified
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import AuthError, ConfigError, UpstreamError
 from liveai.jwks import require_https
+from liveai.keys import load_p8, p8_text
 from liveai.models import AppleCredential
 from liveai.sealed import TokenCipher
 from liveai.settings import Settings
@@ -68,15 +68,11 @@ class AppleClient:
 
 
 def _load_key_text(value: str) -> str:
-    if value.lstrip().startswith("-----BEGIN"):
-        return value
-    path = Path(value).expanduser()
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the Sign in with Apple key {path}: {exc.strerror}", hint=_CONFIG_HINT
-        ) from None
+    """The key's PEM text, checked to be a P-256 private key."""
+    setting = "LIVEAI_SIWA_PRIVATE_KEY"
+    text = p8_text(value, setting=setting, hint=_CONFIG_HINT)
+    load_p8(text, setting=setting, hint=_CONFIG_HINT)
+    return text
 
 
 def cipher_from_settings(settings: Settings) -> TokenCipher:
@@ -285,3 +281,20 @@ def _error_for(response: httpx.Response) -> Exception:
     if code:
         return UpstreamError(f"Apple refused the request ({code})")
     return UpstreamError(f"Apple answered HTTP {status}", hint="retry later")
+
+
+def rotate_token_key(
+    session: Session, cipher: TokenCipher, *, actor: str = "system", clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """Re-encrypt every stored refresh token under the cipher's newest key, in the caller's
+    transaction (all or none), so older keys can be retired; how many were rewritten."""
+    now = clock.now()
+    rotated = 0
+    for credential in session.scalars(select(AppleCredential).order_by(AppleCredential.id)):
+        credential.refresh_token_encrypted = cipher.rotate(credential.refresh_token_encrypted)
+        credential.updated_at = now
+        rotated += 1
+    audit.record(
+        session, "apple.tokens_rekeyed", details={"count": rotated}, actor=actor, clock=clock
+    )
+    return rotated

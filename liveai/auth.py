@@ -27,6 +27,7 @@ from liveai.errors import AuthError, ConfigError, Conflict, UpstreamError
 from liveai.jwks import KeySet, require_https
 from liveai.models import Identity, User, UserStatus
 from liveai.settings import Settings
+from liveai.text import refuse_control
 from liveai.users import create_user, find_identity, get_user
 
 APPLE_ISSUER = "https://appleid.apple.com"
@@ -48,6 +49,9 @@ class IssuerPolicy:
     audiences: tuple[str, ...]
     algorithms: tuple[str, ...]
     keys: KeySet
+    # Who may have asked for the token (azp / client_id); ``party_setting`` configures them.
+    parties: tuple[str, ...] = ()
+    party_setting: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,14 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("missing sub: the token names no subject")
+        _check_party(claims, policy)
         if nonce is not None:
             _check_nonce(claims, nonce)
+        elif "nonce" in claims:
+            raise AuthError(
+                "nonce not checked: the token was issued for a request with a nonce",
+                hint="pass the nonce the app sent with the sign-in (--nonce)",
+            )
         return _verified(policy, subject, claims)
 
     def _policy_for(self, issuer: Any) -> IssuerPolicy:
@@ -212,6 +222,30 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
+def _check_party(claims: Mapping[str, Any], policy: IssuerPolicy) -> None:
+    """A token for several audiences must name who asked for it (azp, or Logto's
+    client_id), and that party must be ours; a party a single-audience token names must be
+    ours too when ours are configured."""
+    party = claims.get("azp", claims.get("client_id"))
+    several = isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1
+    if party is None:
+        if several:
+            raise AuthError("several audiences and no authorised party (azp) in the token")
+        return
+    if not policy.parties:
+        if several:
+            raise AuthError(
+                f"a {policy.provider} token for several audiences cannot be checked",
+                hint=f"set {policy.party_setting} to the client ids allowed to ask for tokens",
+            )
+        return
+    if party not in policy.parties:
+        raise AuthError(
+            f"authorised party {party!r} is not ours for {policy.provider}",
+            hint=f"allowed: {', '.join(policy.parties)} ({policy.party_setting})",
+        )
+
+
 def _check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
     """Accept the raw nonce or its SHA-256 hex (the app sends the hash to Apple)."""
     claimed = claims.get("nonce")
@@ -261,11 +295,31 @@ def verifier_from_settings(
         issuer = require_https(settings.logto_issuer, what="Logto issuer")
         keys = _key_set(f"{issuer}/jwks", "logto", settings, http, clock)
         algorithms = _csv(settings.logto_algorithms)
-        policies.append(IssuerPolicy("logto", issuer, (settings.logto_audience,), algorithms, keys))
+        policies.append(
+            IssuerPolicy(
+                "logto",
+                issuer,
+                (settings.logto_audience,),
+                algorithms,
+                keys,
+                parties=_csv(settings.logto_client_ids),
+                party_setting="LIVEAI_LOGTO_CLIENT_IDS",
+            )
+        )
     if _csv(settings.apple_audiences):
         keys = _key_set(settings.apple_jwks_url, "apple", settings, http, clock)
         audiences = _csv(settings.apple_audiences)
-        policies.append(IssuerPolicy("apple", APPLE_ISSUER, audiences, ("RS256",), keys))
+        policies.append(
+            IssuerPolicy(
+                "apple",
+                APPLE_ISSUER,
+                audiences,
+                ("RS256",),
+                keys,
+                parties=audiences,
+                party_setting="LIVEAI_APPLE_AUDIENCES",
+            )
+        )
     return TokenVerifier(
         policies, clock=clock, leeway=timedelta(seconds=settings.auth_leeway_seconds)
     )
@@ -393,7 +447,7 @@ def _keep_first_profile(
         user.email = verified.email
         changed = True
     if user.display_name is None and display_name and display_name.strip():
-        user.display_name = display_name.strip()[:200]
+        user.display_name = refuse_control(display_name.strip()[:200], what="display name")
         changed = True
     if changed:
         user.updated_at = clock.now()

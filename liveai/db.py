@@ -12,23 +12,26 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from liveai.dburl import masked_url, parse_database_url, scrub
 from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
+from liveai.private_files import private_file, tighten
 from liveai.settings import Settings
 
 UPGRADE_HINT = "run `liveai db upgrade`"
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        database = private_file(Path(parsed.database))
+        for journal in ("-wal", "-shm"):
+            tighten(database.with_name(database.name + journal))
+    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
     _make_sqlite_transactional(engine)
     return engine
 
@@ -138,11 +141,10 @@ def ping(engine: Engine) -> None:
     try:
         with engine.connect():
             pass
-    except OperationalError as exc:
-        url = engine.url.render_as_string(hide_password=True)
+    except DBAPIError as exc:  # unreachable, refused, or an option it does not know
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseUnavailable(
-            f"cannot reach the database at {url}: {reason}",
+            f"cannot reach the database at {masked_url(engine.url)}: {scrub(reason, engine.url)}",
             hint="start the server or fix LIVEAI_DATABASE_URL",
         ) from None
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from liveai.errors import LiveAIError
+from liveai.private_files import private_folder
 from liveai.settings import Settings, load_settings
 
 
@@ -22,16 +23,19 @@ CheckFn = Callable[[Settings], Check]
 
 def check_database(settings: Settings) -> Check:
     from liveai.db import ensure_schema, make_engine
+    from liveai.dburl import masked_url
 
-    engine = make_engine(settings.resolved_database_url)
+    try:
+        engine = make_engine(settings.resolved_database_url)
+    except LiveAIError as exc:
+        return Check("database", False, str(exc))
     try:
         ensure_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
     except LiveAIError as exc:
         return Check("database", False, str(exc))
     finally:
         engine.dispose()
-    url = engine.url.render_as_string(hide_password=True)
-    return Check("database", True, f"{url} reachable, schema up to date")
+    return Check("database", True, f"{masked_url(engine.url)} reachable, schema up to date")
 
 
 def check_storage(settings: Settings) -> Check:
@@ -39,7 +43,7 @@ def check_storage(settings: Settings) -> Check:
         return check_object_storage(settings)
     folder = settings.resolved_storage_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
             pass
     except OSError as exc:

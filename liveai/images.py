@@ -24,6 +24,9 @@ SOURCE_TYPES = ("jpeg", "png", "heic")
 _PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "HEIF": "heic"}
 _JPEG_QUALITY = 90
 _RESIZABLE_MODES = ("RGB", "RGBA", "L", "LA", "CMYK")
+# What Pillow keeps in memory per pixel: one byte for these modes, two for 16-bit grey,
+# four for every other mode (RGB is stored padded to four).
+_PILLOW_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
 _TRANSPOSE = {  # EXIF orientation -> the turn that makes the photo upright
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -74,6 +77,10 @@ class DecompressionBomb(InvalidImage):
     code = "too_many_pixels"
 
 
+class ImageTooCostly(InvalidImage):
+    code = "decode_budget"
+
+
 class ImageTooSmall(InvalidImage):
     code = "too_small"
 
@@ -90,6 +97,7 @@ class IntakeLimits:
     max_ratio: float = 2.5
     max_pixels: int = 64_000_000
     max_output_side: int = 4096
+    max_decode_bytes: int = 256_000_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeLimits:
@@ -100,6 +108,7 @@ class IntakeLimits:
             max_ratio=settings.intake_max_ratio,
             max_pixels=settings.intake_max_pixels,
             max_output_side=settings.intake_max_output_side,
+            max_decode_bytes=settings.intake_max_decode_bytes,
         )
 
 
@@ -125,6 +134,7 @@ def prepare_image(data: bytes, limits: IntakeLimits) -> PreparedImage:
     with _open(data, source_type) as image:
         _check_frames(image)
         _check_pixels(image.size, limits)
+        _check_decode_budget(image, limits)
         clean = _normalise(image, limits)
     jpeg = _encode_jpeg(clean)
     return PreparedImage(
@@ -237,6 +247,33 @@ def _check_pixels(size: tuple[int, int], limits: IntakeLimits) -> None:
             f"{limits.max_pixels:,}-pixel limit",
             hint="send a smaller photo (or raise LIVEAI_INTAKE_MAX_PIXELS)",
         )
+
+
+def _check_decode_budget(image: Image.Image, limits: IntakeLimits) -> None:
+    """Refuse, before any pixel is decoded, a photo whose decoding would take more memory
+    than the budget: its pixels times the larger of the bytes Pillow keeps per pixel and
+    the bytes the source stores per pixel (16-bit samples count twice)."""
+    width, height = image.size
+    source_bytes, depth = _source_pixel_bytes(image)
+    needed = width * height * max(_PILLOW_PIXEL_BYTES.get(image.mode, 4), source_bytes)
+    if needed > limits.max_decode_bytes:
+        raise ImageTooCostly(
+            f"the photo ({width}x{height} {image.mode} at {depth} bits per channel) would take "
+            f"{needed:,} bytes to decode, above the {limits.max_decode_bytes:,}-byte budget",
+            hint="send an 8-bit or smaller photo (or raise LIVEAI_INTAKE_MAX_DECODE_BYTES)",
+        )
+
+
+def _source_pixel_bytes(image: Image.Image) -> tuple[int, int]:
+    """(bytes per pixel, bits per channel) as the file stores them, from the decoder's raw
+    mode (e.g. "RGBA;16B"); Pillow's own mode when the decoder names none."""
+    tiles = getattr(image, "tile", None) or []
+    args = tiles[0][3] if tiles else None
+    raw = args if isinstance(args, str) else image.mode
+    base, _, layout = raw.partition(";")
+    depth = 16 if layout.startswith("16") else 8
+    channels = len(base) if base.isalpha() and base.isupper() else 1
+    return channels * depth // 8, depth
 
 
 def _check_dimensions(size: tuple[int, int], limits: IntakeLimits) -> None:

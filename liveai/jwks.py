@@ -1,8 +1,8 @@
 """Cached JSON Web Key Sets (Logto's /oidc/jwks, Apple's /auth/keys).
 
 Keys are refetched after `refresh_after`; an unknown `kid` triggers one refetch, at most
-every `refetch_interval`; when the key server is down, cached keys keep working until
-they are `max_age` old.
+every `refetch_interval` (longer after failures); when the key server is down, cached keys
+keep working until they are `max_age` old.
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ def require_https(url: str, *, what: str) -> str:
 
 
 class KeySet:
-    """One remote key set, fetched with the injected client and cached in memory."""
+    """One remote key set, fetched with the injected client and cached in memory.
+
+    One fetch at a time, outside the lock that guards the cache: while it runs, callers
+    that would need it fail at once instead of queueing behind it. A failed fetch counts
+    as an attempt too: the next waits the refetch interval, doubled after each further
+    failure (up to 16 intervals), so junk tokens cannot flood a key server that is down.
+    """
 
     def __init__(
         self,
@@ -72,61 +78,84 @@ class KeySet:
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at: datetime | None = None
         self._attempted_at: datetime | None = None
+        self._failures = 0
+        self._last_error: UpstreamError | None = None
+        self._fetching = False
         self._lock = threading.Lock()
         self.fetches = 0
 
     def key(self, kid: str) -> PyJWK:
-        """The key with this id, refetching the set once (rate-limited) if it is unknown."""
+        """The key with this id, refetching the set (rate-limited) when it is stale or the
+        id is unknown."""
+        now = self._clock.now()
         with self._lock:
-            now = self._clock.now()
-            if self._is_stale(now) and self._may_fetch(now):
-                self._refresh(now)
             self._drop_expired(now)
             found = self._keys.get(kid)
-            if found is None and self._may_fetch(now):
-                self._refresh(now)
+            wanted = found is None or self._is_stale(now)
+            fetch = wanted and not self._fetching and self._may_fetch(now)
+            if fetch:
+                self._fetching, self._attempted_at = True, now
+            busy = wanted and self._fetching and not fetch
+        if fetch:
+            self._refresh(now)
+            with self._lock:
                 found = self._keys.get(kid)
-            if found is not None:
-                return found
-            if not self._keys:
-                raise UpstreamError(
-                    f"the {self.name} key set {self.url} is unavailable and no keys are cached",
-                    hint="check the key server, then retry",
-                )
-            raise AuthError(f"unknown key id {kid!r}: not in the {self.name} key set")
+        if found is not None:
+            return found
+        if not self._keys:
+            raise self._unavailable(busy)
+        raise AuthError(f"unknown key id {kid!r}: not in the {self.name} key set")
 
     def refresh(self) -> int:
         """Fetch the set now (for `liveai doctor`); return how many keys it holds."""
+        now = self._clock.now()
+        keys = self._fetch()
         with self._lock:
-            now = self._clock.now()
-            self._attempted_at = now
-            self._keys = self._fetch()
-            self._fetched_at = now
+            self._keys, self._fetched_at, self._attempted_at = keys, now, now
+            self._failures, self._last_error = 0, None
             return len(self._keys)
 
     def _is_stale(self, now: datetime) -> bool:
         return self._fetched_at is None or now - self._fetched_at >= self._refresh_after
 
     def _may_fetch(self, now: datetime) -> bool:
-        if self._attempted_at is None or not self._keys:
+        if self._attempted_at is None:
             return True
-        return now - self._attempted_at >= self._refetch_interval
+        doublings = min(max(self._failures - 1, 0), 4)
+        return now - self._attempted_at >= self._refetch_interval * (1 << doublings)
 
     def _drop_expired(self, now: datetime) -> None:
         if self._fetched_at is not None and now - self._fetched_at >= self._max_age:
             self._keys = {}
 
     def _refresh(self, now: datetime) -> None:
-        """Fetch; on failure keep the cached keys (they expire at max_age)."""
-        self._attempted_at = now
+        """Fetch (outside the lock); on failure keep the cached keys (they expire at max_age)."""
         try:
             keys = self._fetch()
-        except UpstreamError:
+        except UpstreamError as exc:
+            with self._lock:
+                self._fetching = False
+                self._failures += 1
+                self._last_error = exc
             if not self._keys:
                 raise
             return
-        self._keys = keys
-        self._fetched_at = now
+        with self._lock:
+            self._fetching = False
+            self._keys, self._fetched_at = keys, now
+            self._failures, self._last_error = 0, None
+
+    def _unavailable(self, busy: bool) -> UpstreamError:
+        if busy:
+            return UpstreamError(
+                f"the {self.name} key set {self.url} is being fetched and no keys are cached",
+                hint="retry in a moment",
+            )
+        why = f" ({self._last_error.message})" if self._last_error is not None else ""
+        return UpstreamError(
+            f"the {self.name} key set {self.url} is unavailable and no keys are cached{why}",
+            hint="check the key server; the next attempt waits for the refetch interval",
+        )
 
     def _fetch(self) -> dict[str, PyJWK]:
         self.fetches += 1

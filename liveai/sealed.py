@@ -51,4 +51,10 @@ class TokenCipher:
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the first key."""
-        return self._fernet.rotate(ciphertext.encode()).decode()
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise ConfigError(
+                "a stored token cannot be decrypted with the configured keys",
+                hint="keep the old key in LIVEAI_SIWA_TOKEN_KEYS after the new one",
+            ) from None

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     policy_facts_file: Path | None = Field(
         default=None, description="Operator facts TOML for the policy (see the shipped example)"
     )
+    nginx_log_format: str = Field(
+        default='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"',
+        description="The access logs' nginx log_format (default: combined)",
+    )
 
     # --- providers ---
     provider_order: str = "kling,ark,wan,fal"
@@ -111,6 +116,9 @@ class Settings(BaseSettings):
     intake_max_ratio: float = Field(default=2.5, ge=1.0, description="Longest:shortest side")
     intake_max_pixels: int = Field(default=64_000_000, ge=1, description="Decoded pixel cap")
     intake_max_output_side: int = Field(default=4096, ge=300, description="Normalised JPEG")
+    intake_max_decode_bytes: int = Field(
+        default=256_000_000, ge=1, description="Memory a photo may take decoded"
+    )
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = Field(default=None, description="e.g. Tencent COS endpoint")
     s3_region: str | None = None
@@ -135,6 +143,9 @@ class Settings(BaseSettings):
     logto_issuer: str | None = Field(default=None, description="e.g. https://auth.example/oidc")
     logto_audience: str | None = Field(default=None, description="Our API resource indicator")
     logto_algorithms: str = Field(default="ES384", description="Comma-separated, pinned")
+    logto_client_ids: str = Field(
+        default="", description="Comma-separated app ids allowed as a token's client_id/azp"
+    )
     logto_m2m_app_id: str | None = Field(default=None, description="Management API M2M app")
     logto_m2m_app_secret: SecretStr | None = None
     logto_management_resource: str = "https://default.logto.app/api"
@@ -178,14 +189,19 @@ class Settings(BaseSettings):
         default=100, ge=0, description="One-time grant to the dev user when embedded"
     )
 
-    # Later features add their settings below, in a section of their own.
-
     # --- request register (deadlines) ---
     deadline_timezone: str = Field(
         default="Asia/Shanghai", description="Zone request days are counted and shown in"
     )
     calendar_file: Path | None = Field(
         default=None, description="Your own working-day calendar TOML, replacing the packaged one"
+    )
+
+    # --- result downloads ---
+    download_max_bytes: int = Field(
+        default=100_000_000,
+        ge=1,
+        description="Largest result video; the longest (15 s of 1080p) is well under this",
     )
 
     @classmethod
@@ -236,12 +252,9 @@ class Settings(BaseSettings):
 
 
 def _mask_url_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from liveai.dburl import masked_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return masked_url(url)
 
 
 def load_settings(**overrides: Any) -> Settings:

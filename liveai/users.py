@@ -13,6 +13,7 @@ from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import Identity, User
+from liveai.text import refuse_control
 
 MAX_NAME_LENGTH = 200
 
@@ -20,7 +21,7 @@ MAX_NAME_LENGTH = 200
 def _check_name(name: str | None) -> str | None:
     if name is None:
         return None
-    cleaned = name.strip()
+    cleaned = refuse_control(name.strip(), what="display name")
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidInput(
             f"a display name must be 1 to {MAX_NAME_LENGTH} characters, got {len(cleaned)}"

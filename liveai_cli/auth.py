@@ -183,3 +183,26 @@ def apple_revoke(
         output.info(f"revoked {count} Sign in with Apple token(s)")
     else:
         output.warn("no Sign in with Apple token is stored: ask the user to revoke in Settings")
+
+
+@app.command("rotate-key")
+def rotate_key(json_: JsonOption = False) -> None:
+    """Re-encrypt the stored Sign in with Apple refresh tokens under the newest key.
+
+    Put the new key first in LIVEAI_SIWA_TOKEN_KEYS (older ones after it), run this, then
+    remove the older keys. All tokens are rewritten or none (a token no key opens: exit 1).
+
+    Example: liveai auth rotate-key --json
+    """
+    from liveai.apple import cipher_from_settings, rotate_token_key
+
+    cipher = cipher_from_settings(state.settings())
+    with state.session() as session:
+        rotated = rotate_token_key(session, cipher, actor=state.actor())
+    if json_:
+        output.emit_json({"rotated": rotated})
+    else:
+        output.info(
+            f"re-encrypted {rotated} stored Sign in with Apple token(s) under the newest key; "
+            "the older keys in LIVEAI_SIWA_TOKEN_KEYS can now be removed"
+        )

@@ -215,11 +215,13 @@ def _finish(
 
 
 def _save(runner: Lifecycle, video: str, poster: str, out: Path, name: str) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
+    from liveai.private_files import private_folder, write_private
+
+    private_folder(out)
     files = []
     for key, suffix in ((video, ".mp4"), (poster, ".jpg")):
         path = out / f"{name}{suffix}"
-        path.write_bytes(runner.storage.get(key))
+        write_private(path, runner.storage.get(key))
         files.append(str(path))
     return files
 

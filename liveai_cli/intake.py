@@ -34,7 +34,9 @@ def check(
 
     prepared = prepare_image(photo.read_bytes(), IntakeLimits.from_settings(state.settings()))
     if out is not None:
-        out.write_bytes(prepared.jpeg)
+        from liveai.private_files import write_private
+
+        write_private(out, prepared.jpeg)
     shown = {
         "source_type": prepared.source_type,
         "source_bytes": prepared.source_bytes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+_C1 = re.compile(r"[\x80-\x9f]")
 _stdout: Console | None = None
 _stderr: Console | None = None
 
@@ -23,7 +25,7 @@ def stdout() -> Console:
     if _stdout is None:
         from rich.console import Console
 
-        _stdout = Console(soft_wrap=True, highlight=False)
+        _stdout = Console(soft_wrap=True, highlight=False, emoji=False)
     return _stdout
 
 
@@ -32,18 +34,20 @@ def stderr() -> Console:
     if _stderr is None:
         from rich.console import Console
 
-        _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+        _stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     return _stderr
 
 
 def emit_json(data: Any) -> None:
-    """One stable JSON document on stdout: sorted keys, no colour, no wrapping."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+    """One stable JSON document on stdout: sorted keys, no colour, no wrapping; C1 controls,
+    which JSON leaves raw, written as escapes."""
+    document = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    sys.stdout.write(_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", document))
     sys.stdout.write("\n")
 
 
 def text(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(clean(line) + "\n")
 
 
 def table(
@@ -76,7 +80,7 @@ def _print_uncut(grid: Any) -> None:
 def _styled_or_cell(value: Any) -> Any:
     from rich.text import Text
 
-    return value if isinstance(value, Text) else _cell(value)
+    return value if isinstance(value, Text) else _escape(_cell(value))
 
 
 def alert(message: str) -> Any:
@@ -129,7 +133,7 @@ def fields(data: Mapping[str, Any]) -> None:
     """A record as aligned `key  value` lines."""
     width = max((len(key) for key in data), default=0)
     for key, value in data.items():
-        stdout().print(f"[bold]{key.ljust(width)}[/bold]  {_cell(value)}", markup=True)
+        stdout().print(f"[bold]{_escape(key.ljust(width))}[/bold]  {_escape(_cell(value))}")
 
 
 def _cell(value: Any) -> str:
@@ -143,7 +147,7 @@ def _cell(value: Any) -> str:
 
 
 def info(message: str) -> None:
-    stderr().print(message, markup=False)
+    stderr().print(clean(message), markup=False)
 
 
 def warn(message: str) -> None:
@@ -155,9 +159,17 @@ def error(message: str) -> None:
 
 
 def _escape(message: str) -> str:
+    """``message`` safe to print as Rich markup: control characters gone, markup escaped."""
     from rich.markup import escape
 
-    return escape(message)
+    return escape(clean(message))
+
+
+def clean(message: str) -> str:
+    """``message`` without terminal control characters (tab and newline stay)."""
+    from liveai.text import strip_control
+
+    return strip_control(message)
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -168,7 +180,7 @@ def confirm(question: str, *, yes: bool) -> None:
         error(f"{question} Refusing without a terminal: pass --yes to confirm.")
         raise typer.Exit(1)
     try:
-        agreed = typer.confirm(question, default=False, err=True)
+        agreed = typer.confirm(clean(question), default=False, err=True)
     except typer.Abort:  # Ctrl-C (or end of input) at the prompt
         raise KeyboardInterrupt from None
     if not agreed:

@@ -102,8 +102,15 @@ def logs(
 
     if not dir_.is_dir():
         raise InvalidInput(f"{dir_} is not a folder", hint="pass the nginx log folder with --dir")
-    retention = days or state.settings().log_retention_days
-    report = sweep_logs(dir_, days=retention, now=_now(now), dry_run=dry_run)
+    settings = state.settings()
+    retention = days or settings.log_retention_days
+    report = sweep_logs(
+        dir_,
+        days=retention,
+        now=_now(now),
+        dry_run=dry_run,
+        log_format=settings.nginx_log_format,
+    )
     shown = {
         "dry_run": report.dry_run,
         "cutoff": _iso(report.cutoff),

@@ -23,6 +23,25 @@ BUNDLE = "ai.live.app"
 PRODUCTS = {"ai.live.credits100": 100, "ai.live.credits500": 500}
 
 
+def key_usage(*allowed: str) -> x509.KeyUsage:
+    names = (
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+        "encipher_only",
+        "decipher_only",
+    )
+    return x509.KeyUsage(**{name: name in allowed for name in names})
+
+
+CA_USAGE = key_usage("key_cert_sign", "crl_sign")  # as Apple's root and WWDR intermediates
+SIGNING_USAGE = key_usage("digital_signature")
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
@@ -37,6 +56,8 @@ def make_cert(
     marker: x509.ObjectIdentifier | None,
     not_before: datetime = NOW - timedelta(days=365),
     not_after: datetime = NOW + timedelta(days=365),
+    path_length: int | None = None,
+    usage: x509.KeyUsage | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
@@ -46,7 +67,8 @@ def make_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+        .add_extension(usage or (CA_USAGE if ca else SIGNING_USAGE), critical=True)
     )
     if marker is not None:
         builder = builder.add_extension(

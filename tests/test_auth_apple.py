@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -253,3 +254,65 @@ def test_cipher_rotation_and_wrong_keys() -> None:
         TokenCipher(["short"])
     with pytest.raises(ConfigError, match="LIVEAI_SIWA_TOKEN_KEYS"):
         TokenCipher.from_csv("")
+
+
+def _seal_tokens(db_url: str, key: str, count: int) -> list[str]:
+    from liveai.db import Database, make_engine
+    from liveai.models import AppleCredential
+
+    database = Database(make_engine(db_url))
+    cipher, sealed = TokenCipher([key]), []
+    with database.transaction() as session:
+        for index in range(count):
+            user = create_user(session, issuer="https://auth.example/oidc", subject=f"r{index}")
+            now = user.created_at
+            sealed.append(cipher.encrypt(f"refresh-{index}"))
+            session.add(
+                AppleCredential(
+                    user_id=user.id,
+                    client_id=BUNDLE_ID,
+                    refresh_token_encrypted=sealed[-1],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    database.close()
+    return sealed
+
+
+def _stored(db_url: str) -> list[str]:
+    from liveai.db import Database, make_engine
+    from liveai.models import AppleCredential
+
+    database = Database(make_engine(db_url))
+    with database.transaction() as session:
+        query = select(AppleCredential).order_by(AppleCredential.id)
+        stored = [c.refresh_token_encrypted for c in session.scalars(query)]
+    database.close()
+    return stored
+
+
+def test_rotate_key_re_encrypts_stored_tokens_under_the_newest_key(
+    cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = TokenCipher.generate_key(), TokenCipher.generate_key()
+    _seal_tokens(db_url, old, 3)
+    monkeypatch.setenv("LIVEAI_SIWA_TOKEN_KEYS", f"{new},{old}")
+    done = cli("auth", "rotate-key", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["rotated"] == 3
+    newest = TokenCipher([new])
+    assert [newest.decrypt(s) for s in _stored(db_url)] == [f"refresh-{i}" for i in range(3)]
+    events = json.loads(cli("audit", "list", "--json").stdout)
+    assert any(e["action"] == "apple.tokens_rekeyed" for e in events)
+
+
+def test_rotate_key_changes_nothing_when_a_token_cannot_be_decrypted(
+    cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost, new = TokenCipher.generate_key(), TokenCipher.generate_key()
+    sealed = _seal_tokens(db_url, lost, 2)
+    monkeypatch.setenv("LIVEAI_SIWA_TOKEN_KEYS", new)
+    failed = cli("auth", "rotate-key")
+    assert failed.exit_code == 1 and "cannot be decrypted" in failed.stderr
+    assert _stored(db_url) == sealed

@@ -135,3 +135,15 @@ def test_scopes_are_enforced_on_request(
     principal.require_scope("credits:spend")
     with pytest.raises(AuthError, match="lacks the scope 'admin'"):
         principal.require_scope("admin")
+
+
+def test_a_first_name_with_control_characters_is_refused_at_sign_in(
+    session: Session, verifier: TokenVerifier, logto_token: str
+) -> None:
+    from liveai.errors import InvalidInput
+
+    bind(session, logto_token, verifier=verifier)  # bound, no name yet
+    with pytest.raises(InvalidInput, match="control character"):
+        bind(session, logto_token, verifier=verifier, display_name="Ann\x1b]8;;https://x\x07")
+    with pytest.raises(InvalidInput, match="control character"):
+        bind(session, apple_key().sign(apple_claims()), verifier=verifier, display_name="\x9bB")

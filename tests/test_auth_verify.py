@@ -299,7 +299,8 @@ def test_key_server_faults_without_a_cache_are_upstream_errors(
         with pytest.raises(UpstreamError, match=reason) as caught:
             keys.key("logto-1")
         assert int(caught.value.exit_code) == 6
-        assert keys.key("logto-1").algorithm_name == "ES384"  # recovers on the next call
+        clock.advance(timedelta(seconds=60))
+        assert keys.key("logto-1").algorithm_name == "ES384"  # recovers after the interval
 
 
 def test_symmetric_and_encryption_keys_in_a_key_set_are_ignored(
@@ -359,3 +360,80 @@ def test_settings_are_checked(http: httpx.Client) -> None:
         )
     apple_only = verifier_from_settings(Settings(apple_audiences=BUNDLE_ID), http=http)
     assert list(apple_only.policies) == ["https://appleid.apple.com"]
+
+
+def test_failed_key_set_fetches_back_off_instead_of_flooding(
+    logto: FakeLogto, http: httpx.Client, clock: FixedClock
+) -> None:
+    logto.fail("jwks", 503, times=100)
+    keys = KeySet(f"{logto.issuer}/jwks", http=http, name="logto", clock=clock)
+    hits = []
+    for step in [0, 0, 0, 59, 1, 60, 59, 1, 120, 119, 1]:
+        clock.advance(timedelta(seconds=step))
+        with pytest.raises(UpstreamError, match="answered HTTP 503"):
+            keys.key(f"junk-{step}")
+        hits.append(logto.hits("/oidc/jwks"))
+    # a fetch, then none for 60 s, then 120 s, then 240 s: each failure doubles the wait
+    assert hits == [1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
+
+
+def test_one_fetch_at_a_time_and_waiters_fail_fast(logto: FakeLogto, clock: FixedClock) -> None:
+    import threading
+    import time
+
+    logto.fail("jwks", "hang")
+    outcomes: list[str] = []
+    with httpx.Client(timeout=30.0) as http:
+        keys = KeySet(f"{logto.issuer}/jwks", http=http, name="logto", clock=clock)
+
+        def first() -> None:
+            try:
+                keys.key("junk")
+            except UpstreamError:
+                outcomes.append("upstream")
+
+        fetching = threading.Thread(target=first)
+        fetching.start()
+        while logto.hits("/oidc/jwks") == 0:
+            time.sleep(0.01)
+        for _ in range(7):
+            with pytest.raises(UpstreamError, match="being fetched"):
+                keys.key("junk")
+        assert fetching.is_alive() and logto.hits("/oidc/jwks") == 1
+        logto._release.set()
+        fetching.join()
+    assert outcomes == ["upstream"]
+
+
+def test_several_audiences_need_an_authorised_party_of_ours(
+    logto: FakeLogto, apple: FakeAppleId, http: httpx.Client, clock: FixedClock
+) -> None:
+    both = [BUNDLE_ID, "com.other.app"]
+    plain = verifier_from_settings(identity_settings(logto.url, apple.url), http=http, clock=clock)
+    for claims, reason in [
+        (apple_claims(aud=both), "several audiences and no authorised party"),
+        (apple_claims(aud=both, azp="com.other.app"), "authorised party 'com.other.app'"),
+    ]:
+        with pytest.raises(AuthError, match=reason):
+            plain.verify(apple_key().sign(claims))
+    assert plain.verify(apple_key().sign(apple_claims(aud=both, azp=BUNDLE_ID)))
+    assert plain.verify(apple_key().sign(apple_claims()))  # one audience: as before
+
+    many = [AUDIENCE, "https://other-api.example"]
+    logto_many = logto_key().sign(logto_claims(logto.issuer, aud=many))
+    with pytest.raises(AuthError, match="LIVEAI_LOGTO_CLIENT_IDS"):
+        plain.verify(logto_many)
+    assert plain.verify(logto_key().sign(logto_claims(logto.issuer)))
+    settings = identity_settings(logto.url, apple.url, logto_client_ids="native-app, web")
+    listed = verifier_from_settings(settings, http=http, clock=clock)
+    assert listed.verify(logto_many).subject == "u_logto1"
+    rogue = logto_claims(logto.issuer, client_id="rogue-app")
+    with pytest.raises(AuthError, match="authorised party 'rogue-app'"):
+        listed.verify(logto_key().sign(rogue))
+
+
+def test_a_token_carrying_a_nonce_is_not_accepted_unchecked(verifier: TokenVerifier) -> None:
+    token = apple_key().sign(apple_claims(nonce=hashlib.sha256(b"raw").hexdigest()))
+    with pytest.raises(AuthError, match="nonce"):
+        verifier.verify(token)
+    assert verifier.verify(token, nonce="raw").subject == "000851.abcdef.0747"

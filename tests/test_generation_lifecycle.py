@@ -206,6 +206,19 @@ def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: tu
     assert rig.balance(user).available == 100
 
 
+def test_a_result_redirected_elsewhere_is_not_fetched_and_fails_the_task(
+    rig: Rig, fakes: tuple
+) -> None:
+    fakes[0].state.redirect_to = f"{fakes[1].url}/v1/videos/job-1.mp4"
+    fakes[0].state.fail_next("download", "redirect")
+    user = rig.user(100)
+    done = rig.lifecycle().run(rig.create(user).id)
+    assert done.state is TaskState.FAILED and done.error_code == "download_refused"
+    assert fakes[1].state.calls["download"] == 0
+    assert list(rig.storage.list(f"users/{user}/results/")) == []
+    assert rig.balance(user).available == 100
+
+
 def test_a_non_retryable_poll_error_fails_the_task(rig: Rig, fakes: tuple) -> None:
     fakes[0].state.fail_next("poll", "401")
     done = rig.lifecycle().run(rig.create(rig.user()).id)

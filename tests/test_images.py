@@ -425,3 +425,53 @@ def test_cli_intake_refusal_exits_2_with_the_reason(cli_embedded: Cli, tmp_path:
     assert "error: the photo's aspect ratio 1000:300" in result.stderr
     assert "crop the photo" in result.stderr
     assert result.stdout == ""
+
+
+def png_of(width: int, height: int, *, depth: int, colour_type: int) -> bytes:
+    """A black PNG of any size without holding its pixels: rows are compressed as made."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row = b"\x00" * (1 + width * channels * depth // 8)
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_16_bit_rgba_png_under_the_pixel_cap_is_refused_before_decoding() -> None:
+    import tracemalloc
+
+    bomb = png_of(8000, 7999, depth=16, colour_type=6)
+    assert len(bomb) < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput, match="to decode") as caught:
+            prepare_image(bomb, IntakeLimits())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.code == "decode_budget"  # type: ignore[attr-defined]
+    assert "16 bits" in caught.value.message and "LIVEAI_INTAKE_MAX_DECODE_BYTES" in str(
+        caught.value.hint
+    )
+    assert peak < 20_000_000
+
+
+def test_the_decode_budget_depends_on_the_pixel_mode() -> None:
+    limits = IntakeLimits(max_decode_bytes=1_000_000)
+    rgba8 = png_of(400, 400, depth=8, colour_type=6)  # 640 kB decoded
+    rgba16 = png_of(400, 400, depth=16, colour_type=6)  # 1.28 MB
+    grey16 = png_of(400, 400, depth=16, colour_type=0)  # 320 kB
+    assert prepare_image(rgba8, limits).width == 400
+    assert prepare_image(grey16, limits).width == 400
+    with pytest.raises(InvalidInput, match="1,280,000 bytes to decode"):
+        prepare_image(rgba16, limits)
+    assert (
+        IntakeLimits.from_settings(load_settings(intake_max_decode_bytes=5)).max_decode_bytes == 5
+    )

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from liveai.errors import AuthError, InvalidInput
-from liveai.purchases.jws import INTERMEDIATE_OID, verify_jws
+from liveai.purchases.jws import INTERMEDIATE_OID, LEAF_OID, verify_jws
 from liveai.purchases.transactions import from_signed_payload
-from tests.purchases_helpers import NOW, StorePki, make_cert, transaction_payload
+from tests.purchases_helpers import NOW, StorePki, key_usage, make_cert, transaction_payload
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +154,54 @@ def test_intermediate_that_is_not_a_ca_is_refused(pki: StorePki) -> None:
     token = jwt.encode(transaction_payload(), pki.leaf_key, algorithm="ES256", headers={"x5c": x5c})
     with pytest.raises(AuthError, match="not a certificate authority"):
         verify_jws(token, root=pki.root, now=NOW)
+
+
+def _with_intermediate(pki: StorePki, intermediate: x509.Certificate) -> str:
+    x5c = pki.x5c()
+    x5c[1] = base64.b64encode(intermediate.public_bytes(Encoding.DER)).decode()
+    return jwt.encode(transaction_payload(), pki.leaf_key, algorithm="ES256", headers={"x5c": x5c})
+
+
+def test_an_intermediate_that_may_not_sign_certificates_is_refused(pki: StorePki) -> None:
+    """A CA certificate from our root whose key usage does not cover signing certificates."""
+    for usage in (key_usage("digital_signature"), key_usage("crl_sign")):
+        signing_only = make_cert(
+            "Signing-only WWDR",
+            pki.intermediate_key,
+            "Test Root CA",
+            pki.root_key,
+            ca=True,
+            marker=INTERMEDIATE_OID,
+            usage=usage,
+        )
+        with pytest.raises(AuthError, match="may not sign certificates"):
+            verify_jws(_with_intermediate(pki, signing_only), root=pki.root, now=NOW)
+
+
+def test_a_root_whose_path_length_forbids_an_intermediate_is_refused() -> None:
+    pki = StorePki()
+    pki.root = make_cert(
+        "Test Root CA",
+        pki.root_key,
+        "Test Root CA",
+        pki.root_key,
+        ca=True,
+        marker=None,
+        path_length=0,
+    )
+    with pytest.raises(AuthError, match="path length"):
+        verify_jws(pki.sign(transaction_payload()), root=pki.root, now=NOW)
+
+
+def test_a_leaf_that_is_a_ca_is_refused() -> None:
+    pki = StorePki()
+    pki.leaf = make_cert(
+        "Test Receipt Signing",
+        pki.leaf_key,
+        "Test WWDR CA",
+        pki.intermediate_key,
+        ca=True,
+        marker=LEAF_OID,
+    )
+    with pytest.raises(AuthError, match="leaf certificate is a certificate authority"):
+        verify_jws(pki.sign(transaction_payload()), root=pki.root, now=NOW)

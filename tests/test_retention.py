@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from liveai.clock import FixedClock
 from liveai.db import Database
+from liveai.errors import ConfigError
 from liveai.models.generation import Task, TaskState, Upload
 from liveai.retention.nginx_logs import logrotate_config, newest_entry, sweep_logs
 from liveai.retention.uploads import sweep_uploads
@@ -234,13 +235,12 @@ def test_log_sweep_reads_ages_from_inside_the_files(tmp_path: Path) -> None:
 
 
 def test_log_boundary_and_iso_timestamps(tmp_path: Path) -> None:
+    iso = "$time_iso8601 $request"
     exact = _write(tmp_path / "a.log.1", [f"{(NOW - timedelta(days=30)).isoformat()} GET /"])
-    assert newest_entry(exact) == NOW - timedelta(days=30)
-    assert sweep_logs(tmp_path, days=30, now=NOW, dry_run=True).removed == []
-    assert (
-        len(sweep_logs(tmp_path, days=30, now=NOW + timedelta(seconds=1), dry_run=True).removed)
-        == 1
-    )
+    assert newest_entry(exact, iso) == NOW - timedelta(days=30)
+    assert sweep_logs(tmp_path, days=30, now=NOW, dry_run=True, log_format=iso).removed == []
+    later = NOW + timedelta(seconds=1)
+    assert len(sweep_logs(tmp_path, days=30, now=later, dry_run=True, log_format=iso).removed) == 1
     assert exact.exists()
 
 
@@ -274,3 +274,30 @@ def test_cli_sweep_status_and_logs(cli, db_url: str, tmp_path: Path, isolated_en
     assert swept.exit_code == 0 and len(json.loads(swept.stdout)["removed"]) == 1
     assert cli("retention", "logs", "--dir", str(tmp_path / "none")).exit_code == 2
     assert "rotate 30" in cli("retention", "logrotate-config").stdout
+
+
+def test_a_client_supplied_date_before_time_local_does_not_keep_a_log(tmp_path: Path) -> None:
+    old = (NOW - timedelta(days=45)).strftime("%d/%b/%Y:%H:%M:%S %z")
+    forged = "[01/Jan/2099:00:00:00 +0000]"  # sent as the basic-auth user name
+    agent = "[02/Feb/2099:00:00:00 +0000]"
+    line = f'203.0.113.9 - {forged} [{old}] "GET /v1/tasks HTTP/1.1" 200 512 "-" "{agent}"'
+    path = _write(tmp_path / "access.log.1", [line])
+    assert newest_entry(path) == NOW - timedelta(days=45)
+    assert [f.path for f in sweep_logs(tmp_path, days=30, now=NOW).removed] == [path]
+
+
+def test_the_log_format_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from liveai.settings import load_settings
+
+    custom = '[$time_local] $remote_addr "$request" "$remote_user" $status'
+    stamp = (NOW - timedelta(days=45)).strftime("%d/%b/%Y:%H:%M:%S %z")
+    path = _write(
+        tmp_path / "api.log.2",
+        [f'[{stamp}] 203.0.113.9 "GET /" "[01/Jan/2099:00:00:00 +0000]" 200'],
+    )
+    assert newest_entry(path, custom) == NOW - timedelta(days=45)
+    assert newest_entry(path) is None  # not the combined format: kept and reported
+    monkeypatch.setenv("LIVEAI_NGINX_LOG_FORMAT", custom)
+    assert load_settings().nginx_log_format == custom
+    with pytest.raises(ConfigError, match="time_local"):
+        newest_entry(path, "$remote_addr $request")

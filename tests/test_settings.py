@@ -76,3 +76,44 @@ def test_config_show_with_bad_toml_exits_1(
     assert result.exit_code == 1
     assert "not valid TOML" in result.stderr
     assert result.stdout == ""
+
+
+SECRET_URLS = [
+    "postgresql+psycopg://ops@127.0.0.1:9/x?password=s3cretQ&sslpassword=s3cretS",
+    "postgresql+psycopg://ops:s3cretU@127.0.0.1:9/x",
+    "postgresql+psycopg://ops@127.0.0.1:9/x?passfile=/home/ops/s3cretF",
+    "postgresql+psycopg://ops@127.0.0.1:9/x?PASSWORD=s3cretC",
+]
+BROKEN_URLS = ["postgres ql://ops:s3cretP@h/db", "postgresql+psycopg://ops:s3cretN@h:port/db"]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS + BROKEN_URLS)
+def test_masked_hides_every_database_secret(url: str) -> None:
+    shown = json.dumps(Settings(database_url=url).masked())
+    assert "s3cret" not in shown
+    assert "***" in shown
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_database_secrets_stay_out_of_config_doctor_and_errors(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("LIVEAI_DATABASE_URL", url)
+    for args in (("config", "show"), ("config", "show", "--json"), ("doctor", "--json")):
+        result = cli_embedded(*args)
+        assert "s3cret" not in result.output, args
+    failed = cli_embedded("users", "list")
+    assert failed.exit_code == 1 and "cannot reach the database" in failed.stderr
+    assert "s3cret" not in failed.output
+
+
+@pytest.mark.parametrize("url", BROKEN_URLS)
+def test_an_unparseable_database_url_is_a_masked_config_error(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("LIVEAI_DATABASE_URL", url)
+    failed = cli_embedded("users", "list")
+    assert failed.exit_code == 1, failed.output
+    assert "LIVEAI_DATABASE_URL" in failed.stderr and "s3cret" not in failed.output
+    doctor = cli_embedded("doctor", "--json")
+    assert "s3cret" not in doctor.output

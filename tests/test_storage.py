@@ -399,3 +399,27 @@ def test_doctor_checks_the_bucket(s3_env: S3Env, monkeypatch: pytest.MonkeyPatch
     bad = check_storage(load_settings())
     assert not bad.ok
     assert "does not exist" in bad.detail
+
+
+@pytest.mark.parametrize("prefix", ["../", "../../../../etc/ssl/", "users/../..", "/etc/", "a//b"])
+def test_a_list_prefix_cannot_climb_out_of_the_storage(storage: Storage, prefix: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid storage prefix"):
+        list(storage.list(prefix))
+
+
+def test_cli_storage_ls_refuses_a_prefix_outside_the_root(cli: Cli, isolated_env: Path) -> None:
+    open_storage(load_settings()).put("users/x/a.jpg", b"a", content_type="image/jpeg")
+    result = cli("storage", "ls", "../../../../etc/ssl/")
+    assert result.exit_code == ExitCode.USAGE
+    assert "invalid storage prefix" in result.stderr and "certs" not in result.stdout
+
+
+def test_put_takes_a_file_and_stores_it_from_where_it_stands(storage: Storage) -> None:
+    import tempfile
+
+    key = result_key(USER, "streamed.mp4")
+    with tempfile.TemporaryFile() as video:
+        video.write(b"x" * 300_000)
+        video.seek(0)
+        storage.put(key, video, content_type="video/mp4")
+    assert storage.get(key) == b"x" * 300_000

@@ -18,6 +18,7 @@ keeps the provider's cadence and reads the task row only every couple of seconds
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import socket
@@ -28,7 +29,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 from sqlalchemy import select
@@ -66,6 +67,7 @@ from liveai.providers.base import (
     Screened,
     VideoRequest,
 )
+from liveai.providers.download import Downloadable, ResultDownloader
 from liveai.providers.registry import candidates
 from liveai.providers.render import poster_jpeg
 from liveai.settings import Settings
@@ -472,7 +474,7 @@ class Lifecycle:
             status = provider.poll(task.provider_task_id)
             self.progress(task.id, "polling")
             if status.state is ProviderState.SUCCEEDED:
-                return self._store(task, status)
+                return self._store(task, status, provider)
         except ProviderError as exc:
             if _lost(exc):
                 return Outcome(TaskState.QUEUED, exc.code, str(exc))
@@ -507,31 +509,38 @@ class Lifecycle:
             return Outcome(TaskState.CANCELLED, "cancelled_upstream", "the provider cancelled it")
         return None
 
-    def _store(self, task: Task, status: ProviderStatus) -> Outcome | None:
+    def _store(self, task: Task, status: ProviderStatus, provider: Provider) -> Outcome | None:
         self.progress(task.id, "downloading")
-        video = status.video_bytes or self._download(task, status.video_url)
-        try:
-            poster = poster_jpeg(video)
-        except ValueError as exc:
-            return Outcome(TaskState.FAILED, "malformed_result", f"the result is {exc}")
-        self.storage.put(video_key(task), video, content_type="video/mp4")
+        with self._result(status, provider) as video:
+            try:
+                poster = poster_jpeg(video)
+            except ValueError as exc:
+                return Outcome(TaskState.FAILED, "malformed_result", f"the result is {exc}")
+            video.seek(0)
+            self.storage.put(video_key(task), video, content_type="video/mp4")
         self.storage.put(poster_key(task), poster, content_type="image/jpeg")
         self.progress(task.id, "storing")
         return Outcome(TaskState.SUCCEEDED, result_url=status.video_url)
 
-    def _download(self, task: Task, url: str | None) -> bytes:
-        name = task.provider or "provider"
-        if not url:
-            raise ProviderUnavailable("succeeded without a video", provider=name, code="no_video")
-        try:
-            response = self.client.get(url, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"download failed: {exc}", provider=name) from None
-        if response.status_code != 200:
+    @contextmanager
+    def _result(self, status: ProviderStatus, provider: Provider) -> Iterator[BinaryIO]:
+        """The result video as a file: the provider's bytes, or its URL downloaded."""
+        if status.video_bytes:
+            yield io.BytesIO(status.video_bytes)
+            return
+        if not status.video_url:
             raise ProviderUnavailable(
-                f"download answered HTTP {response.status_code}", provider=name, code="download"
+                "succeeded without a video", provider=provider.name, code="no_video"
             )
-        return response.content
+        if not isinstance(provider, Downloadable):
+            raise ProviderError(
+                "returned a result URL but declares no hosts results come from",
+                provider=provider.name,
+                code="download_refused",
+            )
+        downloader = ResultDownloader(self.client, max_bytes=self.settings.download_max_bytes)
+        with downloader.fetch(status.video_url, provider.result_origin()) as video:
+            yield video
 
     # --- settling ---------------------------------------------------------------
 

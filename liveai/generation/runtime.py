@@ -18,8 +18,11 @@ from liveai.storage import open_storage
 
 
 def http_client(settings: Settings) -> httpx.Client:
-    """The client for provider calls and result downloads; the caller closes it."""
-    return httpx.Client(timeout=settings.provider_http_timeout_s, follow_redirects=True)
+    """The client for provider calls and result downloads; the caller closes it.
+
+    It follows no redirect: a 307/308 would re-send the photo to wherever it points.
+    """
+    return httpx.Client(timeout=settings.provider_http_timeout_s, follow_redirects=False)
 
 
 def build_lifecycle(

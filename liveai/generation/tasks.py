@@ -22,6 +22,7 @@ from liveai.providers.base import Motion, Provider
 from liveai.providers.registry import candidates, explicit_choice
 from liveai.settings import Settings
 from liveai.storage import Storage, result_key, upload_key
+from liveai.text import refuse_control
 
 MAX_PROMPT = 2000
 
@@ -92,6 +93,7 @@ def create_task(
     from liveai import ledger
 
     _require_active(session, user_id)
+    refuse_control(new.prompt, what="prompt", lines=True)
     if len(new.prompt) > MAX_PROMPT:
         raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
     duration = new.duration_s or settings.generation_default_duration_s

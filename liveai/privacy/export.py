@@ -27,6 +27,7 @@ from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.models import Base, DataTransfer, Task, Upload, User
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.private_files import replacing
 from liveai.settings import Settings
 from liveai.storage import Storage
 
@@ -187,7 +188,7 @@ def export_user(
     actor: str = "system",
     clock: Clock = SYSTEM_CLOCK,
 ) -> ExportManifest:
-    """Write the bundle to ``out`` (written to a temporary name, then renamed)."""
+    """Write the bundle to ``out``, 0600 (written to a fresh temporary name, then renamed)."""
     from liveai.privacy.facts import load_facts
     from liveai.privacy.policy import policy_version
 
@@ -198,14 +199,13 @@ def export_user(
         generated_at=clock.now().isoformat(),
         policy_version=policy_version(inventory, settings, facts),
     )
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            writer = ExportWriter(archive, manifest)
-            _write_bundle(session, storage, inventory, settings, user.id, writer)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with (
+        replacing(out) as partial,
+        zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        _write_bundle(
+            session, storage, inventory, settings, user.id, ExportWriter(archive, manifest)
+        )
     audit.record(
         session,
         "privacy.exported",

@@ -23,6 +23,7 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.http import (
     DEFAULT_POLICY,
     CallPolicy,
@@ -36,6 +37,8 @@ from liveai.providers.prompts import with_motion
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
 OVERSEAS_HOSTS = ("bytepluses.com",)
+# Result videos come from TOS buckets (…tos-cn-beijing.volces.com) or BytePlus storage.
+RESULT_HOSTS = ("volces.com", "bytepluses.com")
 PATH = "/contents/generations/tasks"
 _STATES = {
     "queued": ProviderState.QUEUED,
@@ -100,6 +103,9 @@ class ArkProvider:
             map_error=map_error,
             policy=policy,
         )
+
+    def result_origin(self) -> ResultOrigin:
+        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"

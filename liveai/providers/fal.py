@@ -23,10 +23,13 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.http import DEFAULT_POLICY, CallPolicy, Json, Transport, dig, generic_error
 from liveai.providers.prompts import with_motion
 
 QUEUE_URL = "https://queue.fal.run"
+# Result videos come from fal's CDN (v3.fal.media, ...).
+RESULT_HOSTS = ("fal.media", "fal.run")
 MODERATION_TYPE = "content_policy_violation"
 _STATES = {"IN_QUEUE": ProviderState.QUEUED, "IN_PROGRESS": ProviderState.RUNNING}
 _RETRYABLE_STATUSES = frozenset({408, 409, 502, 503, 504})
@@ -98,6 +101,9 @@ class FalProvider:
             policy=policy,
         )
         self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
+
+    def result_origin(self) -> ResultOrigin:
+        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"

@@ -25,7 +25,9 @@ from liveai.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
+from liveai.jwks import require_https
 from liveai.providers.base import Paced, Provider, Region
+from liveai.providers.download import ResultOrigin
 
 
 class RemoteProvider(Provider, Paced, Protocol):
@@ -33,6 +35,10 @@ class RemoteProvider(Provider, Paced, Protocol):
 
     def check(self) -> str:
         """One cheap authenticated call; a ProviderError when it fails."""
+        ...
+
+    def result_origin(self) -> ResultOrigin:
+        """Where its result URLs may point."""
         ...
 
 
@@ -108,7 +114,7 @@ class Transport:
     ) -> None:
         self.provider = provider
         self.client = client
-        self.base_url = base_url.rstrip("/")
+        self.base_url = require_https(base_url, what=f"{provider} base URL").rstrip("/")
         self.auth = auth
         self.map_error = map_error
         self.policy = policy
@@ -170,6 +176,7 @@ class Transport:
                     params=params,
                     headers=sent,
                     timeout=self.policy.timeout_s,
+                    follow_redirects=False,
                 )
             except httpx.TimeoutException:
                 raise self._unavailable("timed out", "timeout") from None
@@ -177,6 +184,14 @@ class Transport:
                 raise self._unavailable(f"unreachable ({type(exc).__name__})", "connect") from None
 
     def _decode(self, response: httpx.Response) -> Json:
+        if response.is_redirect:
+            # Following it would re-send the request body (the user's photo) elsewhere.
+            raise ProviderError(
+                f"answered HTTP {response.status_code}, a redirect, which is not followed",
+                provider=self.provider,
+                code="redirect",
+                hint="check the provider's base URL setting",
+            )
         if response.status_code < 400 and not response.content:
             return {}  # e.g. a DELETE that answers 200 with no body
         body = parse_json(response)

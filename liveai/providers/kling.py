@@ -27,6 +27,7 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.http import (
     DEFAULT_POLICY,
     CallPolicy,
@@ -41,6 +42,8 @@ from liveai.providers.prompts import with_motion
 CHINA_URL = "https://api-beijing.klingai.com"
 GLOBAL_URL = "https://api-singapore.klingai.com"
 OVERSEAS_HOSTS = ("api-singapore.klingai.com",)
+# Result videos come from Kling's CDNs (cdn.klingai.com, v*-kling.klingai.com, ...).
+RESULT_HOSTS = ("klingai.com",)
 PATH = "/v1/videos/image2video"
 TOKEN_LIFETIME_S = 1800
 RESIGN_BEFORE_S = 300
@@ -177,6 +180,9 @@ class KlingProvider:
             map_error=map_error,
             policy=policy,
         )
+
+    def result_origin(self) -> ResultOrigin:
+        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"

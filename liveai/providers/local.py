@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from liveai.errors import ProviderUnavailable
+from liveai.private_files import private_folder
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
@@ -54,7 +55,7 @@ class LocalProvider:
         video = render_mp4(
             request.image_jpeg, request.motion, request.duration_s, max_side=self.max_side
         )
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.work_dir)
         handle, temporary = tempfile.mkstemp(dir=self.work_dir, suffix=".part")
         with os.fdopen(handle, "wb") as file:
             file.write(video)

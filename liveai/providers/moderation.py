@@ -24,6 +24,7 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.http import (
     DEFAULT_POLICY,
     CallPolicy,
@@ -189,6 +190,9 @@ class Moderated:
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
         return self.inner.poll(provider_task_id)
+
+    def result_origin(self) -> ResultOrigin:
+        return self.inner.result_origin()
 
     def cancel(self, provider_task_id: str) -> bool:
         return self.inner.cancel(provider_task_id)

@@ -22,7 +22,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from PIL import Image
 
@@ -329,12 +329,13 @@ def _pipelined(frames: Iterator[Any], depth: int = 4) -> Iterator[Any]:
 _DONE = object()
 
 
-def poster_jpeg(mp4: bytes, *, quality: int = 85) -> bytes:
-    """A JPEG of the video's middle frame; raises ValueError for bytes that are no video."""
+def poster_jpeg(mp4: bytes | BinaryIO, *, quality: int = 85) -> bytes:
+    """A JPEG of the video's middle frame (from bytes or a file); raises ValueError for
+    bytes that are no video."""
     import av
 
     try:
-        with av.open(io.BytesIO(mp4), mode="r") as container:
+        with av.open(io.BytesIO(mp4) if isinstance(mp4, bytes) else mp4, mode="r") as container:
             chosen = _middle_frame(container)
     except (av.FFmpegError, IndexError) as exc:
         raise ValueError(f"not a playable video: {exc}") from None

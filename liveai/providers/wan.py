@@ -22,6 +22,7 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.http import (
     DEFAULT_POLICY,
     CallPolicy,
@@ -35,6 +36,8 @@ from liveai.providers.prompts import with_motion
 
 CHINA_URL = "https://dashscope.aliyuncs.com"
 OVERSEAS_HOSTS = ("dashscope-intl.aliyuncs.com", "dashscope-us.aliyuncs.com", "maas.aliyuncs.com")
+# Result videos come from OSS buckets (dashscope-result-….aliyuncs.com).
+RESULT_HOSTS = ("aliyuncs.com",)
 CREATE_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
 TASKS_PATH = "/api/v1/tasks"
 _STATES = {
@@ -115,6 +118,9 @@ class WanProvider:
             map_error=map_error,
             policy=policy,
         )
+
+    def result_origin(self) -> ResultOrigin:
+        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from liveai.errors import LiveAIError
+from liveai.jwks import require_https
 from liveai.purchases.catalog import load_root, missing_settings
 from liveai.purchases.server_api import load_private_key
 from liveai.settings import Settings
+
+_URL_SETTINGS = (
+    "apple_verify_receipt_url",
+    "apple_verify_receipt_sandbox_url",
+    "apple_api_url",
+    "apple_api_sandbox_url",
+)
 
 
 def app_store_status(settings: Settings) -> tuple[bool, str]:
@@ -16,6 +24,8 @@ def app_store_status(settings: Settings) -> tuple[bool, str]:
     if missing:
         return False, f"incomplete: {', '.join(missing)} missing"
     try:
+        for setting in _URL_SETTINGS:
+            require_https(getattr(settings, setting), what=f"LIVEAI_{setting.upper()}")
         root = load_root(settings)
         if settings.apple_api_private_key:
             load_private_key(settings.apple_api_private_key.get_secret_value())

@@ -2,8 +2,9 @@
 
 The algorithm of Apple's app-store-server-library: ES256 only; an x5c header of exactly
 three certificates whose leaf is issued by the intermediate and the intermediate by the
-pinned root (x5c[2] itself is never trusted); Apple's marker OIDs on both; validity at
-`now`; then the signature with the leaf's key.
+pinned root (x5c[2] itself is never trusted); the intermediate a CA allowed to sign
+certificates, the root's path length allowing it, the leaf no CA; Apple's marker OIDs on
+both; validity at `now`; then the signature with the leaf's key.
 """
 
 from __future__ import annotations
@@ -83,18 +84,42 @@ def _check_validity(cert: x509.Certificate, now: datetime, what: str) -> None:
         )
 
 
-def _check_ca(cert: x509.Certificate) -> None:
+def _constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
     try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
+        return None
+
+
+def _check_ca(cert: x509.Certificate) -> None:
+    """The intermediate: a CA whose key usage lets it sign certificates."""
+    constraints = _constraints(cert)
+    if constraints is None or not constraints.ca:
         raise AuthError("the intermediate certificate is not a certificate authority")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or not usage.key_cert_sign:
+        raise AuthError(
+            "the intermediate certificate's key usage says it may not sign certificates"
+        )
+
+
+def _check_path(leaf: x509.Certificate, root: x509.Certificate) -> None:
+    """The root must allow one CA below it; the leaf must be no CA at all."""
+    length = getattr(_constraints(root), "path_length", None)
+    if length is not None and length < 1:
+        raise AuthError("the root's path length allows no intermediate certificate")
+    leaf_constraints = _constraints(leaf)
+    if leaf_constraints is not None and leaf_constraints.ca:
+        raise AuthError("the leaf certificate is a certificate authority, not a signing key")
 
 
 def verify_chain(chain: list[x509.Certificate], root: x509.Certificate, now: datetime) -> None:
     leaf, intermediate = chain[0], chain[1]
     _check_ca(intermediate)
+    _check_path(leaf, root)
     _check_issued(leaf, intermediate, "leaf")
     _check_issued(intermediate, root, "intermediate")
     _check_marker(leaf, LEAF_OID, "leaf")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from liveai.errors import AuthError, ConfigError, InvalidInput, LiveAIError, UpstreamError
+from liveai.jwks import require_https
 
 SANDBOX_RECEIPT = 21007
 PRODUCTION_RECEIPT = 21008
@@ -106,7 +107,10 @@ class VerifyReceiptClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.http = http
-        self.urls = {"Production": production_url, "Sandbox": sandbox_url}
+        self.urls = {
+            "Production": require_https(production_url, what="verifyReceipt URL"),
+            "Sandbox": require_https(sandbox_url, what="verifyReceipt sandbox URL"),
+        }
         self.shared_secret = shared_secret
         self.attempts = attempts
         self.backoff = backoff

@@ -7,16 +7,16 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from liveai.clock import Clock
 from liveai.errors import AuthError, ConfigError, InvalidInput, NotFound, UpstreamError
+from liveai.jwks import require_https
+from liveai.keys import load_p8
 from liveai.settings import Settings
 
 AUDIENCE = "appstoreconnect-v1"
@@ -27,24 +27,11 @@ RETRYABLE_CODES = frozenset({4040002, 4040004, 4040006, 4290000, 5000001})
 
 def load_private_key(value: str) -> ec.EllipticCurvePrivateKey:
     """The In-App Purchase key from PEM text or from the path of its .p8 file."""
-    pem = value if "-----BEGIN" in value else _read(Path(value).expanduser())
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        raise ConfigError(
-            "LIVEAI_APPLE_API_PRIVATE_KEY is not a PEM private key",
-            hint="set it to the .p8 file from App Store Connect, or its path",
-        ) from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise ConfigError("LIVEAI_APPLE_API_PRIVATE_KEY is not a P-256 (ES256) key")
-    return key
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the In-App Purchase key {path}: {exc.strerror}") from None
+    return load_p8(
+        value,
+        setting="LIVEAI_APPLE_API_PRIVATE_KEY",
+        hint="set it to the .p8 file from App Store Connect, or its path",
+    )
 
 
 class ServerApiClient:
@@ -65,7 +52,7 @@ class ServerApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.http = http
-        self.base_url = base_url.rstrip("/")
+        self.base_url = require_https(base_url, what="App Store Server API URL").rstrip("/")
         self.key_id = key_id
         self.issuer_id = issuer_id
         self.private_key = private_key

@@ -23,6 +23,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError, InvalidInput
+from liveai.jwks import require_https
 from liveai.models import ApnsEnvironment
 from liveai.push.token import ProviderToken
 
@@ -154,7 +155,7 @@ class ApnsClient:
         self.http = http
         self.signer = signer
         self.topic = topic
-        self.base_url = base_url.rstrip("/") if base_url else None
+        self.base_url = require_https(base_url, what="APNs URL").rstrip("/") if base_url else None
         self.retries = retries
         self.backoff = backoff
         self.clock = clock

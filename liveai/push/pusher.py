@@ -17,6 +17,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError
+from liveai.jwks import require_https
 from liveai.push.client import (
     ApnsClient,
     Notification,
@@ -53,6 +54,8 @@ def apns_config(settings: Settings) -> ApnsConfig | None:
     if missing:
         env = ", ".join(f"LIVEAI_{name.upper()}" for name in missing)
         raise ConfigError(f"APNs is partly configured: {env} missing", hint=f"set {env}")
+    if settings.apns_base_url:
+        require_https(settings.apns_base_url, what="APNs URL (LIVEAI_APNS_BASE_URL)")
     return ApnsConfig(
         key_file=settings.apns_key_file or Path(),
         key_id=settings.apns_key_id or "",

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError
+from liveai.keys import could_be_path
 
 RENEW_AFTER = timedelta(minutes=40)
 KEY_HINT = "point LIVEAI_APNS_KEY_FILE at the AuthKey_<key id>.p8 file downloaded from Apple"
@@ -25,6 +26,9 @@ KEY_HINT = "point LIVEAI_APNS_KEY_FILE at the AuthKey_<key id>.p8 file downloade
 
 def load_signing_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """Read an Apple .p8 key: an unencrypted PKCS#8 PEM holding a P-256 key."""
+    if not could_be_path(str(path)):
+        # Key material pasted where the path belongs: say so without repeating it.
+        raise ConfigError("LIVEAI_APNS_KEY_FILE is malformed: it is not a file path", hint=KEY_HINT)
     try:
         pem = path.expanduser().read_bytes()
     except OSError as exc:

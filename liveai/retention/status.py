@@ -64,9 +64,9 @@ def results_status(session: Session) -> CategoryStatus:
     )
 
 
-def logs_status(folder: Path, days: int, now: datetime) -> CategoryStatus:
+def logs_status(folder: Path, days: int, now: datetime, log_format: str) -> CategoryStatus:
     """Rotated nginx logs in ``folder``, judged like the sweep judges them."""
-    report = sweep_logs(folder, days=days, now=now, dry_run=True)
+    report = sweep_logs(folder, days=days, now=now, dry_run=True, log_format=log_format)
     held = [*report.removed, *report.kept, *report.unreadable]
     due = [f.newest + timedelta(days=days) for f in report.kept if f.newest is not None]
     return CategoryStatus(
@@ -84,5 +84,7 @@ def retention_status(
 ) -> list[CategoryStatus]:
     found = [uploads_status(session, settings, now), results_status(session)]
     if log_dir is not None:
-        found.append(logs_status(log_dir, settings.log_retention_days, now))
+        found.append(
+            logs_status(log_dir, settings.log_retention_days, now, settings.nginx_log_format)
+        )
     return found

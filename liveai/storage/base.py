@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from liveai.errors import InvalidInput, NotFound
 
@@ -35,8 +35,9 @@ class DeleteReport:
 
 
 class Storage(Protocol):
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        """Store ``data`` under ``key``, replacing any object already there."""
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
+        """Store ``data`` (bytes, or a file read from where it stands) under ``key``,
+        replacing any object already there."""
         ...
 
     def get(self, key: str) -> bytes:
@@ -96,6 +97,23 @@ def check_key(key: str) -> str:
             hint="keys are relative, '/'-separated names without empty, '.' or '..' parts",
         )
     return key
+
+
+def check_prefix(prefix: str) -> str:
+    """Refuse list prefixes that could escape a folder: every part but a trailing partial name
+    must be a valid key part ("" lists everything, "users/" one folder)."""
+    *folders, last = prefix.split("/")
+    if prefix and (
+        "\\" in prefix
+        or "\x00" in prefix
+        or last in (".", "..")
+        or any(part in ("", ".", "..") or part.startswith(TMP_PREFIX) for part in folders)
+    ):
+        raise InvalidInput(
+            f"invalid storage prefix {prefix!r}",
+            hint="a prefix is the start of a key: relative, '/'-separated, without '.' or '..'",
+        )
+    return prefix
 
 
 def check_expiry(expires: timedelta) -> None:

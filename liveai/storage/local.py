@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
+from liveai.private_files import private_folder
 from liveai.storage.base import (
     TMP_PREFIX,
     DeleteReport,
     StoredObject,
     check_expiry,
     check_key,
+    check_prefix,
     not_found,
 )
 
@@ -31,14 +35,17 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         # Write then rename, so a reader (or a crash) never leaves half an object.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                if isinstance(data, bytes):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -79,7 +86,7 @@ class LocalStorage:
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         # Walk only the deepest folder the prefix names in full, then filter by the prefix.
-        folder_part = prefix.rpartition("/")[0]
+        folder_part = check_prefix(prefix).rpartition("/")[0]
         start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
         if not start.is_dir():
             return

@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -24,6 +24,7 @@ from liveai.storage.base import (
     StoredObject,
     check_expiry,
     check_key,
+    check_prefix,
     not_found,
 )
 
@@ -105,7 +106,7 @@ class S3Storage:
     def close(self) -> None:
         self.client.close()
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
         with self._errors("store", key):
             self.client.put_object(
                 Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=content_type
@@ -145,7 +146,7 @@ class S3Storage:
     def list(self, prefix: str) -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         with self._errors("list", prefix or "(everything)"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=check_prefix(prefix)):
                 for item in page.get("Contents", []):
                     modified = item["LastModified"].astimezone(UTC)
                     yield StoredObject(item["Key"], int(item["Size"]), modified)

@@ -5,10 +5,11 @@ recorded requests, and faults injected on demand.
 Faults are queued with `inject(kind, route=...)` and consumed by the next request to that
 route ("submit", "poll", "cancel", "list", "result", or "*"). Kinds every fake answers:
 `500`, `503`, `timeout` (the answer comes after the client gave up), `malformed` (200 with a
-body that is no JSON), `rate_limit`, `auth`, `balance`, `moderation` (a synchronous
-rejection), and, on "submit" only, `moderation_later` (the task fails with the provider's
-moderation code) and `lost` (the task vanishes: polls answer "unknown"). A prompt
-containing TRIGGER_WORD is rejected by moderation without any injection.
+body that is no JSON), `redirect` (a 307 to the same path under `redirect_to`), `rate_limit`,
+`auth`, `balance`, `moderation` (a synchronous rejection), and, on "submit" only,
+`moderation_later` (the task fails with the provider's moderation code) and `lost` (the task
+vanishes: polls answer "unknown"). A prompt containing TRIGGER_WORD is rejected by moderation
+without any injection.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class FakeVideoApi:
         self.faults: deque[tuple[str, str]] = deque()
         self.lock = threading.Lock()
         self.delay_s = 0.0  # hold every answer this long (to observe concurrency)
+        self.redirect_to = "http://127.0.0.1:9"  # where a `redirect` fault points
         self.in_flight = self.max_in_flight = 0
         self._stop = threading.Event()
         fake = self
@@ -222,6 +224,8 @@ class FakeVideoApi:
             return Reply(504, {"detail": "late"})
         if kind == "malformed":
             return Reply(200, b"{not json", content_type="application/json")
+        if kind == "redirect":
+            return Reply(307, None, headers={"Location": self.redirect_to + request.path})
         if kind is not None:
             return self.fault_reply(kind, name)
         reply: Reply = handler(request)

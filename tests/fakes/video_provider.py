@@ -40,10 +40,14 @@ from liveai.providers.base import (
     Region,
     VideoRequest,
 )
+from liveai.providers.download import ResultOrigin
 from liveai.providers.render import render_mp4
 
 # Faults a step can be told to answer with, once each, in order.
-FAULTS = ("500", "429", "401", "402", "reject", "timeout", "malformed", "fail", "garbage")
+FAULTS = (
+    *("500", "429", "401", "402", "reject", "timeout", "malformed", "fail", "garbage"),
+    "redirect",  # a 302 to `redirect_to`
+)
 STALL_S = 1.0  # longer than the client timeout the tests use
 
 
@@ -64,6 +68,7 @@ class FakeState:
     video: bytes
     polls_to_finish: int = 1
     latency_s: float = 0.0
+    redirect_to: str = "http://169.254.169.254/latest/meta-data/"
     jobs: dict[str, Job] = field(default_factory=dict)
     by_external: dict[str, str] = field(default_factory=dict)
     started: Counter[str] = field(default_factory=Counter)
@@ -127,6 +132,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(503, {"code": "late"})
         elif fault == "malformed":
             self._send(200, b"{not json")
+        elif fault == "redirect":
+            self.send_response(302)
+            self.send_header("Location", self.server.state.redirect_to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif fault == "reject":
             self._json(400, {"code": "moderation", "message": "image refused by moderation"})
         else:
@@ -265,6 +275,9 @@ class FakeVideoProvider:
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "base64"
+
+    def result_origin(self) -> ResultOrigin:
+        return ResultOrigin(self.name, self.base_url, ())
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
