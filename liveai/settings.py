@@ -176,6 +176,20 @@ class Settings(BaseSettings):
 
     # Later features add their settings below, in a section of their own.
 
+    # --- the worker as a service (outages, retries, downloads) ---
+    worker_db_give_up_s: float = Field(
+        default=300.0, gt=0, description="A worker exits 1 after the database is down this long"
+    )
+    worker_task_retries: int = Field(
+        default=3, ge=0, description="Retries of a task that raised, then it fails"
+    )
+    worker_retry_base_s: float = Field(
+        default=10.0, ge=0, description="First wait before retrying a task that raised"
+    )
+    download_retries: int = Field(
+        default=3, ge=0, description="Retries of a failed result download, then the task fails"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -36,6 +36,14 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             output.error("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            from liveai.outage import describe
+
+            known = describe(exc)  # a lost database, a full disk: one line, not a traceback
+            if known is None or debug_enabled():
+                raise
+            output.error(str(known))
+            raise typer.Exit(int(known.exit_code)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -111,17 +111,31 @@ def image(
     Example: liveai generate photo.jpg --prompt "waves roll in" --motion pan_left --out videos
     """
     from liveai.generation.sample import sample_photo
+    from liveai_cli.outfiles import writable_folder
+    from liveai_cli.service import interrupt_on_sigterm
 
     if (photo is None) == (not sample):
         raise typer.BadParameter("pass a PHOTO, or --sample for the bundled one")
     data = sample_photo() if sample else _read(photo)
+    if not no_wait:
+        writable_folder(out, "--out")
     stages = _Stages(enabled=not json_)
-    with lifecycle(stages) as runner:
+    with lifecycle(stages) as runner, interrupt_on_sigterm():
         with stages:
             task_id = _queue(runner, data, prompt, motion, duration, provider, user)
             if not no_wait:
-                runner.run(task_id)
+                _run_or_explain(runner, task_id)
         _finish(runner, task_id, None if no_wait else out, json_)
+
+
+def _run_or_explain(runner: Lifecycle, task_id: uuid.UUID) -> None:
+    """Run the task; on Ctrl-C (or SIGTERM) say what was left and how to finish it."""
+    from liveai.generation.interrupted import left_behind
+
+    try:
+        runner.run(task_id)
+    except KeyboardInterrupt:
+        raise left_behind(runner.database, task_id) from None
 
 
 def _read(photo: Path | None) -> bytes:

@@ -19,9 +19,6 @@ keeps the provider's cadence and reads the task row only every couple of seconds
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -133,7 +130,10 @@ class Outcome:
 
 
 def default_runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
+    """host:pid:process start:thread:nonce (see `runners`: a gone runner is provable)."""
+    from liveai.generation.runners import runner_id
+
+    return runner_id()
 
 
 def no_progress(task_id: uuid.UUID, stage: str) -> None:
@@ -260,6 +260,18 @@ class Lifecycle:
             f"task {task_id} is being run by {task.lease_owner}{until}",
             hint="let it finish, or resume after the lease expires",
         )
+
+    def give_up(self, task_id: uuid.UUID, message: str) -> Task:
+        """Fail a task that kept raising (its hold voided, its provider's copy cancelled);
+        its final record. Raises Conflict when another runner holds it."""
+        claim = self._claim(task_id)
+        task = claim.task
+        if task.state.terminal:
+            return task
+        provider = self.providers.get(task.provider or "")
+        if provider is not None and task.provider_task_id:
+            _best_effort_cancel(provider, task.provider_task_id)
+        return self._settle(task, Outcome(TaskState.FAILED, "gave_up", message))
 
     def release(self, task_id: uuid.UUID) -> None:
         """Hand back a task this runner holds, for any runner to take now."""
