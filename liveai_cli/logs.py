@@ -30,8 +30,7 @@ def setup_logging(verbosity: int = 0, log_format: str = "text") -> None:
         root.removeHandler(old)
     handler: logging.Handler = JsonHandler() if log_format == "json" else TextHandler()
     setattr(handler, _MARK, True)
-    root.addHandler(handler)
-    root.propagate = False
+    root.addHandler(handler)  # the root logger has none: each line is written once
     root.setLevel(level_for(verbosity))
 
 
