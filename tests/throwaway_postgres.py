@@ -7,6 +7,7 @@ skipped with the reason, or fails when LIVEAI_REQUIRE_POSTGRES or CI is set.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -97,8 +98,6 @@ def throwaway_cluster() -> Iterator[Cluster]:
     try:
         yield cluster
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             cluster.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(folder, ignore_errors=True)
