@@ -96,6 +96,7 @@ class _Watch:
     waits: int = 0
     polls: int = 0
     waited: float = 0.0
+    failed_downloads: int = 0
 
 
 @dataclass(frozen=True)
@@ -468,11 +469,26 @@ class Lifecycle:
         except ProviderError as exc:
             if _lost(exc):
                 return Outcome(TaskState.QUEUED, exc.code, str(exc))
+            if exc.code == "download":
+                return self._download_failed(task, exc, watch)
             if exc.retryable:
                 log.info("task %s: %s; polling again", task.id, exc)
                 return None
             return _failed(exc, "poll_failed")
         return self._note_status(task, status, watch)
+
+    def _download_failed(self, task: Task, exc: ProviderError, watch: _Watch) -> Outcome | None:
+        """A finished video that would not download: polled and fetched again, a bounded
+        number of times (``download_retries``), then the task fails with the error."""
+        watch.failed_downloads += 1
+        retries = self.settings.download_retries
+        if watch.failed_downloads > retries:
+            message = f"the result could not be downloaded ({retries} retries): {exc.message}"
+            return Outcome(TaskState.FAILED, "download_failed", message)
+        log.warning(
+            "task %s: %s; download retry %d of %d", task.id, exc, watch.failed_downloads, retries
+        )
+        return None
 
     def _check(self, task: Task) -> bool:
         """Read (no lock) whether a cancel was asked for and whether our lease still stands."""
@@ -518,7 +534,9 @@ class Lifecycle:
         try:
             response = self.client.get(url, follow_redirects=True)
         except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"download failed: {exc}", provider=name) from None
+            raise ProviderUnavailable(
+                f"download failed: {exc or type(exc).__name__}", provider=name, code="download"
+            ) from None
         if response.status_code != 200:
             raise ProviderUnavailable(
                 f"download answered HTTP {response.status_code}", provider=name, code="download"
