@@ -46,7 +46,7 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.events import TaskFinished, TaskFinishedHandler
-from liveai.generation import rows
+from liveai.generation import ambiguous, rows
 from liveai.generation.group import Step, Write, run_grouped
 from liveai.generation.pricing import price_for
 from liveai.generation.tasks import poster_key, video_key
@@ -302,6 +302,9 @@ class Lifecycle:
         for name in names:
             provider = self.providers[name]
             try:
+                started = self._started_before(task, provider)
+                if started is not None:  # a submit we never heard back from got through
+                    return self._mark_submitted(task, started)
                 self._screen(task, provider, request)
                 self._mark_submitting(task, provider, request)
                 self.progress(task.id, "submitting")
@@ -309,6 +312,11 @@ class Lifecycle:
             except ProviderRejected as exc:
                 return self._settle(task, _failed(exc, "rejected"))
             except ProviderError as exc:
+                if exc.code == "timeout":  # it may have reached the provider
+                    started = self._after_ambiguous(task, provider, exc)
+                    if started is not None:
+                        self.progress(task.id, "submitted")
+                        return self._mark_submitted(task, started)
                 if not _fails_over(exc):
                     return self._settle(task, _failed(exc, "submit_failed"))
                 log.warning("task %s: %s; trying the next provider", task.id, exc)
@@ -319,6 +327,23 @@ class Lifecycle:
         message = str(last) if last else "no provider offers this request"
         code = (last.code if last else None) or "no_provider"
         return self._settle(task, Outcome(TaskState.FAILED, code, message))
+
+    def _started_before(self, task: Task, provider: Provider) -> str | None:
+        """After a runner died mid-submit (the task was sent to ``provider`` and no id came
+        back): the provider's id for what that submit started, when the provider can say."""
+        if task.provider != provider.name or task.attempts == 0:
+            return None
+        return ambiguous.look_up(provider, task.id)
+
+    def _after_ambiguous(self, task: Task, provider: Provider, exc: ProviderError) -> str | None:
+        """A submit timed out: the generation found at the provider, or None when the
+        provider says there is none (then failing over is safe). A provider that cannot be
+        asked gets no failover: the possible duplicate is recorded and the error raised."""
+        if ambiguous.can_look_up(provider):
+            return ambiguous.look_up(provider, task.id)
+        with self._step(task) as session:
+            ambiguous.record_possible_duplicate(session, task, provider.name, exc, self.clock)
+        raise exc
 
     def _order(self, task: Task) -> list[str]:
         """The providers left to try: a resumed task starts again at the one it was on."""
