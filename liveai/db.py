@@ -13,24 +13,35 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
+from liveai.errors import ConfigError, DatabaseUnavailable, SchemaAhead, SchemaBehind
 from liveai.settings import Settings
 
 UPGRADE_HINT = "run `liveai db upgrade`"
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(url, pool_pre_ping=True)
+    except ArgumentError as exc:  # NoSuchModuleError too: a scheme with no driver
+        raise ConfigError(
+            f"the database URL {_scheme(url)}... is not one liveai can use: {exc}",
+            hint="set LIVEAI_DATABASE_URL to postgresql+psycopg://... or sqlite:///...",
+        ) from None
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     _make_sqlite_transactional(engine)
     return engine
+
+
+def _scheme(url: str) -> str:
+    """The URL up to its scheme's end, never its password."""
+    return url.split("//", 1)[0] + "//" if "//" in url else "(no scheme)"
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
@@ -141,9 +152,12 @@ def ping(engine: Engine) -> None:
     except OperationalError as exc:
         url = engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        embedded = engine.dialect.name == "sqlite"
         raise DatabaseUnavailable(
-            f"cannot reach the database at {url}: {reason}",
-            hint="start the server or fix LIVEAI_DATABASE_URL",
+            f"cannot {'open' if embedded else 'reach'} the database at {url}: {reason}",
+            hint="check that its disk has free space and its folder is writable"
+            if embedded
+            else "start the server or fix LIVEAI_DATABASE_URL",
         ) from None
 
 

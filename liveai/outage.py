@@ -12,7 +12,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from liveai.errors import DatabaseUnavailable, LiveAIError
+from liveai.errors import DatabaseUnavailable, InvalidInput, LiveAIError
 
 
 def is_database_outage(exc: BaseException) -> bool:
@@ -33,8 +33,25 @@ def describe(exc: BaseException) -> LiveAIError | None:
         return LiveAIError(
             f"the disk is full{where}", hint="free some space, then rerun the same command"
         )
+    if type(exc).__module__.startswith("sqlalchemy") and "disk is full" in str(exc):
+        return LiveAIError(
+            "the disk under the SQLite database is full",
+            hint="free some space, then rerun the same command",
+        )
     if type(exc).__module__.startswith("sqlalchemy") and is_database_outage(exc):
         return database_unavailable(exc)
+    orig = getattr(exc, "orig", None)  # SQLAlchemy wraps what the driver raised
+    if type(exc).__name__ == "DataError" and "out of range" in str(orig):
+        return InvalidInput(
+            f"a number or date given is out of range ({str(orig).splitlines()[0]})",
+            hint="pass a smaller number, or a date in a year liveai can count in",
+        )
+    if isinstance(exc, OverflowError) or isinstance(orig, OverflowError):
+        exc = orig if isinstance(orig, OverflowError) else exc
+        return InvalidInput(
+            f"a number or date given is out of range ({exc})",
+            hint="pass a smaller number, or a date in a year liveai can count in",
+        )
     return None
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -250,7 +251,16 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning every way they can be wrong into one ConfigError."""
     path = default_config_path()
     try:
-        return Settings(**overrides)
+        return _usable(Settings(**overrides))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"the config file {path} is not UTF-8 text",
+            hint="save it as UTF-8, or point LIVEAI_CONFIG at another one",
+        ) from None
+    except SettingsError as exc:  # a value that is not even the right shape (JSON)
+        raise ConfigError(
+            f"invalid settings: {exc}", hint=f"check the LIVEAI_* environment variables and {path}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"the config file {path} is not valid TOML: {exc}",
@@ -265,3 +275,13 @@ def load_settings(**overrides: Any) -> Settings:
             f"invalid settings: {problems}",
             hint=f"check the LIVEAI_* environment variables and {path}",
         ) from None
+
+
+def _usable(settings: Settings) -> Settings:
+    """Refuse settings that parse but cannot work: a data folder that is a file."""
+    if settings.home.exists() and not settings.home.is_dir():
+        raise ConfigError(
+            f"LIVEAI_HOME {settings.home} is a file, not a folder",
+            hint="point LIVEAI_HOME at a folder (it is made if missing)",
+        )
+    return settings

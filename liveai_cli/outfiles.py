@@ -32,8 +32,10 @@ def writable_file(path: Path, option: str) -> None:
     if path.exists() and not path.is_file():
         raise InvalidInput(f"{option} {path} is not a regular file", hint=hint)
     parent = path.parent
-    if not parent.is_dir() or _special(parent):
+    if not parent.is_dir():
         raise InvalidInput(f"{option} {path}: no such folder {parent}", hint=hint)
+    if _special(parent):
+        raise InvalidInput(f"{option} {path}: {parent} holds no ordinary files", hint=hint)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InvalidInput(f"cannot write in {parent}", hint=hint)
 

@@ -48,6 +48,7 @@ def export(
 
 def _check_out(out: Path) -> None:
     from liveai.errors import InvalidInput
+    from liveai_cli.outfiles import writable_file
 
     if out.suffix != ".zip":
         raise InvalidInput(f"{out} does not end in .zip", hint="pass --out FILE.zip")
@@ -55,3 +56,4 @@ def _check_out(out: Path) -> None:
         raise InvalidInput(f"the folder {out.parent} does not exist")
     if out.exists():
         raise InvalidInput(f"{out} already exists", hint="choose another name or remove it")
+    writable_file(out, "--out")

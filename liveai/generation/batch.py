@@ -48,9 +48,14 @@ class ItemResult:
 def read_manifest(path: Path) -> list[Item]:
     """Parse a CSV (with a header) or JSON Lines manifest; image paths are relative to it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Excel saves CSV with a BOM
     except OSError as exc:
         raise InvalidInput(f"cannot read the manifest {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the manifest {path} is not UTF-8 text (byte {exc.start})",
+            hint="save it as CSV UTF-8 or JSON Lines",
+        ) from None
     jsonl = path.suffix in (".jsonl", ".ndjson") or text.lstrip().startswith("{")
     rows = _jsonl_rows(text, path) if jsonl else _csv_rows(text, path)
     items = [_item(row, line, path.parent, path) for line, row in rows]
@@ -90,9 +95,10 @@ def _item(row: dict[str, Any], line: int, base: Path, path: Path) -> Item:
     image = str(row.get("image") or "").strip()
     if not image:
         raise InvalidInput(f"{path}:{line}: no image")
-    duration = str(row.get("duration") or "").strip()
-    if duration and not duration.isdigit():
-        raise InvalidInput(f"{path}:{line}: duration {duration!r} is not whole seconds")
+    raw = row.get("duration")
+    duration = "" if raw is None else str(raw).strip()
+    if duration and (not duration.isdigit() or int(duration) == 0):
+        raise InvalidInput(f"{path}:{line}: duration {duration!r} is not whole seconds above 0")
     motion = str(row.get("motion") or "zoom_in").strip()
     parse_motion(motion)
     return Item(

@@ -92,6 +92,8 @@ def create_task(
     _require_active(session, user_id)
     if len(new.prompt) > MAX_PROMPT:
         raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
+    if new.duration_s is not None and new.duration_s < 1:
+        raise InvalidInput(f"a duration of {new.duration_s} s", hint="pass whole seconds above 0")
     duration = new.duration_s or settings.generation_default_duration_s
     names = candidates(providers, settings, new.provider)
     price = hold_amount(settings, names, duration)
