@@ -117,15 +117,21 @@ def _preview(database: Database, report: SweepReport) -> None:
 def _finish(database: Database, report: SweepReport) -> None:
     with database.transaction() as session:
         if not report.dry_run:
-            still_held = select(func.count()).where(
-                Upload.deleted_at.is_(None), Upload.delete_after <= report.now
-            )
-            report.overdue_left = session.scalar(still_held) or 0
+            report.overdue_left = _still_held(session, report.now)
         report.next_due = session.scalar(
             select(func.min(Upload.delete_after)).where(
                 Upload.deleted_at.is_(None), Upload.delete_after > report.now
             )
         )
+
+
+def _still_held(session: Session, now: datetime) -> int:
+    """Uploads past their deadline and not deleted; on PostgreSQL not counting those a
+    concurrent sweep has claimed (locked) and is deleting right now."""
+    overdue = select(Upload.id).where(Upload.deleted_at.is_(None), Upload.delete_after <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        overdue = overdue.with_for_update(skip_locked=True, of=Upload)
+    return session.scalar(select(func.count()).select_from(overdue.subquery())) or 0
 
 
 def sweep_uploads(
