@@ -72,7 +72,7 @@ class WorkerMetrics:
 
     def __call__(self, moved: Transition) -> None:
         task = moved.task
-        provider = task.provider or "none"
+        provider = task.provider or task.requested_provider or "auto"  # auto: not chosen yet
         if moved.stage == "claimed":
             self.claimed.labels(provider).inc()
         elif moved.stage == "failover":

@@ -340,3 +340,58 @@ def test_worker_logs_json_lines_with_ids_and_no_personal_data(kling_env) -> None
         assert done and done[0]["task_id"] == task_id and done[0]["provider"] == "kling"
         assert "user_id" in done[0]
         assert "developer" not in err  # the user's subject is never logged
+
+
+def test_metrics_are_served_in_the_prometheus_format(database: Database, tmp_path: Path) -> None:
+    import socket
+
+    from liveai.metrics import WorkerMetrics
+
+    settings = rig_settings(tmp_path, provider_order="a", generation_prices={"default": {5: 10}})
+    storage = LocalStorage(tmp_path / "storage")
+    with serve(polls_to_finish=1) as fake, httpx.Client(timeout=5) as client:
+        fakes = providers_for(client, {"a": fake.url})
+        with database.transaction() as session:
+            user = create_user(session, issuer="https://t", subject="metrics")
+            ledger.grant(session, user.id, 30, key="g", reason="t")
+            for prompt in ("one", "two"):
+                create_task(
+                    session,
+                    storage,
+                    fakes,
+                    settings,
+                    user.id,
+                    NewTask(photo(), prompt=prompt),
+                    clock=SYSTEM_CLOCK,
+                )
+            create_task(  # left queued, its 10 credits held: the gauges see it
+                session, storage, fakes, settings, user.id, NewTask(photo()), clock=SYSTEM_CLOCK
+            )
+        metrics = WorkerMetrics(database)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        metrics.serve(port)
+        lifecycle = Lifecycle(database, storage, fakes, settings, client, sleep=lambda s: None)
+        report = work(lifecycle, once=True, limits=Limits(max_tasks=2), observers=[metrics])
+        scraped = client.get(f"http://127.0.0.1:{port}/metrics").text
+    assert report.total == 2
+    assert 'liveai_tasks_claimed_total{provider="auto"} 2.0' in scraped
+    assert 'liveai_tasks_finished_total{provider="a",state="succeeded"} 2.0' in scraped
+    assert 'liveai_generation_seconds_count{provider="a"} 2.0' in scraped
+    assert 'liveai_provider_seconds_count{provider="a"} 2.0' in scraped
+    assert "liveai_queue_depth 1.0" in scraped and "liveai_credits_held 10.0" in scraped
+    assert "liveai_failovers_total" in scraped or "liveai_failovers" in scraped
+
+
+def test_text_logs_and_quiet(cli_embedded, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LIVEAI_RENDER_MAX_SIDE", "96")
+    assert cli_embedded("generate", "--sample", "--no-wait").exit_code == 0
+    worked = cli_embedded("worker", "--once")
+    assert worked.exit_code == 0
+    lines = worked.stderr.splitlines()
+    assert " INFO liveai.worker: worker starting: database sqlite" in lines[0]
+    assert any("succeeded on local after" in line and "user_id=" in line for line in lines)
+    cli_embedded("generate", "--sample", "--no-wait")
+    quiet = cli_embedded("-q", "worker", "--once")
+    assert quiet.exit_code == 0 and "INFO" not in quiet.stderr
