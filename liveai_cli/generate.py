@@ -218,13 +218,20 @@ def batch(
     """
     from liveai.generation import resolve_user
     from liveai.generation.batch import read_manifest, run_batch
+    from liveai_cli import progress
 
     items = read_manifest(manifest)
-    with lifecycle() as runner, _bar(len(items), enabled=not json_) as advance:
+    bar = progress.tasks_bar("generating", total=len(items), enabled=not json_)
+    with lifecycle() as runner, bar as counted:
         with runner.database.transaction() as session:
             owner = resolve_user(session, runner.settings, user, clock=runner.clock).id
         results = run_batch(
-            runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
+            runner,
+            owner,
+            items,
+            concurrency=concurrency,
+            actor=state.actor(),
+            on_item=lambda result: counted(result.state),  # refusals counted apart
         )
     rows = [
         {
@@ -242,16 +249,3 @@ def batch(
         output.table(rows, ["line", "image", "task", "state", "error"])
     if any(r["state"] not in ("succeeded", "skipped") for r in rows):
         raise typer.Exit(1)
-
-
-@contextmanager
-def _bar(total: int, *, enabled: bool) -> Iterator[Callable[[Any], None]]:
-    """One progress bar on stderr for the whole batch (off without a terminal)."""
-    if not (enabled and output.stderr().is_terminal):
-        yield lambda _: None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=output.stderr(), transient=True) as progress:
-        bar = progress.add_task("generating", total=total)
-        yield lambda _: progress.advance(bar)

@@ -28,10 +28,11 @@ def export(
     from liveai.privacy.export import export_user
     from liveai.storage import open_storage
     from liveai.users import get_user
+    from liveai_cli import progress
 
     _check_out(out)
     settings = state.settings()
-    with state.session() as session:
+    with state.session() as session, progress.step(f"exporting to {out}", enabled=not json_):
         manifest = export_user(
             session,
             open_storage(settings),

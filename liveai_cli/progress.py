@@ -50,3 +50,18 @@ def tasks_bar(step: str, *, total: int | None = None, enabled: bool = True) -> I
             progress.update(bar, advance=1, description=f"{step} ({tally})")
 
         yield advance
+
+
+@contextmanager
+def step(what: str, *, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A spinner saying what is being done and for how long; ``update(text)`` changes the
+    text (a count so far, the next step)."""
+    if not shown(enabled):
+        yield lambda text: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=output.stderr(), transient=True) as progress:
+        line = progress.add_task(what, total=None)
+        yield lambda text: progress.update(line, description=f"{what}: {text}")

@@ -395,3 +395,28 @@ def test_text_logs_and_quiet(cli_embedded, tmp_path: Path, monkeypatch) -> None:
     cli_embedded("generate", "--sample", "--no-wait")
     quiet = cli_embedded("-q", "worker", "--once")
     assert quiet.exit_code == 0 and "INFO" not in quiet.stderr
+
+
+def test_progress_shows_on_a_terminal_counting_refusals_apart_and_not_under_quiet(
+    monkeypatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from liveai_cli import logs, output, progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "_stderr", Console(file=screen, force_terminal=True, width=100))
+    logs.setup_logging(0)
+    with progress.tasks_bar("generating", total=3) as advance:
+        for outcome in ("succeeded", "refused", "succeeded"):
+            advance(outcome)
+        output.stderr().file.flush()
+    assert progress.shown()
+    logs.setup_logging(-1)
+    assert not progress.shown()
+    logs.setup_logging(0)
+    monkeypatch.setattr(output, "_stderr", Console(file=io.StringIO(), force_terminal=False))
+    assert not progress.shown()  # piped
+    assert "generating (1 refused, 2 succeeded)" in screen.getvalue()

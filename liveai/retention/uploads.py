@@ -8,7 +8,7 @@ objects again, which storage treats as success, and marks them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -142,13 +142,16 @@ def sweep_uploads(
     now: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
     batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
 ) -> SweepReport:
-    """Delete every upload past its delete-after time (as of ``now``), batch by batch."""
+    """Delete every upload past its delete-after time (as of ``now``), batch by batch;
+    ``on_batch(removed so far)`` hears each batch."""
     report = SweepReport(dry_run=dry_run, now=now or clock.now())
     if dry_run:
         _preview(database, report)
     else:
         while _sweep_batch(database, storage, report, clock, batch_size):
-            pass
+            if on_batch is not None:
+                on_batch(report.removed)
     _finish(database, report)
     return report
