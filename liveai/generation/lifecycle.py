@@ -320,6 +320,7 @@ class Lifecycle:
                 if not _fails_over(exc):
                     return self._settle(task, _failed(exc, "submit_failed"))
                 log.warning("task %s: %s; trying the next provider", task.id, exc)
+                self.progress(task.id, "failover")
                 last = exc
                 continue
             self.progress(task.id, "submitted")
