@@ -219,20 +219,29 @@ def batch(
     from liveai.generation import resolve_user
     from liveai.generation.batch import read_manifest, run_batch
     from liveai_cli import progress
+    from liveai_cli.service import interrupt_on_sigterm
 
     items = read_manifest(manifest)
     bar = progress.tasks_bar("generating", total=len(items), enabled=not json_)
-    with lifecycle() as runner, bar as counted:
+    with lifecycle() as runner, interrupt_on_sigterm(), bar as counted:
         with runner.database.transaction() as session:
             owner = resolve_user(session, runner.settings, user, clock=runner.clock).id
-        results = run_batch(
-            runner,
-            owner,
-            items,
-            concurrency=concurrency,
-            actor=state.actor(),
-            on_item=lambda result: counted(result.state),  # refusals counted apart
-        )
+        try:
+            results = run_batch(
+                runner,
+                owner,
+                items,
+                concurrency=concurrency,
+                actor=state.actor(),
+                on_item=lambda result: counted(result.state),  # refusals counted apart
+            )
+        except KeyboardInterrupt:
+            from liveai.stopping import Stopped
+
+            raise Stopped(
+                "interrupted: the unfinished lines stay queued with their credits held",
+                hint="rerun the same command to finish them, or `liveai tasks cancel ID`",
+            ) from None
     rows = [
         {
             "line": r.item.line,

@@ -45,13 +45,19 @@ def drain_on_signals(stop: threading.Event) -> Iterator[list[str]]:
 
 @contextmanager
 def interrupt_on_sigterm() -> Iterator[None]:
-    """SIGTERM acts as Ctrl-C does (a one-shot command stops and says what it left)."""
+    """SIGTERM acts as Ctrl-C does, and either also stops work on other threads (waits
+    and renders raise `Stopped`, tasks are handed back): a one-shot command stops
+    promptly and says what it left."""
+    from liveai import stopping
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        stopping.request_stop()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stopping.clear()

@@ -420,3 +420,43 @@ def test_progress_shows_on_a_terminal_counting_refusals_apart_and_not_under_quie
     monkeypatch.setattr(output, "_stderr", Console(file=io.StringIO(), force_terminal=False))
     assert not progress.shown()  # piped
     assert "generating (1 refused, 2 succeeded)" in screen.getvalue()
+
+
+def test_generate_batch_stopped_by_sigterm_hands_its_tasks_back_and_exits_130(
+    kling_env, tmp_path: Path
+) -> None:
+    kling, url, _ = kling_env
+    kling.polls_to_finish = 1000
+    image = tmp_path / "p.jpg"
+    image.write_bytes(photo())
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"image,prompt\n{image},one\n{image},two\n")
+    with start("generate", "batch", str(manifest), "--concurrency", "2") as batch:
+        wait_for(
+            lambda: len(rows(url, "SELECT id FROM tasks WHERE state = 'submitted'")) == 2,
+            "both lines to reach Kling",
+        )
+        batch.signal(signal.SIGTERM)
+        code, _, err = batch.finish()
+    assert code == 130, err
+    assert "unfinished lines stay queued with their credits held" in err
+    assert "Traceback" not in err
+    assert rows(url, "SELECT count(*) FROM tasks WHERE lease_owner IS NOT NULL") == [(0,)]
+
+
+def test_the_render_pipeline_stops_its_drawing_thread_when_the_consumer_stops() -> None:
+    from liveai.providers.render import _pipelined
+
+    drawn = []
+
+    def frames():  # type: ignore[no-untyped-def]
+        for n in range(10_000):
+            drawn.append(n)
+            yield n
+
+    before = threading.active_count()
+    pipeline = _pipelined(frames(), depth=2)
+    assert next(pipeline) == 0
+    pipeline.close()  # what Ctrl-C does to the encoder loop
+    assert threading.active_count() == before
+    assert len(drawn) < 100  # it stopped drawing, instead of drawing every frame

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from liveai import stopping
 from liveai.errors import InvalidInput, LiveAIError
 from liveai.generation.lifecycle import Lifecycle, default_runner_id
 from liveai.generation.tasks import NewTask, create_task, parse_motion
@@ -137,6 +138,8 @@ def run_batch(
     planned = [_plan(lifecycle, user_id, item, actor) for item in items]
 
     def run(result: ItemResult) -> ItemResult:
+        if stopping.requested():  # interrupted: lines not started stay queued
+            return result
         if result.task_id is not None and result.state not in ("skipped", "refused"):
             runner = replace(lifecycle, runner_id=default_runner_id())
             try:
