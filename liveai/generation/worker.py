@@ -227,6 +227,7 @@ def _run_one(
     if not task.state.terminal:
         transitions.note(task_id, "lease_lost")  # another runner took it (our lease lapsed)
         return
+    retries.forget(task_id)
     report.add(task.state.value, task_id)
     if on_task is not None:
         on_task(task_id, task.state.value)
@@ -262,6 +263,7 @@ def _give_up(
 ) -> None:
     message = f"gave up after {retries.count(task_id)} failed runs: {retries.last(task_id)}"
     task = runner.give_up(task_id, message)
+    retries.forget(task_id)
     log.error("task %s failed: %s; its credits are released", task_id, message)
     report.add(task.state.value, task_id)
     if on_task is not None:
@@ -342,7 +344,7 @@ class _Retries:
                 return list(report.skipped)
         now = time.monotonic()
         with self.lock:
-            return [t for t, (n, at, _) in self.failures.items() if at > now and n <= self.limit]
+            return [task_id for task_id, (_, at, _) in self.failures.items() if at > now]
 
     def may_run(self, task_id: uuid.UUID, report: WorkReport) -> bool:
         """Whether a claimed task may run now (one that raised just now comes back)."""
@@ -363,6 +365,12 @@ class _Retries:
             delay = float(min(self.base * 2 ** (count - 1), 600.0))
             self.failures[task_id] = (count, time.monotonic() + delay, error)
         return delay
+
+    def forget(self, task_id: uuid.UUID) -> None:
+        """The task ended: a long-running worker keeps no record of it."""
+        if not self.once:
+            with self.lock:
+                self.failures.pop(task_id, None)
 
     def spent(self, task_id: uuid.UUID) -> bool:
         return not self.once and self.count(task_id) > self.limit
