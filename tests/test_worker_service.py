@@ -460,3 +460,27 @@ def test_the_render_pipeline_stops_its_drawing_thread_when_the_consumer_stops() 
     pipeline.close()  # what Ctrl-C does to the encoder loop
     assert threading.active_count() == before
     assert len(drawn) < 100  # it stopped drawing, instead of drawing every frame
+
+
+def test_resume_right_after_kill_9_takes_the_task_over_at_once(kling_env) -> None:
+    kling, url, queued_id = kling_env
+    with start("generate", "--sample", "--out", os.environ["LIVEAI_HOME"] + "/out") as generate:
+        wait_for(lambda: len(rows(url, "SELECT id FROM tasks")) == 2, "the second task")
+        ((task_hex,),) = rows(
+            url, "SELECT id FROM tasks WHERE id != :id", id=uuid.UUID(queued_id).hex
+        )
+        task_id = str(uuid.UUID(task_hex))
+        wait_for(lambda: _submitted(url, task_id), "the task to reach Kling")
+        generate.signal(signal.SIGKILL)
+        generate.finish()
+    assert _state(url, task_id)[1] is not None  # still leased to the dead process
+    resumed = subprocess.run(
+        [sys.executable, "-m", "liveai_cli", "tasks", "resume", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    shown = json.loads(resumed.stdout)
+    assert task_id in shown["taken_over"]
+    assert sorted(shown["finished"]["succeeded"]) == sorted([task_id, queued_id])
+    assert len(kling.requests_to("/v1/videos/image2video", "POST")) == 2  # no second submit
