@@ -12,11 +12,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from liveai.dburl import masked_url, parse_database_url, scrub
-from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
+from liveai.errors import ConfigError, DatabaseUnavailable, SchemaAhead, SchemaBehind
 from liveai.private_files import private_file, tighten
 from liveai.settings import Settings
 
@@ -25,8 +25,15 @@ UPGRADE_HINT = "run `liveai db upgrade`"
 
 def make_engine(url: str) -> Engine:
     parsed = parse_database_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+    try:
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(parsed, pool_pre_ping=True)
+    except ArgumentError as exc:  # NoSuchModuleError too: a scheme with no driver
+        raise ConfigError(
+            f"the database URL {_scheme(url)}... is not one liveai can use: "
+            f"{scrub(str(exc), parsed)}",
+            hint="set LIVEAI_DATABASE_URL to postgresql+psycopg://... or sqlite:///...",
+        ) from None
     if parsed.database and parsed.database != ":memory:":
         database = private_file(Path(parsed.database))
         for journal in ("-wal", "-shm"):
@@ -34,6 +41,11 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
     _make_sqlite_transactional(engine)
     return engine
+
+
+def _scheme(url: str) -> str:
+    """The URL up to its scheme's end, never its password."""
+    return url.split("//", 1)[0] + "//" if "//" in url else "(no scheme)"
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
@@ -143,9 +155,13 @@ def ping(engine: Engine) -> None:
             pass
     except DBAPIError as exc:  # unreachable, refused, or an option it does not know
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        embedded = engine.dialect.name == "sqlite"
         raise DatabaseUnavailable(
-            f"cannot reach the database at {masked_url(engine.url)}: {scrub(reason, engine.url)}",
-            hint="start the server or fix LIVEAI_DATABASE_URL",
+            f"cannot {'open' if embedded else 'reach'} the database at "
+            f"{masked_url(engine.url)}: {scrub(reason, engine.url)}",
+            hint="check that its disk has free space and its folder is writable"
+            if embedded
+            else "start the server or fix LIVEAI_DATABASE_URL",
         ) from None
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -204,6 +205,20 @@ class Settings(BaseSettings):
         description="Largest result video; the longest (15 s of 1080p) is well under this",
     )
 
+    # --- the worker as a service (outages, retries, downloads) ---
+    worker_db_give_up_s: float = Field(
+        default=300.0, gt=0, description="A worker exits 1 after the database is down this long"
+    )
+    worker_task_retries: int = Field(
+        default=3, ge=0, description="Retries of a task that raised, then it fails"
+    )
+    worker_retry_base_s: float = Field(
+        default=10.0, ge=0, description="First wait before retrying a task that raised"
+    )
+    download_retries: int = Field(
+        default=3, ge=0, description="Retries of a failed result download, then the task fails"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -261,7 +276,16 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning every way they can be wrong into one ConfigError."""
     path = default_config_path()
     try:
-        return Settings(**overrides)
+        return _usable(Settings(**overrides))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"the config file {path} is not UTF-8 text",
+            hint="save it as UTF-8, or point LIVEAI_CONFIG at another one",
+        ) from None
+    except SettingsError as exc:  # a value that is not even the right shape (JSON)
+        raise ConfigError(
+            f"invalid settings: {exc}", hint=f"check the LIVEAI_* environment variables and {path}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"the config file {path} is not valid TOML: {exc}",
@@ -276,3 +300,13 @@ def load_settings(**overrides: Any) -> Settings:
             f"invalid settings: {problems}",
             hint=f"check the LIVEAI_* environment variables and {path}",
         ) from None
+
+
+def _usable(settings: Settings) -> Settings:
+    """Refuse settings that parse but cannot work: a data folder that is a file."""
+    if settings.home.exists() and not settings.home.is_dir():
+        raise ConfigError(
+            f"LIVEAI_HOME {settings.home} is a file, not a folder",
+            hint="point LIVEAI_HOME at a folder (it is made if missing)",
+        )
+    return settings

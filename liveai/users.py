@@ -18,6 +18,11 @@ from liveai.text import refuse_control
 MAX_NAME_LENGTH = 200
 
 
+# The identities table holds at most these (String(255), String(500)).
+MAX_SUBJECT = 255
+MAX_ISSUER = 500
+
+
 def _check_name(name: str | None) -> str | None:
     if name is None:
         return None
@@ -51,6 +56,11 @@ def create_user(
     """Create a user bound to (issuer, subject); refuse a subject that is already bound."""
     if not issuer.strip() or not subject.strip():
         raise InvalidInput("both an issuer and a subject are required")
+    if len(subject) > MAX_SUBJECT or len(issuer) > MAX_ISSUER:
+        raise InvalidInput(
+            f"a subject is at most {MAX_SUBJECT} characters and an issuer {MAX_ISSUER}",
+            hint="pass the token's sub and iss claims as they are",
+        )
     if find_identity(session, issuer, subject) is not None:
         raise Conflict(
             f"subject {subject!r} of {issuer} is already bound to a user",

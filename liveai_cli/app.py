@@ -27,6 +27,7 @@ def guarded(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _refuse_undecodable(kwargs)
             return fn(*args, **kwargs)
         except LiveAIError as exc:
             if debug_enabled():
@@ -36,8 +37,31 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             output.error("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            from liveai.outage import describe
+
+            known = describe(exc)  # a lost database, a full disk: one line, not a traceback
+            if known is None or debug_enabled():
+                raise
+            output.error(str(known))
+            raise typer.Exit(int(known.exit_code)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _refuse_undecodable(kwargs: dict[str, Any]) -> None:
+    """An argument that is not UTF-8 (it arrives with surrogate escapes) is bad input."""
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            try:
+                str(item).encode("utf-8")
+            except UnicodeEncodeError:
+                from liveai.errors import InvalidInput
+
+                shown = name.rstrip("_").replace("_", "-").upper()
+                raise InvalidInput(
+                    f"{shown} is not valid UTF-8 text", hint="pass it in UTF-8"
+                ) from None
 
 
 class App(typer.Typer):

@@ -92,14 +92,17 @@ def revoke(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOptio
 def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str) -> None:
     import uuid
 
-    from liveai.ledger import find_transfer
+    from liveai.errors import InvalidInput
+    from liveai.ledger.operations import recorded_here
     from liveai.users import get_user
 
+    if key is not None and not key.strip():
+        raise InvalidInput("--key is empty", hint="pass a key to repeat, or leave --key out")
     key = key or f"cli:{verb}:{uuid.uuid4()}"
     with state.session() as session:
         found = get_user(session, user)
-        replay = find_transfer(session, key) is not None
         transfer = fn(session, found.id, amount, key=key, reason=reason, actor=state.actor())
+        replay = not recorded_here(session, transfer)
         what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
     output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
 

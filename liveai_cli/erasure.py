@@ -32,9 +32,12 @@ def run_erasure(
             _emit(shown, json_)
             return shown
         output.confirm(f"Erase user {user_id} from every store? This cannot be undone.", yes=yes)
-        run = Eraser(database, storage, upstream, actor=state.actor()).run(
-            user_id, request_id=request_id
-        )
+        from liveai_cli import progress
+
+        with progress.step(f"erasing user {user_id}", enabled=not json_):
+            run = Eraser(database, storage, upstream, actor=state.actor()).run(
+                user_id, request_id=request_id
+            )
         shown = run_to_dict(run)
         if request_id is not None:
             shown["request_state"] = _settle(database, request_id, shown)

@@ -120,6 +120,8 @@ def image(
     Example: liveai generate photo.jpg --prompt "waves roll in" --motion pan_left --out videos
     """
     from liveai.generation.sample import sample_photo
+    from liveai_cli.outfiles import writable_folder
+    from liveai_cli.service import interrupt_on_sigterm
 
     if (photo is None) == (not sample):
         raise typer.BadParameter("pass a PHOTO, or --sample for the bundled one")
@@ -129,13 +131,25 @@ def image(
             "`liveai livephoto from-task TASK` once it is done"
         )
     data = sample_photo() if sample else _read(photo)
+    if not no_wait:
+        writable_folder(out, "--out")
     stages = _Stages(enabled=not json_)
-    with lifecycle(stages) as runner:
+    with lifecycle(stages) as runner, interrupt_on_sigterm():
         with stages:
             task_id = _queue(runner, data, prompt, motion, duration, provider, user)
             if not no_wait:
-                runner.run(task_id)
+                _run_or_explain(runner, task_id)
         _finish(runner, task_id, None if no_wait else out, json_, live_photo=live_photo)
+
+
+def _run_or_explain(runner: Lifecycle, task_id: uuid.UUID) -> None:
+    """Run the task; on Ctrl-C (or SIGTERM) say what was left and how to finish it."""
+    from liveai.generation.interrupted import left_behind
+
+    try:
+        runner.run(task_id)
+    except KeyboardInterrupt:
+        raise left_behind(runner.database, task_id) from None
 
 
 def _read(photo: Path | None) -> bytes:
@@ -255,18 +269,34 @@ def batch(
     Example: liveai generate batch shots.csv --concurrency 8
     """
     from liveai.generation.batch import read_manifest, run_batch
+    from liveai_cli import progress
+    from liveai_cli.service import interrupt_on_sigterm
 
     items = read_manifest(manifest)
     if out is None and any(item.live_photo for item in items):
         from liveai.errors import InvalidInput
 
         raise InvalidInput("the manifest asks for Live Photos", hint="pass --out DIR for the pairs")
-    with lifecycle() as runner, _bar(len(items), enabled=not json_) as advance:
+    bar = progress.tasks_bar("generating", total=len(items), enabled=not json_)
+    with lifecycle() as runner, interrupt_on_sigterm(), bar as counted:
         with runner.database.transaction() as session:
             owner = _owner(session, runner, user).id
-        results = run_batch(
-            runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
-        )
+        try:
+            results = run_batch(
+                runner,
+                owner,
+                items,
+                concurrency=concurrency,
+                actor=state.actor(),
+                on_item=lambda result: counted(result.state),  # refusals counted apart
+            )
+        except KeyboardInterrupt:
+            from liveai.stopping import Stopped
+
+            raise Stopped(
+                "interrupted: the unfinished lines stay queued with their credits held",
+                hint="rerun the same command to finish them, or `liveai tasks cancel ID`",
+            ) from None
         files = _save_batch(runner, results, out) if out is not None else {}
     rows = [
         {
@@ -305,16 +335,3 @@ def _save_batch(runner: Lifecycle, results: list[Any], out: Path) -> dict[int, l
                 files += _live_photo(runner, result.task_id, out)
             saved[result.item.line] = files
     return saved
-
-
-@contextmanager
-def _bar(total: int, *, enabled: bool) -> Iterator[Callable[[Any], None]]:
-    """One progress bar on stderr for the whole batch (off without a terminal)."""
-    if not (enabled and output.stderr().is_terminal):
-        yield lambda _: None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=output.stderr(), transient=True) as progress:
-        bar = progress.add_task("generating", total=total)
-        yield lambda _: progress.advance(bar)

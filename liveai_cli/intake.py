@@ -31,7 +31,10 @@ def check(
     Example: liveai intake check IMG_0042.HEIC --out clean.jpg
     """
     from liveai.images import IntakeLimits, prepare_image
+    from liveai_cli.outfiles import writable_file
 
+    if out is not None:
+        writable_file(out, "--out")
     prepared = prepare_image(photo.read_bytes(), IntakeLimits.from_settings(state.settings()))
     if out is not None:
         from liveai.private_files import write_private

@@ -41,8 +41,20 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log lines (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only; no progress.")] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as text or json (one object a line).")
+    ] = "text",
 ) -> None:
     """Operations and compliance toolkit for the live.ai app."""
+    from liveai_cli.logs import FORMATS, setup_logging
+
+    if log_format not in FORMATS:
+        raise typer.BadParameter("pick text or json", param_hint="--log-format")
+    setup_logging(-1 if quiet else verbose, log_format)
 
 
 @app.command("doctor")

@@ -41,7 +41,10 @@ def render(
     """
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.policy import render_policy
+    from liveai_cli.outfiles import writable_file
 
+    if out is not None:
+        writable_file(out, "--out")
     rendered = render_policy(DEFAULT_INVENTORY, state.settings(), _facts(), lang=lang, fmt=fmt)
     if out is None:
         output.text(rendered.text.rstrip("\n"))

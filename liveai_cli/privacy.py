@@ -28,10 +28,11 @@ def export(
     from liveai.privacy.export import export_user
     from liveai.storage import open_storage
     from liveai.users import get_user
+    from liveai_cli import progress
 
     _check_out(out)
     settings = state.settings()
-    with state.session() as session:
+    with state.session() as session, progress.step(f"exporting to {out}", enabled=not json_):
         manifest = export_user(
             session,
             open_storage(settings),
@@ -48,6 +49,7 @@ def export(
 
 def _check_out(out: Path) -> None:
     from liveai.errors import InvalidInput
+    from liveai_cli.outfiles import writable_file
 
     if out.suffix != ".zip":
         raise InvalidInput(f"{out} does not end in .zip", hint="pass --out FILE.zip")
@@ -55,3 +57,4 @@ def _check_out(out: Path) -> None:
         raise InvalidInput(f"the folder {out.parent} does not exist")
     if out.exists():
         raise InvalidInput(f"{out} already exists", hint="choose another name or remove it")
+    writable_file(out, "--out")

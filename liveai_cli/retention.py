@@ -60,10 +60,17 @@ def sweep(
     """
     from liveai.retention.uploads import sweep_uploads
     from liveai.storage import open_storage
+    from liveai_cli import progress
 
     settings = state.settings()
-    with state.database() as database:
-        report = sweep_uploads(database, open_storage(settings), dry_run=dry_run, now=_now(now))
+    with state.database() as database, progress.step("sweeping uploads", enabled=not json_) as say:
+        report = sweep_uploads(
+            database,
+            open_storage(settings),
+            dry_run=dry_run,
+            now=_now(now),
+            on_batch=lambda removed: say(f"{removed} removed"),
+        )
     shown = {
         "dry_run": report.dry_run,
         "now": _iso(report.now),
@@ -102,15 +109,19 @@ def logs(
 
     if not dir_.is_dir():
         raise InvalidInput(f"{dir_} is not a folder", hint="pass the nginx log folder with --dir")
+    from liveai_cli import progress
+
     settings = state.settings()
     retention = days or settings.log_retention_days
-    report = sweep_logs(
-        dir_,
-        days=retention,
-        now=_now(now),
-        dry_run=dry_run,
-        log_format=settings.nginx_log_format,
-    )
+    with progress.step(f"sweeping {dir_}", enabled=not json_) as say:
+        report = sweep_logs(
+            dir_,
+            days=retention,
+            now=_now(now),
+            dry_run=dry_run,
+            log_format=settings.nginx_log_format,
+            on_file=lambda done, total: say(f"file {done} of {total}"),
+        )
     shown = {
         "dry_run": report.dry_run,
         "cutoff": _iso(report.cutoff),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 app = App(help=summary("tasks"))
 
@@ -60,6 +63,9 @@ def show(task: TaskArg, json_: JsonOption = False) -> None:
     with state.session() as session:
         found = get_task(session, task)
         shown = task_to_dict(found, transfers_of(session, found.id))
+    if not found.state.terminal:
+        shown["lease_owner"] = found.lease_owner
+        shown["lease_until"] = found.lease_until.isoformat() if found.lease_until else None
     if json_:
         output.emit_json(shown)
     else:
@@ -70,42 +76,90 @@ def show(task: TaskArg, json_: JsonOption = False) -> None:
 def cancel(task: TaskArg) -> None:
     """Cancel a task: whoever runs it stops it upstream and the credits are returned.
 
+    A task nobody runs (or whose runner is gone) is cancelled here and now; a running one
+    is stopped by its runner at its next look at the task, within seconds.
+
     Example: liveai tasks cancel 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10
     """
     from liveai.clock import SYSTEM_CLOCK
     from liveai.generation import request_cancel
+    from liveai.generation.runners import is_gone
 
     with state.session() as session:
         found = request_cancel(session, task, clock=SYSTEM_CLOCK, actor=state.actor())
-        task_id, running = found.id, found.lease_until is not None
+        task_id, owner, until = found.id, found.lease_owner, found.lease_until
+    now = SYSTEM_CLOCK.now()
+    running = until is not None and _aware(until) > now and not (owner and is_gone(owner))
     if not running:
         # Nobody runs it right now: settle the cancellation here.
+        from liveai.generation.takeover import take_over
         from liveai_cli.generate import lifecycle
 
         with lifecycle() as runner:
+            take_over(runner.database, runner.clock)
             runner.run(task_id)
-    output.info(f"task {task_id} cancel requested" if running else f"task {task_id} cancelled")
+        output.info(f"task {task_id} cancelled; its credits are released")
+        return
+    assert until is not None
+    output.info(
+        f"task {task_id} cancel requested: its runner {owner} stops it and releases the "
+        f"credits at its next look (within seconds), or it is cancelled by whoever takes it "
+        f"over once the lease ends at {_aware(until):%H:%M:%S} UTC"
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @app.command("resume")
 def resume(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for live runners' leases to lapse, then finish.")
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Finish every unfinished task nobody is running (after a crash, or queued ones).
 
-    Example: liveai tasks resume
+    Tasks whose runner is provably gone (this host, its process ended) are taken over at
+    once; tasks leased by live runners elsewhere are listed with the time their lease
+    ends, and left to them (--wait: finished here if their lease lapses).
+
+    Example: liveai tasks resume --wait
     """
-    from liveai.generation import work
+    from liveai.generation.resume import resume_all
+    from liveai_cli import progress
     from liveai_cli.generate import lifecycle
 
-    with lifecycle() as runner:
-        report = work(runner, concurrency=concurrency, once=True)
+    with lifecycle() as runner, progress.tasks_bar("resuming tasks", enabled=not json_) as step:
+        result = resume_all(runner, concurrency=concurrency, wait=wait, on_task=step)
+    report = result.report
     summary = {state: len(ids) for state, ids in sorted(report.finished.items())}
+    held = [
+        {"task": str(h.task_id), "runner": h.owner, "lease_until": h.until.isoformat()}
+        for h in result.held
+    ]
     if json_:
-        output.emit_json({"finished": report.finished, "errors": report.errors})
+        output.emit_json(
+            {
+                "finished": report.finished,
+                "errors": report.errors,
+                "taken_over": [str(t) for t in result.taken_over],
+                "held_elsewhere": held,
+            }
+        )
     else:
+        for task_id in result.taken_over:
+            output.info(f"took over task {task_id}: its runner's process is gone")
         output.info(f"resumed {report.total} task(s): {summary or 'nothing to do'}")
+        for row in held:
+            output.info(
+                f"task {row['task']} is run by {row['runner']} (alive, or on another host); "
+                f"its lease ends at {row['lease_until']}: rerun then, or pass --wait"
+            )
         for line in report.errors:
             output.warn(line)
     if report.errors:

@@ -100,7 +100,7 @@ def test_failover_across_all_four_records_every_attempt(
     rig = _rig(database, tmp_path, client, fakes)
     fakes["kling"].inject("500", "submit")
     fakes["ark"].inject("balance", "submit")
-    fakes["wan"].inject("timeout", "submit")
+    fakes["wan"].inject("503", "submit")  # a timeout there is ambiguous: no failover
     user = rig.user(100)
     done = rig.lifecycle().run(rig.create(user, prompt="waves").id)
     assert done.state is TaskState.SUCCEEDED and done.provider == "fal" and done.attempts == 4

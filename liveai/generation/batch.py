@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from liveai import stopping
 from liveai.errors import InvalidInput, LiveAIError
 from liveai.generation.lifecycle import Lifecycle, default_runner_id
 from liveai.generation.tasks import NewTask, create_task, parse_motion
@@ -50,9 +51,14 @@ class ItemResult:
 def read_manifest(path: Path) -> list[Item]:
     """Parse a CSV (with a header) or JSON Lines manifest; image paths are relative to it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Excel saves CSV with a BOM
     except OSError as exc:
         raise InvalidInput(f"cannot read the manifest {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the manifest {path} is not UTF-8 text (byte {exc.start})",
+            hint="save it as CSV UTF-8 or JSON Lines",
+        ) from None
     jsonl = path.suffix in (".jsonl", ".ndjson") or text.lstrip().startswith("{")
     rows = _jsonl_rows(text, path) if jsonl else _csv_rows(text, path)
     items = [_item(row, line, path.parent, path) for line, row in rows]
@@ -92,9 +98,10 @@ def _item(row: dict[str, Any], line: int, base: Path, path: Path) -> Item:
     image = str(row.get("image") or "").strip()
     if not image:
         raise InvalidInput(f"{path}:{line}: no image")
-    duration = str(row.get("duration") or "").strip()
-    if duration and not duration.isdigit():
-        raise InvalidInput(f"{path}:{line}: duration {duration!r} is not whole seconds")
+    raw = row.get("duration")
+    duration = "" if raw is None else str(raw).strip()
+    if duration and (not duration.isdigit() or int(duration) == 0):
+        raise InvalidInput(f"{path}:{line}: duration {duration!r} is not whole seconds above 0")
     motion = str(row.get("motion") or "zoom_in").strip()
     parse_motion(motion)
     live_photo = str(row.get("live_photo") or "").strip().lower()
@@ -137,6 +144,8 @@ def run_batch(
     planned = [_plan(lifecycle, user_id, item, actor) for item in items]
 
     def run(result: ItemResult) -> ItemResult:
+        if stopping.requested():  # interrupted: lines not started stay queued
+            return result
         if result.task_id is not None and result.state not in ("skipped", "refused"):
             runner = replace(lifecycle, runner_id=default_runner_id())
             try:

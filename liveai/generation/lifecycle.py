@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -50,7 +47,7 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.events import TaskFinished, TaskFinishedHandler
-from liveai.generation import rows
+from liveai.generation import ambiguous, rows
 from liveai.generation.group import Step, Write, run_grouped
 from liveai.generation.pricing import price_for
 from liveai.generation.tasks import poster_key, video_key
@@ -102,6 +99,7 @@ class _Watch:
     waits: int = 0
     polls: int = 0
     waited: float = 0.0
+    failed_downloads: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,10 @@ class Outcome:
 
 
 def default_runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
+    """host:pid:process start:thread:nonce (see `runners`: a gone runner is provable)."""
+    from liveai.generation.runners import runner_id
+
+    return runner_id()
 
 
 def no_progress(task_id: uuid.UUID, stage: str) -> None:
@@ -264,6 +265,18 @@ class Lifecycle:
             hint="let it finish, or resume after the lease expires",
         )
 
+    def give_up(self, task_id: uuid.UUID, message: str) -> Task:
+        """Fail a task that kept raising (its hold voided, its provider's copy cancelled);
+        its final record. Raises Conflict when another runner holds it."""
+        claim = self._claim(task_id)
+        task = claim.task
+        if task.state.terminal:
+            return task
+        provider = self.providers.get(task.provider or "")
+        if provider is not None and task.provider_task_id:
+            _best_effort_cancel(provider, task.provider_task_id)
+        return self._settle(task, Outcome(TaskState.FAILED, "gave_up", message))
+
     def release(self, task_id: uuid.UUID) -> None:
         """Hand back a task this runner holds, for any runner to take now."""
         with self.database.transaction() as session:
@@ -293,6 +306,9 @@ class Lifecycle:
         for name in names:
             provider = self.providers[name]
             try:
+                started = self._started_before(task, provider)
+                if started is not None:  # a submit we never heard back from got through
+                    return self._mark_submitted(task, started)
                 self._screen(task, provider, request)
                 self._mark_submitting(task, provider, request)
                 self.progress(task.id, "submitting")
@@ -304,9 +320,15 @@ class Lifecycle:
             except ProviderRejected as exc:
                 return self._settle(task, _failed(exc, "rejected"))
             except ProviderError as exc:
+                if exc.code == "timeout":  # it may have reached the provider
+                    started = self._after_ambiguous(task, provider, exc)
+                    if started is not None:
+                        self.progress(task.id, "submitted")
+                        return self._mark_submitted(task, started)
                 if not _fails_over(exc):
                     return self._settle(task, _failed(exc, "submit_failed"))
                 log.warning("task %s: %s; trying the next provider", task.id, exc)
+                self.progress(task.id, "failover")
                 last = exc
                 continue
             self.progress(task.id, "submitted")
@@ -316,6 +338,23 @@ class Lifecycle:
         message = str(last) if last else "no provider offers this request"
         code = (last.code if last else None) or "no_provider"
         return self._settle(task, Outcome(TaskState.FAILED, code, message))
+
+    def _started_before(self, task: Task, provider: Provider) -> str | None:
+        """After a runner died mid-submit (the task was sent to ``provider`` and no id came
+        back): the provider's id for what that submit started, when the provider can say."""
+        if task.provider != provider.name or task.attempts == 0:
+            return None
+        return ambiguous.look_up(provider, task.id)
+
+    def _after_ambiguous(self, task: Task, provider: Provider, exc: ProviderError) -> str | None:
+        """A submit timed out: the generation found at the provider, or None when the
+        provider says there is none (then failing over is safe). A provider that cannot be
+        asked gets no failover: the possible duplicate is recorded and the error raised."""
+        if ambiguous.can_look_up(provider):
+            return ambiguous.look_up(provider, task.id)
+        with self._step(task) as session:
+            ambiguous.record_possible_duplicate(session, task, provider.name, exc, self.clock)
+        raise exc
 
     def _order(self, task: Task) -> list[str]:
         """The providers left to try: a resumed task starts again at the one it was on."""
@@ -478,11 +517,26 @@ class Lifecycle:
         except ProviderError as exc:
             if _lost(exc):
                 return Outcome(TaskState.QUEUED, exc.code, str(exc))
+            if exc.code == "download":
+                return self._download_failed(task, exc, watch)
             if exc.retryable:
                 log.info("task %s: %s; polling again", task.id, exc)
                 return None
             return _failed(exc, "poll_failed")
         return self._note_status(task, status, watch)
+
+    def _download_failed(self, task: Task, exc: ProviderError, watch: _Watch) -> Outcome | None:
+        """A finished video that would not download: polled and fetched again, a bounded
+        number of times (``download_retries``), then the task fails with the error."""
+        watch.failed_downloads += 1
+        retries = self.settings.download_retries
+        if watch.failed_downloads > retries:
+            message = f"the result could not be downloaded ({retries} retries): {exc.message}"
+            return Outcome(TaskState.FAILED, "download_failed", message)
+        log.warning(
+            "task %s: %s; download retry %d of %d", task.id, exc, watch.failed_downloads, retries
+        )
+        return None
 
     def _check(self, task: Task) -> bool:
         """Read (no lock) whether a cancel was asked for and whether our lease still stands."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
+from liveai import stopping
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
 from liveai.events import TaskFinishedHandler
@@ -31,7 +31,7 @@ def build_lifecycle(
     client: httpx.Client,
     *,
     clock: Clock = SYSTEM_CLOCK,
-    sleep: Callable[[float], Any] = time.sleep,
+    sleep: Callable[[float], Any] = stopping.sleep,
     progress: Progress = no_progress,
     on_finished: Sequence[TaskFinishedHandler] = (),
 ) -> Lifecycle:

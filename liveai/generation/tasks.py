@@ -96,6 +96,8 @@ def create_task(
     refuse_control(new.prompt, what="prompt", lines=True)
     if len(new.prompt) > MAX_PROMPT:
         raise InvalidInput(f"the prompt is {len(new.prompt)} characters, at most {MAX_PROMPT}")
+    if new.duration_s is not None and new.duration_s < 1:
+        raise InvalidInput(f"a duration of {new.duration_s} s", hint="pass whole seconds above 0")
     duration = new.duration_s or settings.generation_default_duration_s
     names = candidates(providers, settings, new.provider)
     routes = [(name, providers[name].region) for name in names]

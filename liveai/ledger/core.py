@@ -42,9 +42,18 @@ class Spec:
     timeout_seconds: int | None = None
 
 
+# No single movement is larger: balances and their sums stay exact 64-bit integers on
+# both databases (SQLite turns an integer past 2**63 into a float).
+MAX_AMOUNT = 10**12
+
+
 def check_amount(amount: int) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidInput(f"an amount must be a positive whole number of credits, got {amount!r}")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(
+            f"an amount of {amount} credits is too large", hint=f"at most {MAX_AMOUNT:,} at once"
+        )
     return amount
 
 

@@ -63,10 +63,20 @@ def single_spec(
     )
 
 
+_RECORDED = "liveai.ledger.recorded"
+
+
+def recorded_here(session: Session, transfer: Transfer) -> bool:
+    """Whether this session recorded ``transfer`` (False: it replays one recorded earlier,
+    perhaps by a concurrent caller with the same key)."""
+    return transfer.id in session.info.get(_RECORDED, ())
+
+
 def _audited(
     session: Session, transfer: Transfer, action: str, *, actor: str, clock: Clock, fresh: bool
 ) -> Transfer:
     if fresh:
+        session.info.setdefault(_RECORDED, set()).add(transfer.id)
         details: dict[str, Any] = {
             "transfer_id": str(transfer.id),
             "kind": transfer.kind.value,

@@ -109,6 +109,11 @@ def open_request(
     now = clock.now()
     if received_at > now + timedelta(minutes=5):
         raise InvalidInput(f"the receipt time {received_at.isoformat()} is in the future")
+    if received_at < now - timedelta(days=3660):
+        raise InvalidInput(
+            f"the receipt time {received_at.isoformat()} is more than ten years ago",
+            hint="check the date given to --received",
+        )
     user = get_user(session, user_ref)
     due = due_date(receipt_date(received_at), working_days=working_days, region=region_code)
     request = PrivacyRequest(

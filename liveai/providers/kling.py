@@ -239,6 +239,17 @@ class KlingProvider:
             ProviderState.FAILED, provider_task_id, error_code="failed", error_message=message
         )
 
+    def find(self, our_task_id: str) -> str | None:
+        """Kling's task id for the generation submitted with our id as its external_task_id
+        (the single-task query takes either id); None when Kling has none."""
+        try:
+            body = self._call("GET", f"{PATH}/{our_task_id}")
+        except ProviderError as exc:
+            if type(exc) is ProviderError:  # 1201/1203: no such task
+                return None
+            raise
+        return str(dig(body, "data", "task_id", provider=self.name))
+
     def cancel(self, provider_task_id: str) -> bool:
         return False  # Kling has no cancel API
 

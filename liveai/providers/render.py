@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from PIL import Image
 
+from liveai import stopping
 from liveai.providers.base import Motion
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ def render_mp4(
         stream.pix_fmt = "yuv420p"
         container.metadata.clear()
         for frame in _pipelined(frames(photo, motion, duration_s, out)):
+            stopping.check()
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return buffer.getvalue()
@@ -301,18 +303,24 @@ def _pipelined(frames: Iterator[Any], depth: int = 4) -> Iterator[Any]:
     ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def hand_over(item: Any) -> bool:
+        """Queue ``item`` unless the consumer has gone; whether it was queued."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for frame in frames:
-                while not stop.is_set():
-                    try:
-                        ready.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-            ready.put(_DONE)
+                if not hand_over(frame):
+                    return  # the consumer stopped (Ctrl-C, a stop request): draw no more
+            hand_over(_DONE)
         except BaseException as exc:
-            ready.put(exc)
+            hand_over(exc)
 
     worker = threading.Thread(target=produce, daemon=True)
     worker.start()
@@ -323,7 +331,7 @@ def _pipelined(frames: Iterator[Any], depth: int = 4) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
-        worker.join()
+        worker.join(timeout=5)
 
 
 _DONE = object()

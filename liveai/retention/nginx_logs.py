@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -117,11 +117,21 @@ def newest_entry(path: Path, log_format: str = COMBINED) -> datetime | None:
 
 
 def sweep_logs(
-    folder: Path, *, days: int, now: datetime, dry_run: bool = False, log_format: str = COMBINED
+    folder: Path,
+    *,
+    days: int,
+    now: datetime,
+    dry_run: bool = False,
+    log_format: str = COMBINED,
+    on_file: Callable[[int, int], None] | None = None,
 ) -> LogSweepReport:
-    """Delete rotated logs in ``folder`` whose newest entry is older than ``days`` days."""
+    """Delete rotated logs in ``folder`` whose newest entry is older than ``days`` days;
+    ``on_file(done, total)`` hears each file looked at."""
     report = LogSweepReport(dry_run=dry_run, cutoff=now - timedelta(days=days))
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    for done, path in enumerate(files, 1):
+        if on_file is not None:
+            on_file(done, len(files))
         if not is_rotated(path):
             if path.name.endswith(".log"):
                 report.live.append(path)

@@ -8,7 +8,7 @@ objects again, which storage treats as success, and marks them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -117,15 +117,21 @@ def _preview(database: Database, report: SweepReport) -> None:
 def _finish(database: Database, report: SweepReport) -> None:
     with database.transaction() as session:
         if not report.dry_run:
-            still_held = select(func.count()).where(
-                Upload.deleted_at.is_(None), Upload.delete_after <= report.now
-            )
-            report.overdue_left = session.scalar(still_held) or 0
+            report.overdue_left = _still_held(session, report.now)
         report.next_due = session.scalar(
             select(func.min(Upload.delete_after)).where(
                 Upload.deleted_at.is_(None), Upload.delete_after > report.now
             )
         )
+
+
+def _still_held(session: Session, now: datetime) -> int:
+    """Uploads past their deadline and not deleted; on PostgreSQL not counting those a
+    concurrent sweep has claimed (locked) and is deleting right now."""
+    overdue = select(Upload.id).where(Upload.deleted_at.is_(None), Upload.delete_after <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        overdue = overdue.with_for_update(skip_locked=True, of=Upload)
+    return session.scalar(select(func.count()).select_from(overdue.subquery())) or 0
 
 
 def sweep_uploads(
@@ -136,13 +142,16 @@ def sweep_uploads(
     now: datetime | None = None,
     clock: Clock = SYSTEM_CLOCK,
     batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
 ) -> SweepReport:
-    """Delete every upload past its delete-after time (as of ``now``), batch by batch."""
+    """Delete every upload past its delete-after time (as of ``now``), batch by batch;
+    ``on_batch(removed so far)`` hears each batch."""
     report = SweepReport(dry_run=dry_run, now=now or clock.now())
     if dry_run:
         _preview(database, report)
     else:
         while _sweep_batch(database, storage, report, clock, batch_size):
-            pass
+            if on_batch is not None:
+                on_batch(report.removed)
     _finish(database, report)
     return report

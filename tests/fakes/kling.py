@@ -45,6 +45,7 @@ class FakeKling(FakeVideoApi):
         self.now = now
         self.tokens_seen: list[str] = []
         self.external_ids: set[str] = set()
+        self.by_external: dict[str, str] = {}
 
     def lifecycle(self) -> list[str]:
         return ["submitted"] + ["processing"] * (self.polls_to_finish - 1) + ["done"]
@@ -104,6 +105,7 @@ class FakeKling(FakeVideoApi):
         external = body.get("external_task_id")
         if external:
             self.external_ids.add(external)
+            self.by_external[external] = task.id
         now_ms = int(self.now() * 1000)
         data = {
             "task_id": task.id,
@@ -155,7 +157,8 @@ class FakeKling(FakeVideoApi):
         return None
 
     def _poll(self, request: Request) -> Reply:
-        task = self.tasks.get(request.path.rsplit("/", 1)[1])
+        wanted = request.path.rsplit("/", 1)[1]  # a task id, or an external_task_id
+        task = self.tasks.get(self.by_external.get(wanted, wanted))
         if task is None or task.outcome == "lost":
             return _error(404, 1203, "task not found")
         raw = task.advance()
