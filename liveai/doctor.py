@@ -55,11 +55,18 @@ def check_object_storage(settings: Settings) -> Check:
         storage = open_storage(settings)
         try:
             probe_storage(storage)
+            kept = storage.protection()
         finally:
             getattr(storage, "close", lambda: None)()
     except LiveAIError as exc:
         return Check("storage", False, str(exc))
-    return Check("storage", True, f"{storage.describe()} writable, readable, deletable")
+    detail = (
+        f"{storage.describe()} writable, readable, deletable; versioning {kept.versioning}, "
+        f"object lock {kept.object_lock}"
+    )
+    if kept.blocks_erasure:
+        return Check("storage", False, f"{detail}; erasure is refused: {kept.blocks_erasure}")
+    return Check("storage", True, detail)
 
 
 def check_identity(settings: Settings) -> Check:

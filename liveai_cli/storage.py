@@ -17,7 +17,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 @app.command("check")
 def check(json_: JsonOption = False) -> None:
-    """Write, read back and delete a probe object; exit 1 if any step fails.
+    """Write, read back and delete a probe object, and report what the store keeps after
+    a delete (versioning, object lock); exit 1 if any step fails.
 
     Example: liveai storage check --json
     """
@@ -26,12 +27,23 @@ def check(json_: JsonOption = False) -> None:
     storage = open_storage(state.settings())
     try:
         probe_storage(storage)
+        kept = storage.protection()
     finally:
         getattr(storage, "close", lambda: None)()
+    shown = {
+        "ok": True,
+        "storage": storage.describe(),
+        "versioning": kept.versioning,
+        "object_lock": kept.object_lock,
+        "blocks_erasure": kept.blocks_erasure,
+    }
     if json_:
-        output.emit_json({"ok": True, "storage": storage.describe()})
+        output.emit_json(shown)
     else:
         output.text(f"storage ok: {storage.describe()} (write, read, delete)")
+        output.text(f"versioning: {kept.versioning}; object lock: {kept.object_lock}")
+    if kept.blocks_erasure:
+        output.warn(f"erasure is refused here: {kept.blocks_erasure}")
 
 
 @app.command("ls")
