@@ -23,7 +23,12 @@ def run_erasure(
     ):
         with database.transaction() as session:
             user_id = _resumable_user(session, user)
-            plan = None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+            # Only a dry run reads storage first: an erasure restricts the account before
+            # anything outside the database (storage, Apple, Logto) can fail.
+            if dry_run:
+                plan = (
+                    None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+                )
         if user_id is None:
             user_id = uuid.UUID(user)
         if dry_run:
