@@ -78,7 +78,9 @@ def test_erasure_removes_everything_and_keeps_the_books(
         assert session.scalar(select(func.count()).where(Purchase.user_id == tomb.id)) == 1
         assert ledger.balance(session, tomb.id).posted == 150
         assert ledger.reconcile(session).ok
-        assert not session.scalars(select(AuditEvent).where(AuditEvent.user_id == gone.user_id)).all()
+        assert not session.scalars(
+            select(AuditEvent).where(AuditEvent.user_id == gone.user_id)
+        ).all()
         completed = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "erasure.completed")
         ).one()
