@@ -223,7 +223,7 @@ class Eraser:
             if open_run is not None:
                 return open_run.id
             if user is None:
-                raise NotFound(f"no user {user_id}", hint="see `liveai users list`")
+                return self._finished_run(session, user_id)
             run = ErasureRun(
                 user_id=user_id,
                 request_id=request_id,
@@ -245,6 +245,18 @@ class Eraser:
                 details={"run_id": str(run.id)},
             )
             return run.id
+
+    def _finished_run(self, session: Session, user_id: uuid.UUID) -> uuid.UUID:
+        """A run that erased the user already (a concurrent erasure finished first)."""
+        done = session.scalar(
+            select(ErasureRun.id)
+            .where(ErasureRun.user_id == user_id, ErasureRun.completed_at.is_not(None))
+            .order_by(ErasureRun.completed_at.desc())
+            .limit(1)
+        )
+        if done is None:
+            raise NotFound(f"no user {user_id}", hint="see `liveai users list`")
+        return done
 
     def _note(self, run: ErasureRun, key: str, value: Any) -> None:
         run.report = {**run.report, key: value}
