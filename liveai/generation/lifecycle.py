@@ -272,7 +272,8 @@ class Lifecycle:
     def _load(self, task_id: uuid.UUID) -> Task:
         with self.database.transaction() as session:
             task = session.get(Task, task_id)
-            assert task is not None
+            if task is None:  # its account was erased while we ran it
+                raise NotFound(f"task {task_id} no longer exists", hint="its user was erased")
             return task
 
     # --- submit with failover -------------------------------------------------
