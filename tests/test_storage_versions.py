@@ -147,3 +147,51 @@ def test_local_partial_writes_are_seen_purged_and_swept(tmp_path: Path) -> None:
     assert storage.purge(user_prefix(USER)).ok
     assert not fresh.exists() and list(storage.versions(user_prefix(USER))) == []
     assert not (storage.root / "users").exists()
+
+
+def test_cli_ls_versions_shows_partial_writes(cli_embedded: Cli, isolated_env: Path) -> None:
+    storage = LocalStorage(isolated_env / "storage")
+    key = result_key(USER, "v.mp4")
+    storage.put(key, b"video", content_type="video/mp4")
+    _partial(storage.root, key, age_s=0)
+    plain = cli_embedded("storage", "ls", "users/", "--json")
+    assert [r["key"] for r in json.loads(plain.stdout)] == [key]
+    every = cli_embedded("storage", "ls", "users/", "--versions", "--json")
+    assert every.exit_code == 0, every.stderr
+    assert [r["kind"] for r in json.loads(every.stdout)] == ["partial", "object"]
+
+
+def test_the_upload_sweep_removes_every_version_and_abandoned_writes(
+    database, versioned: S3Storage, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from liveai.models import Upload
+    from liveai.retention.uploads import sweep_uploads
+    from liveai.users import create_user
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with database.transaction() as session:
+        user = create_user(session, issuer="https://i/oidc", subject="sweep")
+        key = upload_key(user.id, "p.jpg")
+        versioned.put(key, b"first", content_type="image/jpeg")
+        versioned.put(key, b"second", content_type="image/jpeg")
+        session.add(
+            Upload(
+                user_id=user.id,
+                storage_key=key,
+                media_type="image/jpeg",
+                size_bytes=6,
+                sha256="0" * 64,
+                width=640,
+                height=480,
+                created_at=now - timedelta(days=40),
+                delete_after=now - timedelta(days=10),
+            )
+        )
+    report = sweep_uploads(database, versioned, now=now)
+    assert report.removed == 1 and not report.failed
+    assert list(versioned.versions(key)) == []
+
+    local = LocalStorage(tmp_path / "local")
+    crashed = _partial(local.root, upload_key(user.id, "q.jpg"), age_s=7200)
+    assert sweep_uploads(database, local, now=datetime.now(UTC)).partial_removed == 1
+    assert not crashed.exists()
