@@ -79,6 +79,26 @@ def test_purge_leaves_no_version_or_marker(versioned: S3Storage, s3_faults: Faul
     storage.close()
 
 
+def test_many_keys_of_one_folder_are_found_with_one_listing(
+    versioned: S3Storage, s3_faults: FaultProxy
+) -> None:
+    storage = s3_faults.storage()
+    keys = [upload_key(USER, f"{n:02d}.jpg") for n in range(25)]
+    kept = upload_key(USER, "kept.jpg")
+    for key in [*keys, kept]:
+        storage.put(key, b"a", content_type="image/jpeg")
+        storage.put(key, b"b", content_type="image/jpeg")
+    storage.delete_many([])  # learn the bucket's versioning
+    s3_faults.seen.clear()
+
+    assert storage.delete_many(keys).ok
+
+    assert [v.key for v in storage.versions(user_prefix(USER))] == [kept, kept]
+    listings = [line for line in s3_faults.seen if "?versions" in line]
+    assert len(listings) == 2  # the folder once, then the check above
+    storage.close()
+
+
 def test_plain_deletes_on_a_versioned_bucket_leave_nothing_retrievable(
     versioned: S3Storage,
 ) -> None:

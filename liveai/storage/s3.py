@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from liveai.settings import Settings
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+FOLDER_LISTING = 20  # keys wanted from one folder at which listing the folder is cheaper
 _REFUSED = {
     "AccessDenied",
     "InvalidAccessKeyId",
@@ -132,16 +133,30 @@ class S3Storage:
 
     def delete_many(self, keys: Sequence[str]) -> DeleteReport:
         """Delete the keys; on a bucket that keeps versions (or may), every version and
-        delete marker of each key, found by listing the key (one request a key)."""
+        delete marker of each key, found by listing (see `_versions_of`)."""
         unique = builtins.list(dict.fromkeys(check_key(key) for key in keys))
         if not self._keeps_versions():
             return self._delete_all([(key, None) for key in unique])
-        found: builtins.list[tuple[str, str | None]] = []
-        for key in unique:
-            found.extend((v.key, v.version_id) for v in self.versions(key) if v.key == key)
-        report = self._delete_all(found)
+        report = self._delete_all(self._versions_of(unique))
         failed = {key for key, _ in report.failed}
         return DeleteReport(tuple(k for k in unique if k not in failed), report.failed)
+
+    def _versions_of(self, keys: Sequence[str]) -> builtins.list[tuple[str, str | None]]:
+        """(key, version id) of every version of the keys. Keys that share a folder with
+        many others are found by listing the folder (a request per 1,000 versions in it);
+        the others by listing each key (a request each)."""
+        folders: dict[str, builtins.list[str]] = {}
+        for key in keys:
+            folders.setdefault(key.rpartition("/")[0] + "/", []).append(key)
+        found: builtins.list[tuple[str, str | None]] = []
+        for folder, wanted in folders.items():
+            targets = [folder] if len(wanted) >= FOLDER_LISTING else wanted
+            chosen = set(wanted)
+            for prefix in targets:
+                found.extend(
+                    (v.key, v.version_id) for v in self.versions(prefix) if v.key in chosen
+                )
+        return found
 
     def purge(self, prefix: str) -> DeleteReport:
         """Every version and delete marker under the prefix: one listing and one
