@@ -30,6 +30,7 @@ from liveai.models import (
     RequestKind,
     StoreNotification,
     Task,
+    TaskState,
     Transfer,
     User,
     UserStatus,
@@ -447,3 +448,20 @@ def test_moved_rows_keep_day_precision_times_only(
         assert session.scalar(select(func.count()).select_from(DataTransfer)) == 3
         dumped = json.dumps([t.items for t in session.scalars(select(DataTransfer))])
         assert "image" in dumped
+
+
+def test_unfinished_tasks_nobody_runs_are_cancelled_at_their_provider(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone = _seed(database, storage)
+    with database.transaction() as session:
+        task = session.get_one(Task, gone.task_ids[0])
+        task.state, task.provider_task_id = TaskState.SUBMITTED, "kling-remote-1"
+        task.finished_at = None
+    asked: list[tuple[str, str]] = []
+    upstream = Upstream(cancel_task=lambda name, remote: asked.append((name, remote)) or True)
+
+    run = Eraser(database, storage, upstream).run(gone.user_id)
+
+    assert asked == [("kling", "kling-remote-1")]
+    assert run.report["tasks_cancelled"] == 1
