@@ -36,9 +36,9 @@ def run_erasure(
             _emit(shown, json_)
             return shown
         output.confirm(f"Erase user {user_id} from every store? This cannot be undone.", yes=yes)
-        run = Eraser(database, storage, upstream, actor=state.actor()).run(
-            user_id, request_id=request_id
-        )
+        wait = settings.generation_lease_s + 30  # a worker's lease runs out by then
+        eraser = Eraser(database, storage, upstream, actor=state.actor(), task_wait_s=wait)
+        run = eraser.run(user_id, request_id=request_id)
         shown = run_to_dict(run)
     _emit(shown, json_)
     for note in shown.get("manual", []):
