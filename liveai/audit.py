@@ -19,6 +19,8 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,25 +62,37 @@ def key_from_settings(settings: Any) -> bytes:
 
 def _key_file(path: Path) -> bytes:
     try:
-        return bytes.fromhex(path.read_text().strip())
+        key = bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
-        pass
+        return _make_key_file(path)
     except ValueError:
+        key = b""
+    if len(key) < MIN_KEY_LENGTH:
         raise ConfigError(
-            f"the audit key file {path} does not hold a hex key",
+            f"the audit key file {path} does not hold a hex key of 32 bytes or more",
             hint="restore it from your backup, or set LIVEAI_AUDIT_KEY",
-        ) from None
+        )
+    return key
+
+
+def _make_key_file(path: Path) -> bytes:
+    """Write a new key whole, then link it into place: a process racing us reads either
+    no file or the whole key, and the first link wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")  # 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return _key_file(path)
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_hex(32) + "\n")
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process made it first: use theirs
+    finally:
+        os.unlink(tmp)
     return _key_file(path)
 
 
 _KEYS: dict[tuple[str | None, ...], bytes] = {}
+_KEYS_LOCK = threading.Lock()
 
 
 def chain_key() -> bytes:
@@ -88,7 +102,9 @@ def chain_key() -> bytes:
     marker = tuple(os.environ.get(n) for n in ("LIVEAI_AUDIT_KEY", "LIVEAI_HOME", "LIVEAI_CONFIG"))
     key = _KEYS.get(marker)
     if key is None:
-        key = _KEYS[marker] = key_from_settings(load_settings())
+        with _KEYS_LOCK:
+            key = _KEYS.get(marker) or key_from_settings(load_settings())
+            _KEYS[marker] = key
     return key
 
 

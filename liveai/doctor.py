@@ -113,6 +113,27 @@ def check_generation(settings: Settings) -> Check:
     return Check("generation", ok, detail)
 
 
+def check_audit_key(settings: Settings) -> Check:
+    """Where the audit chain's key comes from: the setting, or a file beside the data."""
+    from liveai.audit import KEY_FILE, key_from_settings
+
+    if settings.audit_key is None:
+        path = settings.home / KEY_FILE
+        if not path.exists():
+            return Check("audit", True, f"no key yet: one is made at {path} on first use")
+    try:
+        key_from_settings(settings)
+    except LiveAIError as exc:
+        return Check("audit", False, str(exc))
+    if settings.audit_key is not None:
+        return Check("audit", True, "chain keyed by LIVEAI_AUDIT_KEY")
+    return Check(
+        "audit",
+        True,
+        f"chain keyed by {path}: back it up, or keep it off this machine in LIVEAI_AUDIT_KEY",
+    )
+
+
 CHECKS: list[CheckFn] = [
     check_database,
     check_storage,
@@ -121,6 +142,7 @@ CHECKS: list[CheckFn] = [
     check_push,
     check_providers,
     check_generation,
+    check_audit_key,
 ]
 
 

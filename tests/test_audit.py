@@ -226,3 +226,37 @@ def test_cli_anchor_then_verify_against_it(cli, tmp_path: Path, database: Databa
     assert cut.exit_code == 1 and "audit chain cut short" in cut.stderr
     junk = cli("audit", "verify", "--anchor", "12:nothex")
     assert junk.exit_code == 2 and "is not an audit anchor" in junk.stderr
+
+
+def test_doctor_says_where_the_key_comes_from(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liveai.doctor import check_audit_key
+    from liveai.settings import load_settings
+
+    fresh = check_audit_key(load_settings())
+    assert fresh.ok and "made at" in fresh.detail and not (isolated_env / "audit.key").exists()
+    audit.chain_key()
+    assert "back it up" in check_audit_key(load_settings()).detail
+    monkeypatch.setenv("LIVEAI_AUDIT_KEY", "too short")
+    bad = check_audit_key(load_settings())
+    assert not bad.ok and "LIVEAI_AUDIT_KEY is shorter" in bad.detail
+
+
+def test_processes_racing_to_make_the_key_file_share_one_key(tmp_path: Path) -> None:
+    """The flake that found it: four threads appending first, each making the key file."""
+    path = tmp_path / "home" / "audit.key"
+    keys: list[bytes] = []
+    start = threading.Barrier(8)
+
+    def make() -> None:
+        start.wait()
+        keys.append(audit._key_file(path))
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in path.parent.iterdir()] == ["audit.key"]
