@@ -223,10 +223,13 @@ def test_erasure_on_a_versioned_bucket_leaves_no_version(
         left = verify_erased(session, versioned, gone.user_id)
     assert f"storage under {user_prefix(gone.user_id)}" in left
 
+    found = _identifiers(database, gone.user_id)
     run = Eraser(database, versioned, Upstream()).run(gone.user_id)
 
     assert list(versioned.versions(user_prefix(gone.user_id))) == []
     assert run.report["objects_deleted"] >= len(gone.media) + 1
+    with database.transaction() as session:  # tables, text columns, audit details, versions
+        assert verify_erased(session, versioned, gone.user_id, found) == []
 
 
 def test_a_compliance_lock_refuses_the_erasure_with_its_reason(
