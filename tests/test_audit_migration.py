@@ -125,3 +125,34 @@ def test_the_app_role_appends_and_redacts_but_cannot_rewrite(
         postgres_server.drop(name)
         with postgres_server.admin.connect() as conn:
             conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+
+
+def test_migrating_down_rewrites_the_chain_unkeyed(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    command.upgrade(alembic_config(engine), BEFORE)
+    _legacy_events(engine, 3)
+    upgrade(engine)
+    database = Database(engine)
+    with database.transaction() as session:
+        audit.record(session, "keyed.event", details={"n": 1})
+    command.downgrade(alembic_config(engine), BEFORE)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, at, actor, action, user_id, details, prev_hash, hash "
+                "FROM audit_events ORDER BY id"
+            )
+        ).all()
+    prev = audit.GENESIS_HASH
+    for row in rows:
+        event = SimpleNamespace(
+            action=row.action,
+            actor=row.actor,
+            at=datetime.fromisoformat(row.at).replace(tzinfo=UTC),
+            user_id=uuid.UUID(row.user_id) if row.user_id else None,
+            details=json.loads(row.details),
+        )
+        assert row.prev_hash == prev and audit.legacy_hash(event, prev) == row.hash
+        prev = row.hash
+    assert len(rows) == 4
+    database.close()
