@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Text, cast, func, select
 
 from liveai import audit, ledger
-from liveai.clock import SYSTEM_CLOCK
+from liveai.clock import SYSTEM_CLOCK, FixedClock
 from liveai.db import Database
 from liveai.errors import ConfigError, Conflict, UpstreamError
 from liveai.generation import delete_task
@@ -318,6 +318,16 @@ def test_pending_holds_are_voided_before_the_books_move(
             reference="task:in-flight",
             timeout=timedelta(hours=6),
             reason="generation",
+        )
+        ledger.hold(  # past its timeout, not yet swept: it cannot be voided, only expired
+            session,
+            gone.user_id,
+            20,
+            key="task:stale:hold",
+            reference="task:stale",
+            timeout=timedelta(seconds=1),
+            reason="generation",
+            clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)),
         )
     Eraser(database, storage, Upstream()).run(gone.user_id)
     tomb = _tombstone(database)

@@ -271,6 +271,7 @@ class Eraser:
         """Void the pending holds first, so none stays on the pseudonymised account."""
         from liveai import ledger
 
+        ledger.expire_holds(session, clock=self.clock)  # those past their timeout: expired
         holds = session.scalars(
             select(Transfer).where(
                 Transfer.user_id == run.user_id,
