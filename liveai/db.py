@@ -62,6 +62,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA secure_delete=ON")  # erased rows do not linger in free pages
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -59,11 +59,18 @@ def check_object_storage(settings: Settings) -> Check:
         storage = open_storage(settings)
         try:
             probe_storage(storage)
+            kept = storage.protection()
         finally:
             getattr(storage, "close", lambda: None)()
     except LiveAIError as exc:
         return Check("storage", False, str(exc))
-    return Check("storage", True, f"{storage.describe()} writable, readable, deletable")
+    detail = (
+        f"{storage.describe()} writable, readable, deletable; versioning {kept.versioning}, "
+        f"object lock {kept.object_lock}"
+    )
+    if kept.blocks_erasure:
+        return Check("storage", False, f"{detail}; erasure is refused: {kept.blocks_erasure}")
+    return Check("storage", True, detail)
 
 
 def check_identity(settings: Settings) -> Check:
@@ -110,6 +117,27 @@ def check_generation(settings: Settings) -> Check:
     return Check("generation", ok, detail)
 
 
+def check_audit_key(settings: Settings) -> Check:
+    """Where the audit chain's key comes from: the setting, or a file beside the data."""
+    from liveai.audit import KEY_FILE, key_from_settings
+
+    if settings.audit_key is None:
+        path = settings.home / KEY_FILE
+        if not path.exists():
+            return Check("audit", True, f"no key yet: one is made at {path} on first use")
+    try:
+        key_from_settings(settings)
+    except LiveAIError as exc:
+        return Check("audit", False, str(exc))
+    if settings.audit_key is not None:
+        return Check("audit", True, "chain keyed by LIVEAI_AUDIT_KEY")
+    return Check(
+        "audit",
+        True,
+        f"chain keyed by {path}: back it up, or keep it off this machine in LIVEAI_AUDIT_KEY",
+    )
+
+
 CHECKS: list[CheckFn] = [
     check_database,
     check_storage,
@@ -118,6 +146,7 @@ CHECKS: list[CheckFn] = [
     check_push,
     check_providers,
     check_generation,
+    check_audit_key,
 ]
 
 

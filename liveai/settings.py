@@ -219,6 +219,17 @@ class Settings(BaseSettings):
         default=3, ge=0, description="Retries of a failed result download, then the task fails"
     )
 
+    # --- audit chain ---
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the audit chain (32+ chars); default: LIVEAI_HOME/audit.key",
+    )
+    db_app_role: str | None = Field(
+        default=None,
+        description="PostgreSQL role the app connects as, when migrations run as the owner: "
+        "it may append to the audit log but not rewrite it",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

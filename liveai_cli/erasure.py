@@ -23,7 +23,12 @@ def run_erasure(
     ):
         with database.transaction() as session:
             user_id = _resumable_user(session, user)
-            plan = None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+            # Only a dry run reads storage first: an erasure restricts the account before
+            # anything outside the database (storage, Apple, Logto) can fail.
+            if dry_run:
+                plan = (
+                    None if user_id is None else plan_erasure(session, storage, user_id, upstream)
+                )
             request_id = request_id or _open_request(session, user_id)
         if user_id is None:
             user_id = uuid.UUID(user)
@@ -34,39 +39,17 @@ def run_erasure(
         output.confirm(f"Erase user {user_id} from every store? This cannot be undone.", yes=yes)
         from liveai_cli import progress
 
+        wait = settings.generation_lease_s + 30  # a worker's lease runs out by then
         with progress.step(f"erasing user {user_id}", enabled=not json_):
-            run = Eraser(database, storage, upstream, actor=state.actor()).run(
-                user_id, request_id=request_id
-            )
+            eraser = Eraser(database, storage, upstream, actor=state.actor(), task_wait_s=wait)
+            run = eraser.run(user_id, request_id=request_id)
         shown = run_to_dict(run)
-        if request_id is not None:
-            shown["request_state"] = _settle(database, request_id, shown)
+        if request_id is not None and "request_state" in shown:
+            _say_request_state(request_id, shown["request_state"])
     _emit(shown, json_)
     for note in shown.get("manual", []):
         output.warn(f"do by hand: {note}")
     return shown
-
-
-def settle_finished_run(request_id: uuid.UUID) -> bool:
-    """After a crash between the erasure and its request's update: settle the request from
-    the finished run. False when no finished run carried this request out."""
-    from sqlalchemy import select
-
-    from liveai.models import ErasureRun
-    from liveai.privacy.erasure import run_to_dict
-
-    with state.database() as database:
-        with database.transaction() as session:
-            run = session.scalar(
-                select(ErasureRun).where(
-                    ErasureRun.request_id == request_id, ErasureRun.completed_at.is_not(None)
-                )
-            )
-            shown = None if run is None else run_to_dict(run)
-        if shown is None:
-            return False
-        _settle(database, request_id, shown)
-    return True
 
 
 def _open_request(session: Any, user_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -76,14 +59,8 @@ def _open_request(session: Any, user_id: uuid.UUID | None) -> uuid.UUID | None:
     return None if request is None else request.id
 
 
-def _settle(database: Any, request_id: uuid.UUID, shown: dict[str, Any]) -> str:
-    """Finish or link the request the erasure carried out, and say which."""
-    from liveai.privacy.requests import get_request
-    from liveai.privacy.steps import settle_after_erasure
-
-    with database.transaction() as session:
-        request = get_request(session, request_id)
-        outcome = settle_after_erasure(session, request, shown, actor=state.actor())
+def _say_request_state(request_id: uuid.UUID, outcome: str) -> None:
+    """Say what became of the request the erasure carried out."""
     if outcome == "linked":
         output.warn(
             f"request {request_id} is not verified: linked to this erasure; verify it, then "
@@ -96,7 +73,6 @@ def _settle(database: Any, request_id: uuid.UUID, shown: dict[str, Any]) -> str:
         )
     else:
         output.info(f"request {request_id} {outcome}")
-    return outcome
 
 
 def _resumable_user(session: Any, ref: str) -> uuid.UUID | None:

@@ -308,10 +308,8 @@ def run(
     if kind is RequestKind.EXPORT:
         _run_export(request_key, user_id, out, dry_run)
         return
-    from liveai_cli.erasure import run_erasure, settle_finished_run
+    from liveai_cli.erasure import run_erasure
 
-    if not dry_run and settle_finished_run(request_key):
-        return
     if not dry_run:
         output.confirm(
             f"Erase user {user_id} from every store for request {request_key}? "

@@ -77,6 +77,7 @@ def sweep(
         "removed": report.removed,
         "bytes_removed": report.bytes_removed,
         "batches": report.batches,
+        "partial_removed": report.partial_removed,
         "failed": [{"key": k, "reason": r} for k, r in report.failed],
         "late": report.late,
         "overdue_left": report.overdue_left,

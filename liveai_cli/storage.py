@@ -17,7 +17,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 @app.command("check")
 def check(json_: JsonOption = False) -> None:
-    """Write, read back and delete a probe object; exit 1 if any step fails.
+    """Write, read back and delete a probe object, and report what the store keeps after
+    a delete (versioning, object lock); exit 1 if any step fails.
 
     Example: liveai storage check --json
     """
@@ -26,12 +27,23 @@ def check(json_: JsonOption = False) -> None:
     storage = open_storage(state.settings())
     try:
         probe_storage(storage)
+        kept = storage.protection()
     finally:
         getattr(storage, "close", lambda: None)()
+    shown = {
+        "ok": True,
+        "storage": storage.describe(),
+        "versioning": kept.versioning,
+        "object_lock": kept.object_lock,
+        "blocks_erasure": kept.blocks_erasure,
+    }
     if json_:
-        output.emit_json({"ok": True, "storage": storage.describe()})
+        output.emit_json(shown)
     else:
         output.text(f"storage ok: {storage.describe()} (write, read, delete)")
+        output.text(f"versioning: {kept.versioning}; object lock: {kept.object_lock}")
+    if kept.blocks_erasure:
+        output.warn(f"erasure is refused here: {kept.blocks_erasure}")
 
 
 @app.command("ls")
@@ -40,12 +52,21 @@ def ls(
     user: Annotated[
         str | None, typer.Option(help="Only this user's objects (an id or a subject).")
     ] = None,
+    versions: Annotated[
+        bool,
+        typer.Option(
+            "--versions", help="Also older versions, delete markers and unfinished writes."
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """List stored objects by key prefix, in key order, with their sizes.
 
     Example: liveai storage ls --user 6f1c1f3e-8d55-4d7a-9a43-5b0e2c1d9a10 --json
     """
+    if versions:
+        _ls_versions(prefix, user, json_)
+        return
     from liveai.storage import open_storage, user_prefix
 
     if user is not None:
@@ -69,6 +90,37 @@ def ls(
     total = sum(o.size for o in objects)
     noun = "object" if len(objects) == 1 else "objects"
     output.info(f"{len(objects)} {noun}, {total:,} bytes in {storage.describe()}")
+
+
+def _ls_versions(prefix: str, user: str | None, json_: bool) -> None:
+    """Everything under the prefix that still holds bytes or history."""
+    from liveai.storage import open_storage, user_prefix
+
+    if user is not None:
+        from liveai.users import get_user
+
+        with state.session() as session:
+            prefix = user_prefix(get_user(session, user).id) + prefix
+    storage = open_storage(state.settings())
+    try:
+        found = list(storage.versions(prefix))
+    finally:
+        getattr(storage, "close", lambda: None)()
+    rows = [
+        {
+            "key": v.key,
+            "kind": v.kind,
+            "version_id": v.version_id,
+            "size": v.size,
+            "modified": v.modified.isoformat(timespec="seconds"),
+        }
+        for v in found
+    ]
+    if json_:
+        output.emit_json(rows)
+        return
+    output.table(rows, ["key", "kind", "version_id", "size", "modified"])
+    output.info(f"{len(rows)} versions in {storage.describe()}")
 
 
 @app.command("url")

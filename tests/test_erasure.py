@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from liveai import ledger
+from liveai import audit, ledger
 from liveai.db import Database
 from liveai.models import (
     AuditEvent,
@@ -87,10 +87,14 @@ def test_erasure_removes_everything_and_keeps_the_books(
         assert session.scalar(select(func.count()).where(Purchase.user_id == tomb.id)) == 1
         assert ledger.balance(session, tomb.id).posted == 150
         assert ledger.reconcile(session).ok
-        actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.user_id == gone.user_id)
+        assert not session.scalars(
+            select(AuditEvent).where(AuditEvent.user_id == gone.user_id)
         ).all()
-        assert "erasure.started" in actions and "erasure.completed" in actions
+        completed = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "erasure.completed")
+        ).one()
+        assert completed.user_id is None and completed.details["run_id"] == str(run.id)
+        assert audit.verify_chain(session).ok
         proof = session.scalars(
             select(Consent).where(Consent.user_id == tomb.id).order_by(Consent.id)
         ).all()
@@ -237,7 +241,7 @@ def test_the_kept_request_holds_no_personal_note(database: Database, storage: Lo
         kept = session.get_one(PrivacyRequest, request_id)
         assert kept.verification_note is None and kept.verification == "manual"
         assert session.get_one(User, kept.user_id).status is UserStatus.ERASED
-    assert run.request_id == request_id
+    assert run.request_id is None  # the run forgets the request, now the pseudonym's
 
 
 def test_cli_erase_of_an_unknown_user_exits_3(cli) -> None:

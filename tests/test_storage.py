@@ -243,6 +243,7 @@ def test_s3_delete_many_reports_keys_the_store_refused(s3_faults: FaultProxy) ->
         f"<Key>{refused}</Key><Code>AccessDenied</Code><Message>Access Denied</Message>"
         "</Error></DeleteResult>"
     ).encode()
+    s3.delete_many([])  # the first delete learns whether the bucket keeps versions
     s3_faults.inject(Fault(status=200, body=body))
 
     report = s3.delete_many([upload_key(USER, "a.jpg"), refused])
@@ -329,14 +330,23 @@ def test_s3_without_credentials_is_a_config_error(
 def test_cli_storage_check_embedded(cli_embedded: Cli, isolated_env: Path) -> None:
     result = cli_embedded("storage", "check")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == f"storage ok: {isolated_env / 'storage'} (write, read, delete)"
+    assert result.stdout.splitlines() == [
+        f"storage ok: {isolated_env / 'storage'} (write, read, delete)",
+        "versioning: not applicable; object lock: not applicable",
+    ]
     assert list((isolated_env / "storage").rglob("*probe*")) == []  # the probe is cleaned up
 
 
 def test_cli_storage_check_on_s3(cli_embedded: Cli, s3_env: S3Env) -> None:
     result = cli_embedded("storage", "check", "--json")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {"ok": True, "storage": s3_env.storage().describe()}
+    assert json.loads(result.stdout) == {
+        "ok": True,
+        "storage": s3_env.storage().describe(),
+        "versioning": "off",
+        "object_lock": "off",
+        "blocks_erasure": None,
+    }
 
 
 def test_cli_storage_check_missing_bucket(

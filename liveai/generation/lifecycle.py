@@ -288,7 +288,8 @@ class Lifecycle:
     def _load(self, task_id: uuid.UUID) -> Task:
         with self.database.transaction() as session:
             task = session.get(Task, task_id)
-            assert task is not None
+            if task is None:  # its account was erased while we ran it
+                raise NotFound(f"task {task_id} no longer exists", hint="its user was erased")
             return task
 
     # --- submit with failover -------------------------------------------------
@@ -570,11 +571,26 @@ class Lifecycle:
                 poster = poster_jpeg(video)
             except ValueError as exc:
                 return Outcome(TaskState.FAILED, "malformed_result", f"the result is {exc}")
+            refused = self._may_store(task)
+            if refused is not None:
+                return refused
             video.seek(0)
             self.storage.put(video_key(task), video, content_type="video/mp4")
         self.storage.put(poster_key(task), poster, content_type="image/jpeg")
         self.progress(task.id, "storing")
         return Outcome(TaskState.SUCCEEDED, result_url=status.video_url)
+
+    def _may_store(self, task: Task) -> Outcome | None:
+        """Re-read, after the download, that the lease is ours and the account still active
+        (an erasure may have started meanwhile); why not to store, or None."""
+        cancel, owner, active = rows.may_store(self.database, task.id)
+        if owner != self.runner_id:
+            raise LeaseLost(f"task {task.id} is now run by {owner}")
+        if not active:
+            return Outcome(TaskState.CANCELLED, "account_closed", "the account was closed")
+        if cancel:
+            return Outcome(TaskState.CANCELLED, "cancelled", "cancelled on request")
+        return None
 
     @contextmanager
     def _result(self, status: ProviderStatus, provider: Provider) -> Iterator[BinaryIO]:
@@ -607,6 +623,12 @@ class Lifecycle:
             self.storage.delete_many([video_key(task), poster_key(task)])
             outcome = Outcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc}")
             finished = self._finish(task, outcome)
+        except BaseException:
+            # The final write was refused (the task was taken over, say by an erasure) or
+            # never made: what was stored for it must not outlive it.
+            if outcome.state is TaskState.SUCCEEDED:
+                self.storage.delete_many([video_key(task), poster_key(task)])
+            raise
         self._after_commit(finished, outcome, provider)
         return finished
 

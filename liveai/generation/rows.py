@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from liveai.db import Database
-from liveai.models import DataTransfer, Task, TaskState, Upload
+from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 
 ACTIVE = (TaskState.QUEUED, TaskState.SUBMITTED, TaskState.RUNNING)
 
@@ -90,6 +90,12 @@ _CLAIM_NEXT = _claiming(_oldest_free())
 _CLAIM_NEXT_SKIPPING = _claiming(_oldest_free(TASKS.c.id.not_in(bindparam("skip", expanding=True))))
 _PHOTO = select(*_PHOTO_COLUMNS).where(UPLOADS.c.id == bindparam("upload_id"))
 _STATUS = select(TASKS.c.cancel_requested, TASKS.c.lease_owner).where(_ID)
+_USERS = cast(Table, User.__table__)
+_MAY_STORE = (
+    select(TASKS.c.cancel_requested, TASKS.c.lease_owner, _USERS.c.status)
+    .select_from(TASKS.outerjoin(_USERS, _USERS.c.id == TASKS.c.user_id))
+    .where(_ID)
+)
 _NEW_TRANSFER = {
     "postgresql": postgresql.insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id),
     "sqlite": sqlite.insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id),
@@ -154,6 +160,17 @@ def status(database: Database, task_id: uuid.UUID) -> tuple[bool, str | None]:
     with database.statements() as connection:
         cancel, owner = connection.execute(_STATUS, {"task_id": task_id}).one()
     return bool(cancel), owner
+
+
+def may_store(database: Database, task_id: uuid.UUID) -> tuple[bool, str | None, bool]:
+    """Right before a result is stored: whether a cancel was asked for, who holds the
+    lease, and whether the account is still active (not being erased)."""
+    with database.statements() as connection:
+        row = connection.execute(_MAY_STORE, {"task_id": task_id}).one_or_none()
+    if row is None:
+        return True, None, False
+    cancel, owner, status = row
+    return bool(cancel), owner, status == UserStatus.ACTIVE.value
 
 
 def owed(session: Session, before: datetime) -> list[Task]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liveai import audit
 from liveai.clock import Clock
-from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.errors import Conflict, InvalidInput, NotFound, UpstreamError
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
@@ -224,28 +224,36 @@ def delete_task(
     clock: Clock,
     actor: str = "system",
 ) -> Task:
-    """The user deletes a work: its result objects go, the record is marked deleted."""
+    """The user deletes a work: its video, poster and photo go (every version), then the
+    record is marked deleted. A store that refuses any of them leaves the record as it was
+    (UpstreamError): running the same delete again finishes it."""
     task = get_task(session, ref)
     if not task.state.terminal:
         raise Conflict(
             f"task {task.id} is still {task.state.value}",
             hint=f"cancel it first: `liveai tasks cancel {task.id}`",
         )
-    keys = [key for key in (task.result_key, task.poster_key) if key]
-    if keys:
-        storage.delete_many(keys)
+    results = [key for key in (task.result_key, task.poster_key) if key]
+    upload = session.get(Upload, task.upload_id)
+    photo = [upload.storage_key] if upload is not None and upload.deleted_at is None else []
+    report = storage.delete_many([*results, *photo])
+    if report.failed:
+        key, reason = report.failed[0]
+        raise UpstreamError(
+            f"{storage.describe()} refused to delete {len(report.failed)} of task {task.id}'s "
+            f"objects (first: {key}: {reason}); the task is kept",
+            hint="fix the storage permissions or lock, then run the same delete again",
+        )
     now = clock.now()
     task.result_key = task.poster_key = task.result_url = None
     task.deleted_at = task.updated_at = now
-    upload = session.get(Upload, task.upload_id)
-    if upload is not None and upload.deleted_at is None:
-        storage.delete(upload.storage_key)
+    if upload is not None and photo:
         upload.deleted_at = now
     audit.record(
         session,
         "task.deleted",
         user_id=task.user_id,
-        details={"task_id": str(task.id), "objects": len(keys)},
+        details={"task_id": str(task.id), "objects": len(results)},
         actor=actor,
         clock=clock,
     )

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liveai.models.base import Base, uuid_pk
@@ -85,15 +85,27 @@ class ErasureRun(Base):
 
     ``user_id`` is the erased account's id (also what audit events name); no foreign key,
     since the user row is gone at the end. ``pseudonym_id`` links the run to the tombstone
-    only while it runs, and is cleared on completion so the link cannot be reversed.
+    only while it runs, and is cleared on completion so the link cannot be reversed; so
+    are ``identifiers`` (what the scans look for) and ``request_id``. One run per user is
+    open at a time.
     """
 
     __tablename__ = "erasure_runs"
+    __table_args__ = (
+        Index(
+            "uq_erasure_runs_open",
+            "user_id",
+            unique=True,
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
     request_id: Mapped[uuid.UUID | None]
     pseudonym_id: Mapped[uuid.UUID | None]
+    identifiers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     steps_done: Mapped[list[str]] = mapped_column(JSON)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     started_at: Mapped[datetime]

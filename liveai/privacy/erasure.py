@@ -2,53 +2,81 @@
 
 Steps run in order and each is recorded in ``erasure_runs`` in the same transaction as
 its database effects; the remote ones (storage, Apple, Logto) are idempotent, so a crash
-anywhere is finished by running the same erasure again. What each user-linked table gets
-comes from the data inventory: ``delete`` removes the rows; ``pseudonymise`` and
-``retain`` move them to a fresh tombstone user whose id is linked to nothing (the link
-is dropped when the run completes), except tables without a foreign key to users (the
-audit log and the runs themselves), which keep the bare id and hold no personal data.
+anywhere is finished by running the same erasure again. One run per user is open at a
+time: a second erasure of the same user joins it.
+
+Starting the run restricts the account (no new generation) and captures the user's
+identifiers, before anything that can fail for outside reasons (storage, Apple, Logto).
+Then pending holds are voided and unfinished tasks stopped (`erasure_tasks`), remote
+accounts closed, storage purged of every version, and the rows handled as the data
+inventory says: ``delete`` removes them; ``pseudonymise`` and ``retain`` move them to a
+fresh tombstone user whose id is linked to nothing, with free text dropped and identifiers
+hashed out of the rest (`erasure_text`). The user's audit events are redacted, so no event
+links the old id to the pseudonym. The last step scans every table, every text column,
+the audit details and every storage version for the identifiers; the run then forgets the
+pseudonym, the identifiers and the request it served, keeping only the bare old id.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as day_start
 from typing import Any, cast
 
 from sqlalchemy import (
-    Column,
     CursorResult,
-    Enum,
     Result,
-    String,
     Table,
+    Text,
     delete,
     func,
+    or_,
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
-from liveai.errors import Conflict, NotFound
+from liveai.errors import Conflict, LiveAIError, NotFound
 from liveai.models import (
+    AuditEvent,
     Base,
     DataTransfer,
     ErasureRun,
     Identity,
     PrivacyRequest,
+    Task,
+    Transfer,
+    TransferPhase,
     User,
     UserStatus,
 )
-from liveai.privacy import consents
+from liveai.privacy import consents, erasure_tasks, erasure_text
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
 from liveai.storage import Storage, user_prefix
 
 KEEP_BARE_ID = frozenset({"audit_events", "erasure_runs"})
-STEPS = ("restrict", "apple", "logto", "recipients", "storage", "rows", "tombstone", "verify")
+STEPS = (
+    "restrict",
+    "holds",
+    "tasks",
+    "apple",
+    "logto",
+    "recipients",
+    "storage",
+    "rows",
+    "tombstone",
+    "text",
+    "audit",
+    "verify",
+)
 
 
 @dataclass(frozen=True)
@@ -57,10 +85,12 @@ class Upstream:
 
     Revoker = Callable[[Session, uuid.UUID], int]
     Deleter = Callable[[str], bool]
+    Canceller = Callable[[str, str], bool]
 
     revoke_apple: Revoker | None = None
     delete_logto_user: Deleter | None = None
     logto_issuer: str | None = None
+    cancel_task: Canceller | None = None  # (provider, provider's task id)
 
 
 @dataclass
@@ -133,7 +163,7 @@ def plan_erasure(
     for table, action in _user_tables(inventory):
         if table.name not in KEEP_BARE_ID:
             plan.rows[f"{table.name} ({action})"] = _count(session, table, user_id)
-    plan.objects = sum(1 for _ in storage.list(user_prefix(user_id)))
+    plan.objects = sum(1 for _ in storage.versions(user_prefix(user_id)))
     plan.recipients = _recipients(session, user_id)
     plan.manual = _manual_steps(upstream)
     return plan
@@ -151,6 +181,8 @@ class Eraser:
         inventory: Inventory = DEFAULT_INVENTORY,
         actor: str = "system",
         clock: Clock = SYSTEM_CLOCK,
+        task_wait_s: float = 150.0,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.database = database
         self.storage = storage
@@ -158,10 +190,15 @@ class Eraser:
         self.inventory = inventory
         self.actor = actor
         self.clock = clock
+        self.task_wait_s = task_wait_s  # a worker's lease (120 s by default) and some
+        self.sleep = sleep
 
     def run(self, user_id: uuid.UUID, *, request_id: uuid.UUID | None = None) -> ErasureRun:
         run_id = self._start(user_id, request_id)
         for step in STEPS:
+            outside = getattr(self, f"_before_{step}", None)
+            if outside is not None and step not in self._done(run_id):
+                outside(run_id)  # waits, so outside any transaction
             with self.database.transaction() as session:
                 run = session.get_one(ErasureRun, run_id, with_for_update=True)
                 if step in run.steps_done:
@@ -170,8 +207,15 @@ class Eraser:
                 run.steps_done = [*run.steps_done, step]
         return self._finish(run_id)
 
-    def _start(self, user_id: uuid.UUID, request_id: uuid.UUID | None) -> uuid.UUID:
+    def _done(self, run_id: uuid.UUID) -> list[str]:
         with self.database.transaction() as session:
+            return list(session.get_one(ErasureRun, run_id).steps_done)
+
+    def _start(self, user_id: uuid.UUID, request_id: uuid.UUID | None) -> uuid.UUID:
+        """Join the user's open run, or open one: restricted account, identifiers captured,
+        unfinished tasks asked to cancel, all in one transaction."""
+        with self.database.transaction() as session:
+            user = session.get(User, user_id, with_for_update=True)  # one opener at a time
             open_run = session.scalar(
                 select(ErasureRun).where(
                     ErasureRun.user_id == user_id, ErasureRun.completed_at.is_(None)
@@ -179,17 +223,20 @@ class Eraser:
             )
             if open_run is not None:
                 return open_run.id
-            if session.get(User, user_id) is None:
-                raise NotFound(f"no user {user_id}", hint="see `liveai users list`")
+            if user is None:
+                return self._finished_run(session, user_id)
             run = ErasureRun(
                 user_id=user_id,
                 request_id=request_id,
+                identifiers=erasure_text.capture(session, user_id),
                 steps_done=[],
                 report={"skipped": [], "manual": []},
                 started_at=self.clock.now(),
             )
             session.add(run)
             session.flush()
+            self._step_restrict(session, run)
+            run.steps_done = ["restrict"]
             audit.record(
                 session,
                 "erasure.started",
@@ -200,6 +247,18 @@ class Eraser:
             )
             return run.id
 
+    def _finished_run(self, session: Session, user_id: uuid.UUID) -> uuid.UUID:
+        """A run that erased the user already (a concurrent erasure finished first)."""
+        done = session.scalar(
+            select(ErasureRun.id)
+            .where(ErasureRun.user_id == user_id, ErasureRun.completed_at.is_not(None))
+            .order_by(ErasureRun.completed_at.desc())
+            .limit(1)
+        )
+        if done is None:
+            raise NotFound(f"no user {user_id}", hint="see `liveai users list`")
+        return done
+
     def _note(self, run: ErasureRun, key: str, value: Any) -> None:
         run.report = {**run.report, key: value}
 
@@ -207,6 +266,63 @@ class Eraser:
         user = session.get_one(User, run.user_id)
         user.status = UserStatus.DELETION_PENDING
         user.updated_at = self.clock.now()
+        erasure_tasks.ask_to_cancel(session, run.user_id, self.clock.now())
+
+    def _step_holds(self, session: Session, run: ErasureRun) -> None:
+        """Void the pending holds first, so none stays on the pseudonymised account."""
+        from liveai import ledger
+
+        ledger.expire_holds(session, clock=self.clock)  # those past their timeout: expired
+        holds = session.scalars(
+            select(Transfer).where(
+                Transfer.user_id == run.user_id,
+                Transfer.phase == TransferPhase.PENDING,
+                Transfer.state == ledger.HoldState.PENDING,
+            )
+        ).all()
+        voided = 0
+        for hold in holds:
+            try:
+                ledger.void_hold(
+                    session,
+                    hold.key,
+                    key=f"erasure:{run.id}:void:{hold.id}",
+                    reason="account erased",
+                    clock=self.clock,
+                )
+                voided += 1
+            except LiveAIError:
+                continue  # resolved meanwhile (posted, voided or expired): nothing held
+        self._note(run, "holds_voided", voided)
+
+    def _before_tasks(self, run_id: uuid.UUID) -> None:
+        with self.database.transaction() as session:
+            user_id = session.get_one(ErasureRun, run_id).user_id
+        stopped = erasure_tasks.stop_tasks(
+            self.database,
+            user_id,
+            clock=self.clock,
+            wait_s=self.task_wait_s,
+            cancel_upstream=self.upstream.cancel_task,
+            sleep=self.sleep,
+        )
+        with self.database.transaction() as session:
+            run = session.get_one(ErasureRun, run_id, with_for_update=True)
+            self._note(run, "tasks_cancelled", run.report.get("tasks_cancelled", 0) + stopped)
+
+    def _step_tasks(self, session: Session, run: ErasureRun) -> None:
+        """Every task is finished now (`_before_tasks`); a runner cannot start one anew."""
+        left = session.scalar(
+            select(func.count()).where(
+                Task.user_id == run.user_id,
+                Task.state.in_(erasure_tasks.ACTIVE),
+            )
+        )
+        if left:
+            raise Conflict(
+                f"{left} tasks of the erased user are still running",
+                hint="run the erasure again",
+            )
 
     def _step_apple(self, session: Session, run: ErasureRun) -> None:
         if self.upstream.revoke_apple is None:
@@ -235,15 +351,22 @@ class Eraser:
         self._note(run, "recipients", _recipients(session, run.user_id))
 
     def _step_storage(self, session: Session, run: ErasureRun) -> None:
-        keys = [o.key for o in self.storage.list(user_prefix(run.user_id))]
-        result = self.storage.delete_many(keys)
+        kept = self.storage.protection()
+        if kept.blocks_erasure:
+            raise Conflict(
+                f"storage cannot be erased: {kept.blocks_erasure}",
+                hint="move the user's objects to a bucket without a COMPLIANCE lock, or wait "
+                "for the retention to end, then run the erasure again",
+            )
+        result = self.storage.purge(user_prefix(run.user_id))
         if result.failed:
             _, reason = result.failed[0]
             raise Conflict(
                 f"storage refused to delete {len(result.failed)} objects (first: {reason})",
                 hint="fix storage access and run the erasure again",
             )
-        self._note(run, "objects_deleted", run.report.get("objects_deleted", 0) + len(keys))
+        done = run.report.get("objects_deleted", 0) + len(result.deleted)
+        self._note(run, "objects_deleted", done)
 
     def _step_rows(self, session: Session, run: ErasureRun) -> None:
         tables = _user_tables(self.inventory)
@@ -271,7 +394,7 @@ class Eraser:
                     )
 
     def _step_tombstone(self, session: Session, run: ErasureRun) -> None:
-        now = self.clock.now()
+        now = _day_of(self.clock.now())  # not the minute of the erasure, which it would match
         pseudonym = run.pseudonym_id or uuid.uuid4()
         if session.get(User, pseudonym) is None:
             session.add(
@@ -290,45 +413,103 @@ class Eraser:
                     )
                 )
                 _respell_id(session, table, run.user_id, pseudonym)
-        session.execute(  # staff notes on how identity was checked may name the person
-            update(PrivacyRequest)
-            .where(PrivacyRequest.user_id == pseudonym)
-            .values(verification_note=None)
-        )
         consents.pseudonymise(session, pseudonym)  # the proof stays, staff notes go
         session.execute(delete(User).where(User.id == run.user_id))
         self._note(run, "rows_pseudonymised", moved)
 
+    def _kept_tables(self) -> list[Table]:
+        return [
+            table
+            for table, action in _user_tables(self.inventory)
+            if action != "delete" and table.name not in KEEP_BARE_ID
+        ]
+
+    def _step_text(self, session: Session, run: ErasureRun) -> None:
+        """Free text in the kept rows goes; identifiers in the rest become hashes."""
+        assert run.pseudonym_id is not None
+        values = erasure_text.searched(run.identifiers, run.user_id)
+        changed = erasure_text.rewrite_kept(session, self._kept_tables(), run.pseudonym_id, values)
+        self._note(run, "text_rewritten", sum(changed.values()))
+
+    def _step_audit(self, session: Session, run: ErasureRun) -> None:
+        """Redact the user's events (and any whose details name them): no event may link
+        the old id to the pseudonym through the ids of rows that moved."""
+        values = erasure_text.searched(run.identifiers, run.user_id)
+        details = sql_cast(AuditEvent.details, Text)
+        ids = session.scalars(
+            select(AuditEvent.id).where(
+                or_(
+                    AuditEvent.user_id == run.user_id,
+                    *(details.icontains(value, autoescape=True) for value in values),
+                )
+            )
+        ).all()
+        done = run.report.get("audit_events_redacted", 0) + audit.redact(session, ids)
+        self._note(run, "audit_events_redacted", done)
+
     def _step_verify(self, session: Session, run: ErasureRun) -> None:
-        leftovers = verify_erased(session, self.storage, run.user_id)
+        leftovers = verify_erased(session, self.storage, run.user_id, run.identifiers)
         if leftovers:
             raise Conflict(
                 f"erasure of {run.user_id} left data behind: {', '.join(leftovers)}",
                 hint="run the erasure again; report a bug if this persists",
             )
 
+    def _settle_request(self, session: Session, run: ErasureRun) -> None:
+        """Settle the request the run carries out in the run's last transaction, so no
+        crash leaves the two apart (the run forgets the request right after)."""
+        from liveai.privacy import steps
+        from liveai.privacy.requests import OPEN_STATES
+
+        request = None if run.request_id is None else session.get(PrivacyRequest, run.request_id)
+        if request is None or request.state not in OPEN_STATES:
+            return
+        outcome = steps.settle_after_erasure(
+            session, request, run_to_dict(run), actor=self.actor, clock=self.clock
+        )
+        self._note(run, "request_state", outcome)
+
     def _finish(self, run_id: uuid.UUID) -> ErasureRun:
         with self.database.transaction() as session:
             run = session.get_one(ErasureRun, run_id)
             if run.completed_at is None:
+                self._settle_request(session, run)
                 run.completed_at = self.clock.now()
                 run.pseudonym_id = None
-                audit.record(
+                run.identifiers = None
+                run.request_id = None  # the request now belongs to the pseudonym
+                audit.record(  # no user id: the run keeps the bare old id, nothing else
                     session,
                     "erasure.completed",
-                    user_id=run.user_id,
                     actor=self.actor,
                     clock=self.clock,
                     details={"run_id": str(run.id), "steps": len(STEPS)},
                 )
-            return run
+        _clear_freed_pages(self.database)
+        return run
+
+
+def _day_of(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), day_start(0), tzinfo=moment.tzinfo)
+
+
+def _clear_freed_pages(database: Database) -> None:
+    """SQLite zeroes what it frees (``secure_delete``, set on every connection); moving the
+    write-ahead log into the file and emptying it drops the old page images too."""
+    if database.dialect != "sqlite":
+        return
+    raw = database.engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def _respell_id(session: Session, table: Table, user_id: uuid.UUID, pseudonym: uuid.UUID) -> None:
     """Text columns that spell the user's id out (an account code, an idempotency key)
     get the pseudonym instead, so the kept rows no longer name the user."""
     old, new = str(user_id), str(pseudonym)
-    for column in _text_columns(table):
+    for column in erasure_text.text_columns(table):
         session.execute(
             update(table)
             .where(table.c.user_id == pseudonym, column.contains(old, autoescape=True))
@@ -336,20 +517,19 @@ def _respell_id(session: Session, table: Table, user_id: uuid.UUID, pseudonym: u
         )
 
 
-def _text_columns(table: Table) -> list[Column[Any]]:
-    return [
-        column
-        for column in table.columns
-        if isinstance(column.type, String) and not isinstance(column.type, Enum)
-    ]
-
-
 def _rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def verify_erased(session: Session, storage: Storage, user_id: uuid.UUID) -> list[str]:
-    """Every place something linked to the user remains: tables, then storage."""
+def verify_erased(
+    session: Session,
+    storage: Storage,
+    user_id: uuid.UUID,
+    identifiers: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """Every place something of the user remains: rows linked to them, their audit events,
+    any text or JSON column holding one of their identifiers (the id at least), and any
+    stored version or partial write under their prefix."""
     found = [
         f"{table.name} ({count} rows)"
         for table in Base.metadata.sorted_tables
@@ -360,26 +540,12 @@ def verify_erased(session: Session, storage: Storage, user_id: uuid.UUID) -> lis
     ]
     if session.get(User, user_id) is not None:
         found.append("users (1 row)")
-    found.extend(_id_spelled_out(session, user_id))
-    if any(True for _ in storage.list(user_prefix(user_id))):
+    events = session.scalar(select(func.count()).where(AuditEvent.user_id == user_id))
+    if events:
+        found.append(f"audit_events naming the user ({events} rows)")
+    found.extend(erasure_text.search(session, erasure_text.searched(identifiers, user_id)))
+    if any(True for _ in storage.versions(user_prefix(user_id))):
         found.append(f"storage under {user_prefix(user_id)}")
-    return found
-
-
-def _id_spelled_out(session: Session, user_id: uuid.UUID) -> list[str]:
-    """Text columns that still contain the user's id (an account code, a key, a reference)."""
-    found = []
-    for table in Base.metadata.sorted_tables:
-        if table.name in KEEP_BARE_ID:
-            continue
-        for column in _text_columns(table):
-            count = session.scalar(
-                select(func.count())
-                .select_from(table)
-                .where(column.contains(str(user_id), autoescape=True))
-            )
-            if count:
-                found.append(f"{table.name}.{column.name} ({count} rows)")
     return found
 
 

@@ -816,6 +816,28 @@ THIRD_PARTIES = (
 )
 
 RETAIN_AUDIT = Erasure("retain", ACCOUNTABILITY)
+AUDIT_LOG = Erasure(
+    "retain",
+    Text(
+        zh="证明账号与请求已依法处理(《个人信息保护法》第五十条;GDPR 第 5(2) 条)。注销时,该用户的"
+        "事件被脱敏(redact):删除用户标识与详情(包括已转给假名的记录编号),只留下动作、时间与"
+        "链式校验值,因此没有任何事件能把原账号与其假名(pseudonym)关联;注销完成事件只记载注销编号。",
+        en="Proof that accounts and requests were handled lawfully (PIPL art. 50; GDPR art. "
+        "5(2)). On erasure the user's events are redacted: the user id and the details (with "
+        "the ids of rows moved to the pseudonym) are removed, leaving the action, the time and "
+        "the chain's hash, so no event links the old account to its pseudonym; the completion "
+        "event names only the erasure run.",
+    ),
+)
+ERASURE_RECORD = Erasure(
+    "retain",
+    Text(
+        zh="证明注销已完成:只保留原账号的裸标识、日期与数量;假名、用于核查的标识与所服务的请求在完成时删除。",
+        en="Proof that the erasure was done: the run keeps the bare old account id, its dates "
+        "and counts; the pseudonym, the identifiers it searched for and the request it served "
+        "are dropped when it completes.",
+    ),
+)
 
 TABLES = (
     TableRule("users", ("email", "display_name"), True, Erasure("pseudonymise", TOMBSTONE)),
@@ -841,9 +863,9 @@ TABLES = (
             ),
         ),
     ),
-    TableRule("audit_events", (), False, RETAIN_AUDIT),
+    TableRule("audit_events", (), False, AUDIT_LOG),
     TableRule("privacy_requests", ("requests",), True, Erasure("retain", ACCOUNTABILITY_RECORDS)),
-    TableRule("erasure_runs", (), False, RETAIN_AUDIT),
+    TableRule("erasure_runs", (), False, ERASURE_RECORD),
     TableRule("consents", (), True, RETAIN_AUDIT),
 )
 

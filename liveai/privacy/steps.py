@@ -138,9 +138,8 @@ def settle_after_erasure(
     awaiting_manual with the steps the erasure left), or link an unverified one to the
     run. Returns the request's state, or "linked"."""
     if request.verification is None:
-        register.record_event(
-            session, request, "request.erasure_linked", actor, clock, run_id=report["run_id"]
-        )
+        # No run id: the run keeps the erased user's old id, the request now the pseudonym.
+        register.record_event(session, request, "request.erasure_linked", actor, clock)
         return "linked"
     manual = list(zip(report.get("skipped", []), report.get("manual", []), strict=False))
     return finish_work(session, request, manual, actor=actor, clock=clock).state.value

@@ -22,6 +22,7 @@ from liveai.storage import Storage
 
 BATCH_SIZE = 1000
 LATE_AFTER = timedelta(days=1)  # removed more than a day after its deadline: a breach to report
+PARTIAL_AFTER = timedelta(hours=1)  # a write still unfinished after this was abandoned
 RUNNING_STATES = (TaskState.QUEUED, TaskState.SUBMITTED, TaskState.RUNNING)
 
 
@@ -37,6 +38,7 @@ class SweepReport:
     most_late: timedelta | None = None
     overdue_left: int = 0
     next_due: datetime | None = None
+    partial_removed: int = 0
 
     @property
     def warnings(self) -> list[str]:
@@ -153,5 +155,7 @@ def sweep_uploads(
         while _sweep_batch(database, storage, report, clock, batch_size):
             if on_batch is not None:
                 on_batch(report.removed)
+        # Writes a crash abandoned (a whole video, maybe) hold data no row points at.
+        report.partial_removed = storage.clean_partial(report.now - PARTIAL_AFTER)
     _finish(database, report)
     return report

@@ -16,8 +16,10 @@ from liveai.storage.base import (
     DELETE_BATCH,
     MAX_PRESIGN_EXPIRY,
     DeleteReport,
+    Protection,
     Storage,
     StoredObject,
+    StoredVersion,
     check_key,
     result_key,
     upload_key,
@@ -33,8 +35,10 @@ __all__ = [
     "MAX_PRESIGN_EXPIRY",
     "DeleteReport",
     "LocalStorage",
+    "Protection",
     "Storage",
     "StoredObject",
+    "StoredVersion",
     "check_key",
     "open_storage",
     "probe_storage",
@@ -65,4 +69,4 @@ def probe_storage(storage: Storage) -> None:
                 hint="check the storage service or the proxy in front of it",
             )
     finally:
-        storage.delete(key)
+        storage.delete(key)  # every version, on a versioned bucket

@@ -34,6 +34,27 @@ class DeleteReport:
         return not self.failed
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """Anything under a key that still holds bytes or history: the current object, an
+    older version or a delete marker (versioned buckets), or a partial write (local)."""
+
+    key: str
+    version_id: str | None
+    kind: str  # "object", "version", "delete marker" or "partial"
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What the store keeps on its own after a delete: versions, object locks."""
+
+    versioning: str  # "not applicable", "off", "enabled", "suspended" or "unknown (...)"
+    object_lock: str  # "not applicable", "off", or its mode and default retention
+    blocks_erasure: str | None = None  # why a delete cannot remove every copy, if it cannot
+
+
 class Storage(Protocol):
     def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
         """Store ``data`` (bytes, or a file read from where it stands) under ``key``,
@@ -48,7 +69,25 @@ class Storage(Protocol):
         """Remove the object; nothing happens if it is already gone."""
         ...
 
-    def delete_many(self, keys: Sequence[str]) -> DeleteReport: ...
+    def delete_many(self, keys: Sequence[str]) -> DeleteReport:
+        """Remove the objects and, on a versioned bucket, every version of each key."""
+        ...
+
+    def versions(self, prefix: str) -> Iterator[StoredVersion]:
+        """Everything under ``prefix`` that holds bytes or history (see StoredVersion)."""
+        ...
+
+    def purge(self, prefix: str) -> DeleteReport:
+        """Remove everything `versions` finds under ``prefix``; the report names keys."""
+        ...
+
+    def clean_partial(self, before: datetime) -> int:
+        """Remove writes abandoned (by a crash) before ``before``; how many."""
+        ...
+
+    def protection(self) -> Protection:
+        """The store's versioning and object-lock state."""
+        ...
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         """Every object whose key starts with ``prefix``, in key order."""

@@ -15,7 +15,9 @@ from liveai.private_files import private_folder
 from liveai.storage.base import (
     TMP_PREFIX,
     DeleteReport,
+    Protection,
     StoredObject,
+    StoredVersion,
     check_expiry,
     check_key,
     check_prefix,
@@ -85,24 +87,69 @@ class LocalStorage:
         return DeleteReport(tuple(deleted), tuple(failed))
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
-        # Walk only the deepest folder the prefix names in full, then filter by the prefix.
-        folder_part = check_prefix(prefix).rpartition("/")[0]
-        start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
-        if not start.is_dir():
-            return
-        found = []
-        for path in start.rglob("*"):
-            if path.name.startswith(TMP_PREFIX) or not path.is_file():
-                continue
-            key = path.relative_to(self.root).as_posix()
-            if key.startswith(prefix):
-                found.append((key, path))
-        for key, path in sorted(found):
+        for key, path in self._files(prefix, partial=False):
             try:
                 stat = path.stat()
             except FileNotFoundError:
                 continue  # deleted while we listed
             yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def _files(self, prefix: str, *, partial: bool) -> builtins.list[tuple[str, Path]]:
+        """(key, path) of the files under ``prefix`` in key order; partial writes too when
+        asked. Walks only the deepest folder the prefix names in full."""
+        folder_part = check_prefix(prefix).rpartition("/")[0]
+        start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
+        if not start.is_dir():
+            return []
+        found = []
+        for path in start.rglob("*"):
+            if (path.name.startswith(TMP_PREFIX) and not partial) or not path.is_file():
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                found.append((key, path))
+        return sorted(found)
+
+    def versions(self, prefix: str) -> Iterator[StoredVersion]:
+        for key, path in self._files(prefix, partial=True):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            kind = "partial" if path.name.startswith(TMP_PREFIX) else "object"
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            yield StoredVersion(key, None, kind, stat.st_size, modified)
+
+    def purge(self, prefix: str) -> DeleteReport:
+        """Every file under the prefix, partial writes included, then the emptied folders."""
+        deleted: builtins.list[str] = []
+        failed: builtins.list[tuple[str, str]] = []
+        for key, path in self._files(prefix, partial=True):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                failed.append((key, exc.strerror or type(exc).__name__))
+            else:
+                deleted.append(key)
+                self._prune(path.parent)
+        return DeleteReport(tuple(deleted), tuple(failed))
+
+    def clean_partial(self, before: datetime) -> int:
+        removed = 0
+        for _key, path in self._files("", partial=True):
+            if not path.name.startswith(TMP_PREFIX):
+                continue
+            try:
+                if datetime.fromtimestamp(path.stat().st_mtime, UTC) < before:
+                    path.unlink()
+                    removed += 1
+                    self._prune(path.parent)
+            except FileNotFoundError:
+                continue  # its write finished (renamed) or another sweep took it
+        return removed
+
+    def protection(self) -> Protection:
+        return Protection(versioning="not applicable", object_lock="not applicable")
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
