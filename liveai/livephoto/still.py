@@ -31,7 +31,7 @@ def load_still(path: Path) -> Image.Image:
         rgb.info = {}  # the photo's own EXIF, XMP, ICC and comments stay behind
         return rgb
     except FileNotFoundError:
-        raise InvalidInput(f"no still image at {path}") from None
+        raise InvalidInput(f"no still image at {path}", hint="check the path") from None
     except (
         UnidentifiedImageError,
         OSError,
