@@ -79,7 +79,8 @@ def inspect(
 ) -> None:
     """Read content identifiers, still times, codecs and aspects; say whether each pair pairs.
 
-    Exit 0 when every pair given pairs, 1 with the reasons otherwise, 2 for unreadable input.
+    Exit 0 when every pair given pairs (and a file given alone could), 1 with the reasons
+    otherwise, 2 for unreadable input.
 
     Example: liveai livephoto inspect lp/IMG_0001.HEIC lp/IMG_0001.MOV
     """

@@ -16,7 +16,7 @@ from liveai.errors import InvalidInput
 from liveai.livephoto import inspect, make_pair
 from liveai.livephoto.movread import STILL_IMAGE_TIME, read_movie, still_time_s
 from liveai.livephoto.stillread import heic_exif, jpeg_exif
-from liveai.livephoto.tiff import read_exif
+from liveai.livephoto.tiff import exif_block, read_exif
 from tests.livephoto_helpers import boxes, make_photo, make_video, wide_boxes_copy
 
 CID = "CEEE58DF-95FE-4D41-8B9A-F0AF1103A2DC"
@@ -241,3 +241,12 @@ def test_the_photos_own_metadata_stays_behind(tmp_path: Path) -> None:
         assert b"acsp" not in data  # the ICC profile's signature
         tiff = jpeg_exif(data) if fmt == "jpeg" else heic_exif(data)
         assert tiff is not None and b"\x88\x25" not in tiff  # no GPS IFD pointer
+
+
+def test_a_maker_note_pointing_past_the_end_reads_as_no_identifier() -> None:
+    """Found by the damaged-still property test: the note's offset past the TIFF block
+    raised out of read_exif (a traceback from `inspect`) instead of reading as no note."""
+    tiff = exif_block(CID, 4, 3)[6:]
+    cut = tiff[: tiff.index(b"Apple iOS\x00") - 1]
+    found = read_exif(cut)
+    assert (found.maker_note_type, found.is_apple, found.content_id) == (7, False, None)

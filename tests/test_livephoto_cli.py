@@ -49,9 +49,12 @@ def test_make_then_inspect_a_pair(cli_embedded, tmp_path: Path) -> None:
     assert {f["content_id"] for f in report["files"]} == {shown["content_id"]}
     text = cli_embedded("livephoto", "inspect", shown["still"], shown["video"])
     assert "clip.JPG + clip.MOV: pairs" in text.stdout
-    alone = cli_embedded("livephoto", "inspect", str(video))  # one file: nothing to pair
-    assert alone.exit_code == 0
-    assert "  - the video has no content identifier (moov/meta key)" in alone.stdout
+    alone = cli_embedded("livephoto", "inspect", shown["video"])  # one file, nothing wrong
+    assert alone.exit_code == 0, alone.stdout
+    plain = cli_embedded("livephoto", "inspect", str(video))  # an MP4 that could not pair
+    assert plain.exit_code == 1
+    assert "  - the video has no content identifier (moov/meta key)" in plain.stdout
+    assert _json(cli_embedded("livephoto", "inspect", str(video), "--json"))["ok"] is False
 
 
 def _pair(tmp_path: Path, name: str, **kwargs: object) -> tuple[Path, Path]:
@@ -215,3 +218,9 @@ def test_inspect_of_an_unreadable_file_is_exit_2(cli_embedded, tmp_path: Path) -
     (tmp_path / "x.mov").write_bytes(b"\x00\x00\x10\x00moov")
     result = cli_embedded("livephoto", "inspect", str(tmp_path / "x.mov"))
     assert result.exit_code == 2 and "past the end" in result.stderr
+    (tmp_path / "notes.jpg").write_text("not an image at all\n")
+    text = cli_embedded("livephoto", "inspect", str(tmp_path / "notes.jpg"))
+    assert text.exit_code == 2
+    assert text.stderr.strip().splitlines() == [
+        "error: notes.jpg is not a JPEG, HEIC, MOV or MP4 (pass a Live Photo's still and MOV)"
+    ]

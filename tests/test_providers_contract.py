@@ -238,3 +238,18 @@ def test_concurrency_is_capped_per_provider(harness: Harness) -> None:
 
     assert peak(2) <= 2
     assert peak(6) > 2  # the same load without the cap does overlap
+
+
+def test_each_providers_video_becomes_a_live_photo_pair(
+    harness: Harness, client: httpx.Client, tmp_path
+) -> None:
+    """`generate --live-photo` pairs whatever a provider served: its MP4, as downloaded."""
+    from liveai.livephoto import inspect, make_pair
+
+    provider = harness.make(_policy()[0])
+    status = run_to_end(provider, provider.submit(video_request()))
+    served = tmp_path / "served.mp4"
+    served.write_bytes(client.get(status.video_url or "").content)
+    pair = make_pair(served, None, tmp_path / "lp")
+    assert (pair.still.suffix, pair.video.suffix) == (".HEIC", ".MOV")
+    assert inspect([pair.still, pair.video]).ok

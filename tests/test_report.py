@@ -7,12 +7,15 @@ import base64
 import csv
 import io
 import json
+import os
 import re
+import struct
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
@@ -26,6 +29,8 @@ from tests.chromium import Browser, chromium_or_skip, evaluate, load_page
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 20)
+DOCS_SHOT = Path(__file__).resolve().parent.parent / "docs" / "requests-report.png"
+SHOT_WIDTH = 1100
 
 
 def _at(day: date, hour: int = 10) -> FixedClock:
@@ -186,9 +191,38 @@ def test_the_report_renders_in_headless_chromium(
     )
     assert counts["holidays"] >= 5 and counts["makeup"] >= 1 and counts["due"] >= 3
     assert counts["bars"] >= 5 and counts["timelines"] == 7 and counts["rate"] == "50%"
+    png = _screenshot(browser, tab)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    # The README's picture of the report is this screenshot (UPDATE_DOCS_IMAGES=1 retakes it)
+    if os.environ.get("UPDATE_DOCS_IMAGES"):
+        with Image.open(io.BytesIO(png)) as shown:  # 64 colours: a quarter of the bytes
+            shown.quantize(64).save(DOCS_SHOT, optimize=True)
+    assert _png_size(DOCS_SHOT.read_bytes())[0] == _png_size(png)[0]
+
+
+def _screenshot(browser: Browser, tab: str) -> bytes:
+    """The whole page at a laptop's width."""
+    metrics = {"width": SHOT_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    browser.send("Emulation.setDeviceMetricsOverride", metrics, session=tab)
     shot = browser.send(
         "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=tab
     )
-    png = base64.b64decode(shot["data"])
-    (tmp_path / "report.png").write_bytes(png)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    return base64.b64decode(shot["data"])
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    return width, height
+
+
+@pytest.mark.parametrize("ci", ["1", "true", ""])
+def test_without_chromium_the_browser_test_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    import tests.chromium
+
+    monkeypatch.setattr(tests.chromium, "CHROMIUM_CANDIDATES", ("/nonexistent/chromium",))
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="chromium is not installed"):
+        chromium_or_skip()

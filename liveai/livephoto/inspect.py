@@ -10,6 +10,7 @@ from pathlib import Path
 from liveai.errors import InvalidInput
 from liveai.livephoto.movbuild import STILL_SAMPLE
 from liveai.livephoto.movread import (
+    CHECK_PATH,
     CONTENT_ID_KEY,
     VIDEO_CODECS,
     Movie,
@@ -22,6 +23,8 @@ from liveai.livephoto.tiff import UNDEFINED, read_exif
 
 _TYPE_NAMES = {1: "BYTE", 2: "ASCII", 7: "UNDEFINED"}
 _ASPECT_TOLERANCE = 0.01
+# What a MOV or MP4 can start with (QuickTime allows any of these first)
+_MOVIE_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"meta"}
 
 
 @dataclass
@@ -59,7 +62,9 @@ class LivePhotoReport:
 
     @property
     def ok(self) -> bool:
-        return all(verdict.pairs for verdict in self.pairs)
+        """Every pair pairs, and no file given alone has a reason it could not."""
+        paired = all(verdict.pairs for verdict in self.pairs)
+        return paired and not any(facts.problems for facts in self.files)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -82,8 +87,12 @@ def describe(path: Path) -> FileFacts:
         with path.open("rb") as file:
             head = file.read(16)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", hint=CHECK_PATH) from None
     kind = kind_of(head)
+    if kind is None and len(head) >= 8 and head[4:8] not in _MOVIE_BOXES:
+        raise InvalidInput(
+            f"{path.name} is not a JPEG, HEIC, MOV or MP4", hint="pass a Live Photo's still and MOV"
+        )
     if kind is None:
         return _describe_movie(path)
     return _describe_still(path, kind)

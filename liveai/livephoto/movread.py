@@ -13,6 +13,8 @@ from typing import BinaryIO
 from liveai.errors import InvalidInput
 from liveai.livephoto.boxes import Box, BoxHeader, CorruptMovie, children, parse_tree, top_level
 
+CHECK_PATH = "check the path and that the file is readable"
+
 STILL_IMAGE_TIME = "com.apple.quicktime.still-image-time"
 CONTENT_ID_KEY = "com.apple.quicktime.content.identifier"
 VIDEO_CODECS = {b"avc1": "h264", b"hvc1": "hevc", b"hev1": "hevc"}
@@ -109,7 +111,7 @@ def read_movie(path: Path) -> Movie:
         with path.open("rb") as file:
             return _read(path, file)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", hint=CHECK_PATH) from None
 
 
 def _read(path: Path, file: BinaryIO) -> Movie:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from liveai.livephoto.still import (
     SUFFIXES,
     StillFormat,
     crop_to_aspect,
+    fit_format,
     frame_at,
     load_still,
     write_still,
@@ -70,14 +72,20 @@ def make_pair(
     width, height = track.shown_size()
     if width <= 0 or height <= 0:
         raise InvalidInput(f"{video.name}: the video track has no picture size")
-    image = crop_to_aspect(image, width, height)
+    image = fit_format(crop_to_aspect(image, width, height), still_format)
     ensure_folder(out_dir)
     still_path = out_dir / f"{name}{SUFFIXES[still_format]}"
     movie_path = out_dir / f"{name}.MOV"
-    with staged([still_path, movie_path]) as (still_file, movie_file):
-        write_still(image, exif_block(identifier, *image.size), still_format, still_file)
+    exif = exif_block(identifier, *image.size)
+    with (
+        staged([still_path, movie_path]) as (still_file, movie_file),
+        ThreadPoolExecutor(1) as pool,
+    ):
+        # the encoder releases the GIL: the still is made while the MOV is copied
+        encoding = pool.submit(write_still, image, exif, still_format, still_file)
         with video.open("rb") as source:
             write_live_mov(movie, source, movie_file, identifier, at)
+        encoding.result()
     return LivePhotoPair(
         still=still_path,
         video=movie_path,

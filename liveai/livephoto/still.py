@@ -3,7 +3,6 @@ our EXIF (orientation, size, Apple's MakerNote) and nothing else."""
 
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
 StillFormat = Literal["heic", "jpeg"]
 SUFFIXES: dict[StillFormat, str] = {"heic": ".HEIC", "jpeg": ".JPG"}
 _QUALITY = 90
-# libheif's x265 default ("slow") took 2.5x as long for the same PSNR on a 1600x900 still.
-_X265_PRESET = "fast"
+_HEIC_SMALLEST = 16  # x265's smallest coding tree unit
 
 
 def load_still(path: Path) -> Image.Image:
@@ -33,7 +31,7 @@ def load_still(path: Path) -> Image.Image:
         rgb.info = {}  # the photo's own EXIF, XMP, ICC and comments stay behind
         return rgb
     except FileNotFoundError:
-        raise InvalidInput(f"no still image at {path}") from None
+        raise InvalidInput(f"no still image at {path}", hint="check the path") from None
     except (
         UnidentifiedImageError,
         OSError,
@@ -82,16 +80,25 @@ def crop_to_aspect(image: Image.Image, width: float, height: float) -> Image.Ima
     return image.crop((0, top, w, top + new_h))
 
 
+def fit_format(image: Image.Image, fmt: StillFormat) -> Image.Image:
+    """A HEIC still's 4:2:0 picture needs an even size: an odd last column or row goes."""
+    if fmt == "jpeg":
+        return image
+    w, h = image.size
+    if min(w, h) < _HEIC_SMALLEST:
+        raise InvalidInput(
+            f"the still would be {w}x{h}: a HEIC still needs {_HEIC_SMALLEST} pixels a side",
+            hint="pass --format jpeg, or a larger photo or video",
+        )
+    return image if (w, h) == (w - w % 2, h - h % 2) else image.crop((0, 0, w - w % 2, h - h % 2))
+
+
 def write_still(image: Image.Image, exif: bytes, fmt: StillFormat, target: BinaryIO) -> None:
     """Encode with exactly our EXIF; the image's own metadata (ICC, XMP, comments) is dropped."""
     image.info = {}
     if fmt == "jpeg":
         image.save(target, "JPEG", quality=_QUALITY, exif=exif)
         return
-    import pillow_heif
+    from liveai.livephoto.heif import write_heic
 
-    buffer = io.BytesIO()
-    pillow_heif.from_pillow(image).save(
-        buffer, quality=_QUALITY, exif=exif, enc_params={"preset": _X265_PRESET}
-    )
-    target.write(buffer.getvalue())
+    write_heic(image, exif, target)

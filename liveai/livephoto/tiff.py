@@ -117,7 +117,10 @@ def read_exif(tiff: bytes) -> MakerNoteFound:
         return MakerNoteFound(None, False, None)
     note_type, count, raw = note_entry
     size = count * _SIZES.get(note_type, 1)
-    note = raw if size <= 4 else _slice(tiff, struct.unpack(order + "I", raw[:4])[0], size)
+    try:
+        note = raw if size <= 4 else _slice(tiff, struct.unpack(order + "I", raw[:4])[0], size)
+    except ValueError:
+        return MakerNoteFound(note_type, False, None)
     if not note.startswith(APPLE_SIGNATURE):
         return MakerNoteFound(note_type, False, None)
     return MakerNoteFound(note_type, True, _apple_content_id(note))

@@ -426,18 +426,19 @@ def complete(
 def open_from_app(
     session: Session,
     principal: Principal,
-    kind: RequestKind,
+    kind: RequestKind | str,
     *,
     region: str = "cn",
     working_days: int | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> PrivacyRequest:
     """A request the signed-in user made in the app (App Store guideline 5.1.1(v)): the
-    in-app channel, received now by the server's clock, verified by the user's token."""
+    in-app channel, received now by the server's clock, verified by the user's token.
+    `kind` is a RequestKind or its value as the app sends it ("deletion", "export")."""
     request = open_request(
         session,
         principal.user.id,
-        kind=kind,
+        kind=_request_kind(kind),
         received_at=clock.now(),
         channel="in-app",
         region=region,
@@ -446,3 +447,11 @@ def open_from_app(
         clock=clock,
     )
     return verify_with_subject(session, request, principal.user.id, actor="app", clock=clock)
+
+
+def _request_kind(kind: RequestKind | str) -> RequestKind:
+    try:
+        return RequestKind(kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in RequestKind)
+        raise InvalidInput(f"{kind!r} is not a request kind", hint=f"use one of {kinds}") from None

@@ -65,7 +65,7 @@ _MP4: bytes | None = None
 
 
 def tiny_mp4() -> bytes:
-    """A real, decodable MP4 (eight 64x64 frames), made once per test run."""
+    """A real, decodable H.264 MP4 (eight 64x64 frames), made once per test run."""
     global _MP4
     if _MP4 is None:
         import av
@@ -73,7 +73,7 @@ def tiny_mp4() -> bytes:
 
         buffer = io.BytesIO()
         with av.open(buffer, mode="w", format="mp4") as container:
-            stream = container.add_stream("mpeg4", rate=8)
+            stream = container.add_stream("libx264", rate=8)
             stream.width = stream.height = 64
             stream.pix_fmt = "yuv420p"
             for i in range(8):
