@@ -34,13 +34,9 @@ def retention_days(category: Category, settings: Settings, facts: OperatorFacts)
         return days if isinstance(days, int) else None
     if retention.kind == "days":
         return retention.days
-    if retention.kind == "legal":
-        years = (
-            facts.retention.accounting_years
-            if category.erasure.action == "pseudonymise"
-            else facts.retention.request_records_years
-        )
-        return years * DAYS_PER_YEAR if years else None
+    if retention.kind == "legal" and retention.years:
+        years = getattr(facts.retention, retention.years, None)
+        return years * DAYS_PER_YEAR if isinstance(years, int) else None
     return None
 
 

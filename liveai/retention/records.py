@@ -1,0 +1,236 @@
+"""End the legal retention of kept records, as the policy states it.
+
+The policy keeps three kinds of record past an account's deletion, each for a number of
+years the operator facts give (`Retention.years` in the inventory names which):
+
+- request records: deleted when their period after the request closed has passed (every
+  request, the account erased or not);
+- consent records of an erased account: deleted when their period after the erasure has
+  passed (the account's tombstone was created at the erasure);
+- accounting records of an erased account (purchases, ledger transfers): when their
+  period after the erasure has passed, the purchases (Apple's transaction ids, product
+  ids) are deleted and each ledger transfer keeps only its amount, kind and accounts: its
+  key and reference (which spell Apple's transaction id) and its reason become
+  ``retired:<transfer id>`` and nothing. Amounts and accounts stay, so every balance still
+  equals the sum of its transfers and the ledger reconciles.
+
+Each account is one transaction, so a crash is finished by running the sweep again, and a
+record done is never chosen again (its key is retired, or it is gone). A period whose
+operator fact is absent ends nothing: the report names it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from liveai import audit
+from liveai.db import Database
+from liveai.errors import Conflict
+from liveai.models import (
+    Base,
+    Consent,
+    PrivacyRequest,
+    Purchase,
+    RequestState,
+    RequestStep,
+    Transfer,
+    User,
+    UserStatus,
+)
+from liveai.privacy.facts import OperatorFacts
+from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+
+RETIRED = "retired:"
+ENDED_TABLES = ("privacy_requests", "consents", "purchases", "ledger_transfers")
+"""The tables whose kept records this sweep ends."""
+CLOSED = (RequestState.COMPLETED, RequestState.REFUSED)
+BATCH_SIZE = 500
+
+
+@dataclass
+class RecordsReport:
+    dry_run: bool
+    now: datetime
+    cutoffs: dict[str, str | None] = field(default_factory=dict)
+    """Per operator fact: records older than this end (None: the fact is not given)."""
+    requests_deleted: int = 0
+    consents_deleted: int = 0
+    purchases_deleted: int = 0
+    transfers_retired: int = 0
+    accounts: int = 0
+    """Erased accounts whose records ended."""
+
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"retention.{name} is not in the operator facts: records under it are kept"
+            for name, cutoff in self.cutoffs.items()
+            if cutoff is None
+        ]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dry_run": self.dry_run,
+            "now": self.now.isoformat(),
+            "cutoffs": self.cutoffs,
+            "requests_deleted": self.requests_deleted,
+            "consents_deleted": self.consents_deleted,
+            "purchases_deleted": self.purchases_deleted,
+            "transfers_retired": self.transfers_retired,
+            "accounts": self.accounts,
+            "warnings": self.warnings,
+        }
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same calendar moment ``years`` earlier (29 February becomes the 28th)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def _period(inventory: Inventory, table: str) -> str:
+    """The operator fact giving how many years the inventory keeps ``table``'s records."""
+    rule = inventory.table_rule(table)
+    names = {inventory.category(k).retention.years for k in (rule.categories if rule else ())}
+    if len(names) != 1 or None in names:
+        raise Conflict(f"the data inventory gives {table} no single legal retention period")
+    return str(names.pop())
+
+
+def sweep_records(
+    database: Database,
+    facts: OperatorFacts,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    inventory: Inventory = DEFAULT_INVENTORY,
+    actor: str = "system",
+) -> RecordsReport:
+    """End every kept record whose legal period has passed (see the module)."""
+    report = RecordsReport(dry_run, now)
+    cutoffs: dict[str, datetime | None] = {}
+    for table in ENDED_TABLES:
+        name = _period(inventory, table)
+        years = getattr(facts.retention, name)
+        cutoff = years_before(now, years) if years else None
+        cutoffs[table] = cutoff
+        report.cutoffs[name] = cutoff.isoformat() if cutoff else None
+    requests_end, consents_end = cutoffs["privacy_requests"], cutoffs["consents"]
+    accounting_end = cutoffs["purchases"]
+    if requests_end is not None:
+        _end_requests(database, requests_end, report, actor)
+    if consents_end is not None or accounting_end is not None:
+        _end_erased(database, consents_end, accounting_end, report, actor)
+    return report
+
+
+def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
+    closed_at = func.coalesce(PrivacyRequest.completed_at, PrivacyRequest.updated_at)
+    return PrivacyRequest.state.in_(CLOSED) & (closed_at <= cutoff)
+
+
+def _end_requests(database: Database, cutoff: datetime, report: RecordsReport, actor: str) -> None:
+    while True:
+        with database.transaction() as session:
+            query = select(PrivacyRequest.id).where(_closed_before(cutoff))
+            if report.dry_run:
+                report.requests_deleted = len(session.scalars(query).all())
+                return
+            ids = session.scalars(query.limit(BATCH_SIZE)).all()
+            if not ids:
+                return
+            session.execute(delete(RequestStep).where(RequestStep.request_id.in_(ids)))
+            session.execute(delete(PrivacyRequest).where(PrivacyRequest.id.in_(ids)))
+            audit.record(
+                session,
+                "retention.requests_deleted",
+                details={"count": len(ids), "closed_before": cutoff.isoformat()},
+                actor=actor,
+            )
+            report.requests_deleted += len(ids)
+
+
+def _due(cutoff: datetime | None, erased_at: datetime) -> bool:
+    return cutoff is not None and erased_at <= cutoff
+
+
+def _end_erased(
+    database: Database,
+    consents_end: datetime | None,
+    accounting_end: datetime | None,
+    report: RecordsReport,
+    actor: str,
+) -> None:
+    """Erased accounts one by one, oldest erasure first; each in its own transaction."""
+    latest = max(c for c in (consents_end, accounting_end) if c is not None)
+    with database.transaction() as session:
+        tombstones = session.execute(
+            select(User.id, User.created_at)
+            .where(User.status == UserStatus.ERASED, User.created_at <= latest)
+            .order_by(User.created_at)
+        ).all()
+    for pseudonym, erased_at in tombstones:
+        with database.transaction() as session:
+            consents = _due(consents_end, erased_at)
+            accounting = _due(accounting_end, erased_at)
+            ended = _end_account(session, pseudonym, consents, accounting, report)
+            if ended and not report.dry_run:
+                audit.record(
+                    session,
+                    "retention.records_ended",
+                    details={**ended, "erased_at": erased_at.isoformat()},
+                    actor=actor,
+                )
+            report.accounts += bool(ended)
+
+
+def _end_account(
+    session: Session,
+    pseudonym: uuid.UUID,
+    consents: bool,
+    accounting: bool,
+    report: RecordsReport,
+) -> dict[str, int]:
+    """End what is due for one tombstone; what ended, by kind (nothing: empty)."""
+    ended: dict[str, int] = {}
+    if consents:
+        ended["consents"] = _delete(session, Consent, Consent.user_id == pseudonym, report)
+    if accounting:
+        ended["purchases"] = _delete(session, Purchase, Purchase.user_id == pseudonym, report)
+        ended["transfers"] = _retire_transfers(session, pseudonym, report.dry_run)
+    report.consents_deleted += ended.get("consents", 0)
+    report.purchases_deleted += ended.get("purchases", 0)
+    report.transfers_retired += ended.get("transfers", 0)
+    return {kind: count for kind, count in ended.items() if count}
+
+
+def _delete(
+    session: Session, model: type[Base], where: ColumnElement[bool], report: RecordsReport
+) -> int:
+    count = session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    if count and not report.dry_run:
+        session.execute(delete(model).where(where))
+    return int(count)
+
+
+def _retire_transfers(session: Session, pseudonym: uuid.UUID, dry_run: bool) -> int:
+    live = (Transfer.user_id == pseudonym) & or_(
+        not_(Transfer.key.startswith(RETIRED, autoescape=True)),
+        Transfer.reference.is_not(None),
+        Transfer.reason.is_not(None),
+    )
+    transfers = session.scalars(select(Transfer).where(live)).all()
+    if not dry_run:
+        for transfer in transfers:
+            transfer.key = f"{RETIRED}{transfer.id}"
+            transfer.reference = None
+            transfer.reason = None
+        session.flush()
+    return len(transfers)
