@@ -84,6 +84,42 @@ def test_check_names_a_provider_and_the_master_switch(cli_embedded) -> None:
     assert "LIVEAI_ALLOW_OVERSEAS is off" in result.stderr
 
 
+def test_check_and_generate_cover_the_moderation_that_sees_the_photo_first(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kling is in mainland China, but the Qwen-VL check runs on DashScope's international
+    endpoint: the photo goes abroad for moderation before Kling sees it."""
+    for name, value in {
+        "PROVIDER_ORDER": "kling",
+        "KLING_ACCESS_KEY": "ak",
+        "KLING_SECRET_KEY": "sk",
+        "WAN_API_KEY": "dashscope-key",
+        "QWEN_VL_MODEL": "qwen-vl-max",
+        "WAN_BASE_URL": "https://dashscope-intl.aliyuncs.com",
+    }.items():
+        monkeypatch.setenv(f"LIVEAI_{name}", value)
+    _ann(cli_embedded)
+    for kind in ("face_editing", "sensitive:photos"):
+        given = cli_embedded(
+            "consents", "grant", "ann", kind, "--source", "in-app", "--evidence", "sheet"
+        )
+        assert given.exit_code == 0, given.stderr
+    checked = cli_embedded("consents", "check", "ann", "--json")
+    report = _json(checked)
+    assert checked.exit_code == 4
+    assert report["providers"] == [
+        {
+            "provider": "kling",
+            "moderated_by": ["wan"],
+            "missing": ["cross_border:alibaba"],
+            "why": ["cross_border:alibaba: alibaba is overseas (PIPL art. 39) (moderation at wan)"],
+        }
+    ]
+    refused = cli_embedded("generate", "--sample", "--user", "ann", "--no-wait")
+    assert refused.exit_code == 4 and "kling needs cross_border:alibaba" in refused.stderr
+    assert _json(cli_embedded("tasks", "list", "--json")) == []
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

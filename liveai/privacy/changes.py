@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from liveai.privacy.document import REGION, ROLE, fill, required_consent_kinds, values
+from liveai.privacy.document import REGION, ROLE, fill, required_consent_needs, values
 from liveai.privacy.facts import OperatorFacts, facts_json
 from liveai.privacy.inventory import Category, Inventory, Text
 from liveai.settings import Settings
@@ -77,7 +77,7 @@ def snapshot(inventory: Inventory, settings: Settings, facts: OperatorFacts) -> 
         "min_age": inventory.min_age,
         "child_age": inventory.child_age,
         "sla_working_days": inventory.sla_working_days,
-        "consents": list(required_consent_kinds(inventory)),
+        "consents": list(required_consent_needs(inventory)),
         "operator_facts": facts_json(facts),
     }
 

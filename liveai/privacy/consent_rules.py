@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liveai.errors import InvalidInput
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, ThirdParty
+from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text, ThirdParty
 
 POLICY = "policy"
 PROVIDE = "provide"
@@ -61,6 +61,8 @@ class Purpose:
     asks: tuple[str, ...]
     """Kinds the step needs whoever carries it out."""
     description: str
+    title: Text
+    """What the step is for, as the policy names it."""
 
 
 PURPOSES = (
@@ -69,13 +71,21 @@ PURPOSES = (
         ("photos", "prompts"),
         (FACE_EDITING,),
         "turn the user's photo of a person into a video",
+        Text(zh="生成视频", en="video generation"),
     ),
-    Purpose("moderation", ("photos",), (), "check the photo before it is sent for generation"),
+    Purpose(
+        "moderation",
+        ("photos",),
+        (),
+        "check the photo before it is sent for generation",
+        Text(zh="内容审核", en="content moderation"),
+    ),
     Purpose(
         "consumption",
         ("iap_receipts",),
         (CONSUMPTION_DATA,),
         "answer Apple's consumption request about a refunded purchase",
+        Text(zh="回应 Apple 关于退款的消费数据询问", en="answering Apple's consumption request"),
     ),
 )
 
@@ -141,8 +151,36 @@ def _sensitive(inventory: Inventory, key: str) -> bool:
 
 
 def recipients_of(step: Purpose, inventory: Inventory = DEFAULT_INVENTORY) -> list[ThirdParty]:
-    """The inventory's recipients of the categories a step uses."""
-    return [t for t in inventory.third_parties if set(t.categories) & set(step.categories)]
+    """The inventory's recipients that carry the step out: a video provider generates, the
+    moderator moderates, any other recipient of the step's categories for the rest. The
+    host stores everything but carries out no step."""
+    return [
+        t
+        for t in inventory.third_parties
+        if not t.hosts and set(t.categories) & set(step.categories) and _serves(step, t)
+    ]
+
+
+def _serves(step: Purpose, party: ThirdParty) -> bool:
+    if step.key == "generation":
+        return party.provider is not None
+    if step.key == "moderation":
+        return party.moderates
+    return True
+
+
+def every_need(inventory: Inventory = DEFAULT_INVENTORY) -> dict[Need, list[Purpose]]:
+    """Every consent the system requires anywhere, with the steps that require it: what the
+    policy must disclose, and all it may promise."""
+    found: dict[Need, list[Purpose]] = {}
+    for step in PURPOSES:
+        names: list[str | None] = [t.key for t in recipients_of(step, inventory)]
+        for name in [*names, LOCAL] if step.key == "generation" else names:
+            for need in required_consents(step.key, name, inventory):
+                steps = found.setdefault(Need(need.kind, need.scope), [])
+                if step not in steps:
+                    steps.append(step)
+    return dict(sorted(found.items()))
 
 
 def requirements_table(inventory: Inventory = DEFAULT_INVENTORY) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -230,17 +230,47 @@ def confirm(
         raise NotConsented(recipient, purpose, missing)
 
 
+Route = tuple[str, str | None]
+"""A recipient's name and the region it is configured in (None: as the inventory says)."""
+
+
+def route_missing(
+    session: Session,
+    user_id: uuid.UUID,
+    route: Route,
+    screening: Sequence[Route] = (),
+    *,
+    inventory: Inventory = DEFAULT_INVENTORY,
+) -> list[Need]:
+    """What a generation by the provider ``route`` still needs, with the moderation of the
+    photo by each ``screening`` recipient first (the runner confirms both)."""
+    name, region = route
+    missing = set(check(session, user_id, "generation", name, region=region, inventory=inventory))
+    for who, where in screening:
+        missing.update(
+            Need(n.kind, n.scope, f"{n.reason} (moderation at {who})")
+            for n in check(session, user_id, "moderation", who, region=where, inventory=inventory)
+            if n not in missing
+        )
+    return sorted(missing)
+
+
 def require_any_route(
     session: Session,
     user_id: uuid.UUID,
-    routes: Sequence[tuple[str, str | None]],
+    routes: Sequence[Route],
     *,
+    screening: Mapping[str, Sequence[Route]] | None = None,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> None:
     """Before a generation is stored or held: raise ConsentMissing unless at least one of
-    the (provider, region) routes it may take has every consent it needs."""
+    the (provider, region) routes it may take, moderation included, has every consent it
+    needs."""
+    screens = screening or {}
     missing = {
-        name: check(session, user_id, "generation", name, region=region, inventory=inventory)
+        name: route_missing(
+            session, user_id, (name, region), screens.get(name, ()), inventory=inventory
+        )
         for name, region in routes
     }
     if not routes or any(not needs for needs in missing.values()):
@@ -606,17 +636,25 @@ def grant_needed(
 def check_routes(
     session: Session,
     user_ref: str | uuid.UUID,
-    routes: Sequence[tuple[str, str | None]],
+    routes: Sequence[Route],
     *,
+    screening: Mapping[str, Sequence[Route]] | None = None,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> dict[str, Any]:
-    """For each (provider, region) a generation may use: what the user still has to
-    consent to, and why; ``ok`` when nothing is missing anywhere."""
+    """For each (provider, region) a generation may use, and the recipients that moderate
+    its photo first: what the user still has to consent to, and why; ``ok`` when nothing
+    is missing anywhere."""
     from liveai.users import get_user
 
     user = get_user(session, user_ref)
+    screens = screening or {}
     checked = [
-        (name, check(session, user.id, "generation", name, region=region, inventory=inventory))
+        (
+            name,
+            route_missing(
+                session, user.id, (name, region), screens.get(name, ()), inventory=inventory
+            ),
+        )
         for name, region in routes
     ]
     return {
@@ -625,6 +663,7 @@ def check_routes(
         "providers": [
             {
                 "provider": name,
+                "moderated_by": [who for who, _ in screens.get(name, ())],
                 "missing": [n.name for n in missing],
                 "why": [f"{n.name}: {n.reason}" for n in missing],
             }

@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy import MetaData
 
-from liveai.privacy.document import Block, Fact, Source, all_facts, fill
+from liveai.privacy.document import Block, Fact, Source, all_facts, fill, scope_name
 from liveai.privacy.facts import EMPTY, MARKER_PATTERN, OperatorFacts
 from liveai.privacy.inventory import (
     LOCAL_PROVIDERS,
@@ -421,18 +421,31 @@ def _tables(inventory: Inventory) -> list[LintIssue]:
     return issues
 
 
+def _discloses(by_id: dict[str, Fact], need: str, inventory: Inventory) -> bool:
+    """The policy has the need's kind sentence, naming its scope in both languages."""
+    kind, _, scope = need.partition(":")
+    fact = by_id.get(f"consent.{kind}")
+    if fact is None or not scope:
+        return fact is not None
+    try:
+        name = scope_name(kind, scope, inventory)
+    except StopIteration:
+        return False
+    return name.zh in fact.get("zh") and name.en in fact.get("en")
+
+
 def _rendered(source: Source, blocks: list[Block]) -> list[LintIssue]:
     """What only the rendered facts show: parity, consents, deletion, markers."""
     facts = all_facts(blocks)
     by_id = {f.id: f for f in facts}
     issues = [*_parity(facts)]
-    for kind in source.consent_kinds:
-        if f"consent.{kind}" not in by_id:
+    for need in source.consent_needs:
+        if not _discloses(by_id, need, source.inventory):
             issues.append(
                 issue(
                     "consent-undisclosed",
-                    f"consent.{kind}",
-                    f"the system requires a separate {kind} consent the policy does not disclose",
+                    f"consent.{need}",
+                    f"the system requires a separate {need} consent the policy does not disclose",
                 )
             )
     deletion = by_id.get("rights.deletion")

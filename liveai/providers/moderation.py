@@ -198,3 +198,13 @@ class Moderated:
 
     def check(self) -> str:
         return self.inner.check()
+
+
+def screening_routes(provider: object) -> list[tuple[str, str | None]]:
+    """The (recipient, region) that sees a photo before ``provider`` does: the image check
+    of a moderated provider, none otherwise (a prompt refused locally sends nothing, so
+    this is the most a task may need)."""
+    if isinstance(provider, Moderated) and provider.moderator.image_check is not None:
+        recipient = provider.moderator.image_check.recipient
+        return [(recipient.name, recipient.region)]
+    return []
