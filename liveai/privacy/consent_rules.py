@@ -8,12 +8,12 @@ already holds: the recipient's role, its region and the categories it receives, 
 whether those categories are sensitive. Nothing here is a hand-kept list of consents.
 
 Policy acceptance depends on the user (which version they accepted), so it is derived in
-`consents`, from the facts each published version recorded (`policy_changes` below).
+`consents`, from the facts each published version recorded, with the one classification
+of material changes `policy diff` uses (`liveai.privacy.changes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,46 +204,3 @@ def requirements_table(inventory: Inventory = DEFAULT_INVENTORY) -> list[dict[st
                 }
             )
     return rows
-
-
-def policy_changes(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    categories: Iterable[str],
-    recipient_key: str | None,
-) -> list[str]:
-    """The material changes between two published versions' facts that touch a step using
-    ``categories`` and sending them to ``recipient_key``: a category it uses that is new or
-    has a new purpose or a new recipient, or its recipient new, moved or with a new
-    purpose. Rewordings, shorter retention and dropped recipients are not material."""
-    changes: list[str] = []
-    old_cats, new_cats = old.get("categories", {}), new.get("categories", {})
-    for key in sorted(categories):
-        before, after = old_cats.get(key), new_cats.get(key)
-        if after is None:
-            continue
-        if before is None:
-            changes.append(f"new data category: {key}")
-            continue
-        if before.get("purpose") != after.get("purpose"):
-            changes.append(f"new purpose for {key}: {after.get('purpose')}")
-        added = sorted(set(after.get("recipients", ())) - set(before.get("recipients", ())))
-        changes += [f"{key} now goes to {name}" for name in added]
-    if recipient_key is not None:
-        changes += _recipient_changes(old, new, recipient_key)
-    return changes
-
-
-def _recipient_changes(old: Mapping[str, Any], new: Mapping[str, Any], key: str) -> list[str]:
-    before = old.get("recipients", {}).get(key)
-    after = new.get("recipients", {}).get(key)
-    if after is None:
-        return []
-    if before is None:
-        return [f"new recipient: {key} ({after.get('region')})"]
-    changes = []
-    if before.get("region") != after.get("region"):
-        changes.append(f"recipient {key} moved to {after.get('region')}")
-    if before.get("purpose") != after.get("purpose"):
-        changes.append(f"new purpose for recipient {key}: {after.get('purpose')}")
-    return changes

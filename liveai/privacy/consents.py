@@ -168,7 +168,8 @@ def _policy_need(
     inventory: Inventory,
 ) -> Need | None:
     """Acceptance of the latest published policy, when it changed materially for this
-    step since the version the user accepted (policy §8); nothing while none is
+    step since the version the user accepted (policy §8): a change `policy diff` calls
+    material to a category the step uses or to its recipient. Nothing while none is
     published."""
     latest = session.scalar(select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(1))
     if latest is None:
@@ -181,14 +182,16 @@ def _policy_need(
     old = session.scalar(
         select(PolicyVersion.facts).where(PolicyVersion.version == accepted.policy_version)
     )
+    from liveai.privacy.changes import compare
+
     party = rules.recipient(recipient, inventory) if recipient else None
-    step = rules.purpose(purpose)
-    changes = rules.policy_changes(
-        old or {}, latest.facts, step.categories, party.key if party else None
-    )
+    touched = {*rules.purpose(purpose).categories, party.key if party else recipient}
+    changes = [
+        c.en for c in compare(old or {}, latest.facts) if c.material and c.subject in touched
+    ]
     if not changes:
         return None
-    return Need(rules.POLICY, reason=f"policy {latest.version[:12]}: {'; '.join(changes)}")
+    return Need(rules.POLICY, reason=f"policy {latest.version[:12]}: {' '.join(changes)}")
 
 
 def require(
