@@ -432,6 +432,15 @@ def test_the_consents_the_code_requires_are_the_ones_disclosed() -> None:
     assert said["sensitive"].en.count("uploaded photos") == 1
 
 
+def test_the_separate_consents_are_withdrawn_as_the_rights_section_says() -> None:
+    halves = by_section(txt())
+    withdraw = next(x for x in halves["en"]["5"] if x.startswith("- Withdraw consent:"))
+    assert "withdraw any separate consent described in §3" in withdraw
+    assert "not yet started that need it are cancelled" in withdraw
+    zh = next(x for x in halves["zh"]["5"] if x.startswith("- 撤回同意:"))
+    assert "第 3 节所述的单独同意" in zh
+
+
 def test_lint_on_the_seed_finds_its_untrue_and_unfinished_lines() -> None:
     issues = lint_text(SEED, Settings(), source="seed")
     found = codes(issues)

@@ -678,15 +678,7 @@ def _section5(source: Source) -> list[Block]:
                     ),
                 ),
                 Fact("rights.deletion", _deletion(source)),
-                Fact(
-                    "rights.withdraw",
-                    Text(
-                        zh="撤回同意:您可在系统设置中撤回相册、通知等权限授权;撤回不影响撤回前已进行"
-                        "的处理。",
-                        en="Withdraw consent: revoke Photos / Notifications permissions in System "
-                        "Settings; withdrawal does not affect processing carried out before it.",
-                    ),
-                ),
+                Fact("rights.withdraw", _withdraw(source)),
                 Fact(
                     "rights.complaint",
                     Text(
@@ -697,6 +689,29 @@ def _section5(source: Source) -> list[Block]:
             ],
         ),
     ]
+
+
+def _withdraw(source: Source) -> Text:
+    """The seed's sentence, and how the separate consents of §3 are withdrawn when the
+    system asks for any (`consents withdraw`: it stops processing and cancels queued
+    generations that need it, refunding their credits)."""
+    seed = Text(
+        zh="撤回同意:您可在系统设置中撤回相册、通知等权限授权;撤回不影响撤回前已进行的处理。",
+        en="Withdraw consent: revoke Photos / Notifications permissions in System Settings; "
+        "withdrawal does not affect processing carried out before it.",
+    )
+    if not source.consent_needs:
+        return seed
+    return cat(
+        seed,
+        Text(
+            zh="第 3 节所述的单独同意,您可随时通过第 9 节的方式联系我们撤回;撤回后相关处理立即停止,"
+            "尚未开始且需要该同意的生成任务随即取消并退还积分。",
+            en=" You can withdraw any separate consent described in §3 at any time by contacting "
+            "us as in §9; the processing it allowed stops at once, and generations not yet started "
+            "that need it are cancelled and their credits returned.",
+        ),
+    )
 
 
 def _section6(source: Source) -> list[Block]:
