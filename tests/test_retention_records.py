@@ -17,6 +17,7 @@ from liveai.models import (
     PrivacyRequest,
     Purchase,
     RequestKind,
+    StoreNotification,
     Transfer,
     User,
     UserStatus,
@@ -83,6 +84,16 @@ def test_each_kept_record_ends_when_its_legal_period_has_passed(
     tomb, kept, _ = _world(database, tmp_path)
     with database.transaction() as session:
         balance = ledger.balance(session, tomb)
+        for purchase in session.scalars(select(Purchase)):
+            session.add(
+                StoreNotification(
+                    notification_uuid=str(uuid.uuid4()),
+                    notification_type="CONSUMPTION_REQUEST",
+                    transaction_id=purchase.transaction_id,
+                    outcome="declined",
+                    received_at=ERASED_AT,
+                )
+            )
         kept_keys = session.scalars(select(Transfer.key).where(Transfer.user_id == kept)).all()
         transaction_id = session.scalars(
             select(Purchase.transaction_id).where(Purchase.user_id == tomb)
@@ -114,6 +125,7 @@ def test_each_kept_record_ends_when_its_legal_period_has_passed(
             kept_keys
         )
         assert session.scalar(select(func.count()).where(Purchase.user_id == kept)) == 1
+        assert session.scalar(select(func.count()).select_from(StoreNotification)) == 1
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
                 if table.name != "audit_events" and column.type.python_type is str:

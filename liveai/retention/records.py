@@ -9,10 +9,11 @@ years the operator facts give (`Retention.years` in the inventory names which):
   passed (the account's tombstone was created at the erasure);
 - accounting records of an erased account (purchases, ledger transfers): when their
   period after the erasure has passed, the purchases (Apple's transaction ids, product
-  ids) are deleted and each ledger transfer keeps only its amount, kind and accounts: its
-  key and reference (which spell Apple's transaction id) and its reason become
-  ``retired:<transfer id>`` and nothing. Amounts and accounts stay, so every balance still
-  equals the sum of its transfers and the ledger reconciles.
+  ids) and Apple's notifications about them are deleted, and each ledger transfer keeps
+  only its amount, kind and accounts: its key and reference (which spell Apple's
+  transaction id) and its reason become ``retired:<transfer id>`` and nothing. Amounts
+  and accounts stay, so every balance still equals the sum of its transfers and the
+  ledger reconciles.
 
 Each account is one transaction, so a crash is finished by running the sweep again, and a
 record done is never chosen again (its key is retired, or it is gone). A period whose
@@ -38,6 +39,7 @@ from liveai.models import (
     Purchase,
     RequestState,
     RequestStep,
+    StoreNotification,
     Transfer,
     User,
     UserStatus,
@@ -203,6 +205,9 @@ def _end_account(
     if consents:
         ended["consents"] = _delete(session, Consent, Consent.user_id == pseudonym, report)
     if accounting:
+        ended["notifications"] = _delete(
+            session, StoreNotification, _notifications_of(pseudonym), report
+        )
         ended["purchases"] = _delete(session, Purchase, Purchase.user_id == pseudonym, report)
         ended["transfers"] = _retire_transfers(session, pseudonym, report.dry_run)
     report.consents_deleted += ended.get("consents", 0)
@@ -218,6 +223,13 @@ def _delete(
     if count and not report.dry_run:
         session.execute(delete(model).where(where))
     return int(count)
+
+
+def _notifications_of(pseudonym: uuid.UUID) -> ColumnElement[bool]:
+    """Apple's notifications about the account's purchases (they spell the transaction id)."""
+    ids = select(Purchase.transaction_id).where(Purchase.user_id == pseudonym)
+    originals = select(Purchase.original_transaction_id).where(Purchase.user_id == pseudonym)
+    return StoreNotification.transaction_id.in_(ids.union(originals))
 
 
 def _retire_transfers(session: Session, pseudonym: uuid.UUID, dry_run: bool) -> int:
