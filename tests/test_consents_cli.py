@@ -155,6 +155,17 @@ def test_the_developer_user_is_given_what_it_needs_on_creation(cli_embedded, tmp
     assert again.exit_code == 0 and "created" not in again.stderr
 
 
+def test_the_developer_user_is_given_what_its_moderation_needs(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIVEAI_QWEN_VL_MODEL", "qwen-vl-max")
+    monkeypatch.setenv("LIVEAI_WAN_API_KEY", "dashscope-key")
+    monkeypatch.setenv("LIVEAI_WAN_BASE_URL", "https://dashscope-intl.aliyuncs.com")
+    made = cli_embedded("generate", "--sample", "--no-wait")
+    assert made.exit_code == 0, made.stderr
+    assert "consents given: cross_border:alibaba, face_editing, sensitive:photos" in made.stderr
+
+
 def test_withdrawing_policy_acceptance_stops_processing_until_given_again(cli_embedded) -> None:
     _ann(cli_embedded)
     for kind in ("face_editing", "sensitive:photos"):

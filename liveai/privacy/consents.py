@@ -611,15 +611,16 @@ def grant_needed(
     names: Iterable[str],
     *,
     evidence: Evidence,
+    screening: Sequence[Route] = (),
     actor: str = "system",
     clock: Clock = SYSTEM_CLOCK,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> list[str]:
-    """Grant (as staff) whatever a generation at any of the providers ``names`` still
-    needs; the names granted."""
+    """Grant (as staff) whatever a generation at any of the providers ``names``, with the
+    moderation by ``screening`` first, still needs; the names granted."""
     granted: list[str] = []
     for name in names:
-        for need in check(session, user.id, "generation", name, inventory=inventory):
+        for need in route_missing(session, user.id, (name, None), screening, inventory=inventory):
             if need.name not in granted:
                 grant(
                     session,

@@ -345,10 +345,11 @@ def _account(
 
 
 CONSENT_PROOF = Text(
-    zh="证明已依法取得您的同意(GDPR 第 7(1) 条;《个人信息保护法》第 14 条);仅保留同意的种类、"
-    "范围、时间、所示政策版本、来源与应用版本,工作人员备注删除,与用户的关联替换为不可逆的假名。",
-    en="Proof that your consents were obtained lawfully (GDPR art. 7(1); PIPL art. 14); only "
-    "the kind, scope, time, policy version shown, source and app version remain, staff notes "
+    zh="证明已依法取得您的同意(GDPR 第 7(1) 条);仅保留同意的种类、"
+    "范围、时间、所示政策版本、来源、应用版本与请求号,工作人员备注删除,与用户的关联替换为不可逆的假名。",
+    en="Proof that your consents were obtained lawfully (GDPR art. 7(1)); only "
+    "the kind, scope, time, policy version shown, source, app version and request id remain, "
+    "staff notes "
     "are removed and the user link is replaced by an irreversible pseudonym.",
 )
 CONSENT_CATEGORY = Category(
