@@ -216,6 +216,8 @@ def _retention_change(key: str, name: dict[str, str], old: Any, new: Any) -> lis
     if old == new:
         return []
     before, after = old.get("days"), new.get("days")
+    if before == after and old.get("kind") == new.get("kind"):
+        return [_retention(key, name, new, False, "reworded_retention")]
     if isinstance(before, int) and isinstance(after, int):
         longer = after > before
     else:
@@ -223,11 +225,13 @@ def _retention_change(key: str, name: dict[str, str], old: Any, new: Any) -> lis
     return [_retention(key, name, new, longer)]
 
 
-def _retention(key: str, name: dict[str, str], new: Any, longer: bool) -> Change:
+def _retention(
+    key: str, name: dict[str, str], new: Any, longer: bool, kind: str | None = None
+) -> Change:
     text = new.get("text") if isinstance(new, dict) else None
     said = text or {"zh": str(new), "en": str(new)}
     return Change(
-        "longer_retention" if longer else "shorter_retention",
+        kind or ("longer_retention" if longer else "shorter_retention"),
         longer,
         key,
         f"{name['zh']}的保留期限变更为:{said['zh']}。",
