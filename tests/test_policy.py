@@ -22,6 +22,8 @@ from liveai.privacy.facts import EMPTY, EXAMPLE, MARKER_PATTERN, load_facts
 from liveai.privacy.inventory import (
     DEFAULT_INVENTORY,
     SLA_WORKING_DAYS,
+    Erasure,
+    Inventory,
     Text,
     allowed_providers,
     unclassified_user_tables,
@@ -813,3 +815,66 @@ def test_the_provider_registry_places_providers_where_the_policy_says() -> None:
     for party in DEFAULT_INVENTORY.third_parties:
         if party.provider in settings.providers_in_order:
             assert region_for(party.provider, settings) == party.region, party.key
+
+
+def _category(key: str, **changes: object) -> Inventory:
+    new = dataclasses.replace(DEFAULT_INVENTORY.category(key), **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(
+        DEFAULT_INVENTORY,
+        categories=tuple(new if c.key == key else c for c in DEFAULT_INVENTORY.categories),
+    )
+
+
+KEPT_WITHOUT_REASON = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, erasure=Erasure("retain")) if t.table == "consents" else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
+UNKNOWN_TABLE_CATEGORY = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, categories=("selfies",)) if t.table == "uploads" else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
+UNKNOWN_PARTY_CATEGORY = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    third_parties=tuple(
+        dataclasses.replace(t, categories=(*t.categories, "selfies")) if t.key == "kling" else t
+        for t in DEFAULT_INVENTORY.third_parties
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "code", "location"),
+    [
+        (
+            _category("photos", legal_basis=None),
+            "missing-legal-basis",
+            "categories.photos.legal_basis",
+        ),
+        (
+            _category("photos", recipients=("kling", "acme")),
+            "unknown-recipient",
+            "categories.photos.recipients",
+        ),
+        (UNKNOWN_PARTY_CATEGORY, "unknown-category", "third_parties.kling.categories"),
+        (UNKNOWN_TABLE_CATEGORY, "unknown-category", "tables.uploads"),
+        (
+            _category("iap_receipts", erasure=Erasure("pseudonymise")),
+            "missing-erasure-reason",
+            "categories.iap_receipts.erasure",
+        ),
+        (KEPT_WITHOUT_REASON, "missing-erasure-reason", "tables.consents.erasure"),
+    ],
+)
+def test_an_inventory_that_contradicts_itself_is_an_error(
+    inventory: Inventory, code: str, location: str
+) -> None:
+    assert (code, location) not in codes(lint_policy(DEFAULT_INVENTORY, Settings(), FILLED))
+    found = [i for i in lint_policy(inventory, Settings(), FILLED) if i.code == code]
+    assert location in {i.location for i in found}, found
+    assert all(i.severity == "error" for i in found)
