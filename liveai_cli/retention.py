@@ -169,13 +169,15 @@ def status(
 
     Example: liveai retention status --log-dir /var/log/nginx --json
     """
+    from liveai.privacy.facts import load_facts
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.retention.status import retention_status
 
     settings = state.settings()
+    facts = load_facts(settings.policy_facts_file, DEFAULT_INVENTORY)
     with state.session() as session:
-        rows = [
-            c.as_dict() for c in retention_status(session, settings, _now(now), log_dir=log_dir)
-        ]
+        found = retention_status(session, settings, _now(now), log_dir=log_dir, facts=facts)
+        rows = [c.as_dict() for c in found]
     if json_:
         output.emit_json(rows)
     else:

@@ -197,7 +197,39 @@ def test_cli_retention_records(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["dry_run"] is True and shown["cutoffs"]["accounting_years"].startswith("2030-01")
+    status = cli("retention", "status", "--json")
+    assert status.exit_code == 0, status.stderr
+    kept = {row["category"]: row["retention"] for row in json.loads(status.stdout)}
+    assert kept["accounting records of erased accounts"] == "10 years after the erasure"
     monkeypatch.delenv("LIVEAI_POLICY_FACTS_FILE")
     result = cli("retention", "records")
     assert result.exit_code == 0
     assert "retention.accounting_years is not in the operator facts" in result.stderr
+
+
+def test_status_shows_what_is_kept_and_what_the_sweep_is_late_for(
+    database: Database, tmp_path: Path
+) -> None:
+    from liveai.retention.records import kept_status
+
+    _world(database, tmp_path)
+    later = datetime(2029, 1, 13, tzinfo=UTC)
+    with database.transaction() as session:
+        rows = {row.category: row for row in kept_status(session, FACTS, later)}
+    requests, consents = rows["request records"], rows["consent records of erased accounts"]
+    accounting = rows["accounting records of erased accounts"]
+    assert (requests.held, requests.overdue) == (2, 2)
+    assert (consents.held, consents.overdue, consents.retention) == (
+        3,
+        3,
+        "3 years after the erasure",
+    )
+    assert (accounting.held, accounting.overdue) == (3, 0)
+    assert accounting.next_due == datetime(2036, 1, 10, 9, 0, tzinfo=UTC)
+    sweep_records(database, FACTS, now=later)
+    with database.transaction() as session:
+        rows = {row.category: row for row in kept_status(session, FACTS, later)}
+        unknown = kept_status(session, EMPTY, later)
+    assert rows["consent records of erased accounts"].held == 0
+    assert rows["request records"].overdue == 0
+    assert unknown[0].retention == "retention.request_records_years not given"

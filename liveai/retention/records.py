@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, not_, or_, select
+from sqlalchemy import ColumnElement, Subquery, delete, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from liveai import audit
@@ -46,6 +46,8 @@ from liveai.models import (
 )
 from liveai.privacy.facts import OperatorFacts
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+from liveai.retention.status import CategoryStatus
+from liveai.retention.uploads import LATE_AFTER
 
 RETIRED = "retired:"
 ENDED_TABLES = ("privacy_requests", "consents", "purchases", "ledger_transfers")
@@ -246,3 +248,59 @@ def _retire_transfers(session: Session, pseudonym: uuid.UUID, dry_run: bool) -> 
             transfer.reason = None
         session.flush()
     return len(transfers)
+
+
+def years_after(moment: datetime, years: int) -> datetime:
+    return years_before(moment, -years)
+
+
+def kept_status(
+    session: Session,
+    facts: OperatorFacts,
+    now: datetime,
+    inventory: Inventory = DEFAULT_INVENTORY,
+) -> list[CategoryStatus]:
+    """What is kept past its use (requests, and an erased account's consent and accounting
+    records), its legal period, and what is due or overdue for `retention records`."""
+    erased = select(User.id, User.created_at).where(User.status == UserStatus.ERASED).subquery()
+    closed_at = func.coalesce(PrivacyRequest.completed_at, PrivacyRequest.updated_at)
+    live = or_(
+        not_(Transfer.key.startswith(RETIRED, autoescape=True)), Transfer.reference.is_not(None)
+    )
+    kinds = (
+        ("request records", "privacy_requests", "after the request closes",
+         select(closed_at.label("since")).where(PrivacyRequest.state.in_(CLOSED))),
+        ("consent records of erased accounts", "consents", "after the erasure",
+         select(erased.c.created_at.label("since")).join(Consent, Consent.user_id == erased.c.id)),
+        ("accounting records of erased accounts", "purchases", "after the erasure",
+         select(erased.c.created_at.label("since"))
+         .join(Purchase, Purchase.user_id == erased.c.id)
+         .union_all(
+             select(erased.c.created_at.label("since"))
+             .join(Transfer, Transfer.user_id == erased.c.id)
+             .where(live)
+         )),
+    )  # fmt: skip
+    return [
+        _kept(session, facts, now, label, _period(inventory, table), when, rows.subquery())
+        for label, table, when, rows in kinds
+    ]
+
+
+def _kept(
+    session: Session,
+    facts: OperatorFacts,
+    now: datetime,
+    label: str,
+    period: str,
+    when: str,
+    rows: Subquery,
+) -> CategoryStatus:
+    years = getattr(facts.retention, period)
+    held, first = session.execute(select(func.count(), func.min(rows.c.since))).one()
+    if not years:
+        return CategoryStatus(label, f"retention.{period} not given", held, None, None, 0)
+    late = years_before(now, years) - LATE_AFTER
+    overdue = session.scalar(select(func.count()).where(rows.c.since <= late)) or 0
+    next_due = years_after(first, years) if first is not None else None
+    return CategoryStatus(label, f"{years} years {when}", held, None, next_due, overdue)
