@@ -839,6 +839,15 @@ UNKNOWN_TABLE_CATEGORY = dataclasses.replace(
         for t in DEFAULT_INVENTORY.tables
     ),
 )
+KEPT_AS_DELETED = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, categories=("photos", "prompts"))
+        if t.table == "data_transfers"
+        else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
 UNKNOWN_PARTY_CATEGORY = dataclasses.replace(
     DEFAULT_INVENTORY,
     third_parties=tuple(
@@ -869,6 +878,7 @@ UNKNOWN_PARTY_CATEGORY = dataclasses.replace(
             "categories.iap_receipts.erasure",
         ),
         (KEPT_WITHOUT_REASON, "missing-erasure-reason", "tables.consents.erasure"),
+        (KEPT_AS_DELETED, "kept-table-undisclosed", "tables.data_transfers.erasure"),
     ],
 )
 def test_an_inventory_that_contradicts_itself_is_an_error(

@@ -14,6 +14,7 @@ from liveai.db import Database
 from liveai.models import (
     Base,
     Consent,
+    DataTransfer,
     PrivacyRequest,
     Purchase,
     RequestKind,
@@ -33,7 +34,11 @@ from tests.privacy_helpers import seed_user
 
 ERASED_AT = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 FACTS = EMPTY.model_copy(
-    update={"retention": RetentionFacts(accounting_years=10, request_records_years=3)}
+    update={
+        "retention": RetentionFacts(
+            accounting_years=10, request_records_years=3, transfer_records_years=3
+        )
+    }
 )
 
 
@@ -105,6 +110,9 @@ def test_each_kept_record_ends_when_its_legal_period_has_passed(
 
     proof_over = sweep_records(database, FACTS, now=datetime(2029, 1, 11, tzinfo=UTC))
     assert proof_over.requests_deleted == 2 and proof_over.consents_deleted == 3
+    assert proof_over.data_transfers_deleted == 3
+    assert _count(database, DataTransfer, DataTransfer.user_id == tomb) == 0
+    assert _count(database, DataTransfer, DataTransfer.user_id == kept) == 3
     assert proof_over.purchases_deleted == 0 and proof_over.transfers_retired == 0
     assert _count(database, PrivacyRequest) == 0
     assert _count(database, Consent, Consent.user_id == tomb) == 0
@@ -168,8 +176,12 @@ def test_a_dry_run_and_absent_periods_end_nothing(database: Database, tmp_path: 
     dry = sweep_records(database, FACTS, now=later, dry_run=True)
     assert (dry.requests_deleted, dry.consents_deleted, dry.purchases_deleted) == (2, 3, 1)
     unknown = sweep_records(database, EMPTY, now=later)
-    assert unknown.cutoffs == {"request_records_years": None, "accounting_years": None}
-    assert len(unknown.warnings) == 2 and "retention.accounting_years" in unknown.warnings[1]
+    assert unknown.cutoffs == {
+        "request_records_years": None,
+        "transfer_records_years": None,
+        "accounting_years": None,
+    }
+    assert len(unknown.warnings) == 3 and "retention.accounting_years" in unknown.warnings[2]
     assert _count(database, Purchase, Purchase.user_id == tomb) == 1
     assert _count(database, Consent, Consent.user_id == tomb) == 3
     assert _count(database, PrivacyRequest) == 2
@@ -225,6 +237,7 @@ def test_status_shows_what_is_kept_and_what_the_sweep_is_late_for(
         "3 years after the erasure",
     )
     assert (accounting.held, accounting.overdue) == (3, 0)
+    assert rows["transfer records of erased accounts"].overdue == 3
     assert accounting.next_due == datetime(2036, 1, 10, 9, 0, tzinfo=UTC)
     sweep_records(database, FACTS, now=later)
     with database.transaction() as session:

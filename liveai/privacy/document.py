@@ -143,6 +143,8 @@ def values(inventory: Inventory, settings: Settings, facts: OperatorFacts) -> di
         "accounting_years": retention.accounting_years or missing("retention.accounting_years"),
         "request_records_years": retention.request_records_years
         or missing("retention.request_records_years"),
+        "transfer_records_years": retention.transfer_records_years
+        or missing("retention.transfer_records_years"),
     }
 
 

@@ -6,7 +6,7 @@ drift apart. Retention periods that a sweep enforces name the setting the sweep 
 `liveai policy lint` fails when the setting and the inventory disagree.
 
 Prose in the inventory may use ``{upload_retention_days}``, ``{log_retention_days}``,
-``{sla_working_days}``, ``{api_host}``, ``{accounting_years}`` and
+``{sla_working_days}``, ``{api_host}``, ``{accounting_years}``, ``{transfer_records_years}`` and
 ``{request_records_years}``: the renderer fills them from the settings, the SLA below and
 the operator facts (`liveai.privacy.facts`). The inventory holds only what the seed policy
 or the code gives; what only the operator knows (legal names, contacts, cross-border
@@ -310,6 +310,15 @@ RECORDS = Retention(
         "handled lawfully, then deleted",
     ),
 )
+TRANSFER_RECORDS = Retention(
+    "legal",
+    years="transfer_records_years",
+    text=Text(
+        zh="账号存续期间;注销后假名化保存 {transfer_records_years} 年,期满后删除",
+        en="while the account is active; after deletion, pseudonymised for "
+        "{transfer_records_years} years, then deleted",
+    ),
+)
 CONSENT_RECORDS = Retention(
     "legal",
     years="request_records_years",
@@ -344,6 +353,32 @@ def _account(
     )
 
 
+TRANSFER_PROOF = Text(
+    zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第 39 条);"
+    "不含图片或提示词本身。",
+    en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
+    "39); holds neither the image nor the prompt.",
+)
+TRANSFER_CATEGORY = Category(
+    key="transfer_records",
+    name=Text(
+        zh="向第三方提供数据的记录(接收方、所在地、时间、数据项)",
+        en="records of data sent to third parties (recipient, region, time, items)",
+    ),
+    section="1.2",
+    purpose=Text(
+        zh="记录谁收到过您的数据,以便将您的更正或删除请求告知接收方",
+        en="record who received your data, so that recipients can be told of your correction "
+        "or deletion requests",
+    ),
+    legal_basis=LEGAL_OBLIGATION,
+    stored_in=("PostgreSQL data_transfers",),
+    retention=TRANSFER_RECORDS,
+    recipients=(),
+    exported=True,
+    erasure=Erasure("pseudonymise", TRANSFER_PROOF),
+    apple=None,
+)
 CONSENT_PROOF = Text(
     zh="证明已依法取得您的同意(GDPR 第 7(1) 条);仅保留同意的种类、"
     "范围、时间、所示政策版本、来源、应用版本与请求号,工作人员备注删除,与用户的关联替换为不可逆的假名。",
@@ -570,6 +605,7 @@ CATEGORIES = (
         ),
         subjects=("users", "requesters"),
     ),
+    TRANSFER_CATEGORY,
     CONSENT_CATEGORY,
 )
 
@@ -897,20 +933,7 @@ TABLES = (
     TableRule("purchases", ("iap_receipts",), True, PSEUDONYMISE_ACCOUNTING),
     TableRule("uploads", ("photos",), True, DELETE),
     TableRule("tasks", ("prompts", "result_videos"), True, DELETE),
-    TableRule(
-        "data_transfers",
-        ("photos", "prompts"),
-        True,
-        Erasure(
-            "pseudonymise",
-            Text(
-                zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第 39 条);"
-                "不含图片或提示词本身。",
-                en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
-                "39); holds neither the image nor the prompt.",
-            ),
-        ),
-    ),
+    TableRule("data_transfers", ("transfer_records",), True, TRANSFER_CATEGORY.erasure),
     TableRule("audit_events", (), False, RETAIN_AUDIT),
     TableRule("privacy_requests", ("requests",), True, Erasure("retain", ACCOUNTABILITY_RECORDS)),
     TableRule("erasure_runs", (), False, RETAIN_AUDIT),

@@ -1,12 +1,13 @@
 """End the legal retention of kept records, as the policy states it.
 
-The policy keeps three kinds of record past an account's deletion, each for a number of
+The policy keeps these records past an account's deletion, each for a number of
 years the operator facts give (`Retention.years` in the inventory names which):
 
 - request records: deleted when their period after the request closed has passed (every
   request, the account erased or not);
-- consent records of an erased account: deleted when their period after the erasure has
-  passed (the account's tombstone was created at the erasure);
+- consent records and records of who received data (data transfers) of an erased account:
+  deleted when their period after the erasure has passed (the account's tombstone was
+  created at the erasure);
 - accounting records of an erased account (purchases, ledger transfers): when their
   period after the erasure has passed, the purchases (Apple's transaction ids, product
   ids) and Apple's notifications about them are deleted, and each ledger transfer keeps
@@ -35,6 +36,7 @@ from liveai.errors import Conflict
 from liveai.models import (
     Base,
     Consent,
+    DataTransfer,
     PrivacyRequest,
     Purchase,
     RequestState,
@@ -50,7 +52,13 @@ from liveai.retention.status import CategoryStatus
 from liveai.retention.uploads import LATE_AFTER
 
 RETIRED = "retired:"
-ENDED_TABLES = ("privacy_requests", "consents", "purchases", "ledger_transfers")
+ENDED_TABLES = (
+    "privacy_requests",
+    "consents",
+    "data_transfers",
+    "purchases",
+    "ledger_transfers",
+)
 """The tables whose kept records this sweep ends."""
 CLOSED = (RequestState.COMPLETED, RequestState.REFUSED)
 BATCH_SIZE = 500
@@ -64,6 +72,7 @@ class RecordsReport:
     """Per operator fact: records older than this end (None: the fact is not given)."""
     requests_deleted: int = 0
     consents_deleted: int = 0
+    data_transfers_deleted: int = 0
     purchases_deleted: int = 0
     transfers_retired: int = 0
     accounts: int = 0
@@ -84,6 +93,7 @@ class RecordsReport:
             "cutoffs": self.cutoffs,
             "requests_deleted": self.requests_deleted,
             "consents_deleted": self.consents_deleted,
+            "data_transfers_deleted": self.data_transfers_deleted,
             "purchases_deleted": self.purchases_deleted,
             "transfers_retired": self.transfers_retired,
             "accounts": self.accounts,
@@ -126,12 +136,11 @@ def sweep_records(
         cutoff = years_before(now, years) if years else None
         cutoffs[table] = cutoff
         report.cutoffs[name] = cutoff.isoformat() if cutoff else None
-    requests_end, consents_end = cutoffs["privacy_requests"], cutoffs["consents"]
-    accounting_end = cutoffs["purchases"]
-    if requests_end is not None:
-        _end_requests(database, requests_end, report, actor)
-    if consents_end is not None or accounting_end is not None:
-        _end_erased(database, consents_end, accounting_end, report, actor)
+    if cutoffs["privacy_requests"] is not None:
+        _end_requests(database, cutoffs["privacy_requests"], report, actor)
+    erased = {t: c for t, c in cutoffs.items() if t != "privacy_requests" and c is not None}
+    if erased:
+        _end_erased(database, erased, report, actor)
     return report
 
 
@@ -161,30 +170,21 @@ def _end_requests(database: Database, cutoff: datetime, report: RecordsReport, a
             report.requests_deleted += len(ids)
 
 
-def _due(cutoff: datetime | None, erased_at: datetime) -> bool:
-    return cutoff is not None and erased_at <= cutoff
-
-
 def _end_erased(
-    database: Database,
-    consents_end: datetime | None,
-    accounting_end: datetime | None,
-    report: RecordsReport,
-    actor: str,
+    database: Database, cutoffs: dict[str, datetime], report: RecordsReport, actor: str
 ) -> None:
-    """Erased accounts one by one, oldest erasure first; each in its own transaction."""
-    latest = max(c for c in (consents_end, accounting_end) if c is not None)
+    """Erased accounts one by one, oldest erasure first; each in its own transaction.
+    ``cutoffs``: per table, accounts erased before it have served that table's period."""
     with database.transaction() as session:
         tombstones = session.execute(
             select(User.id, User.created_at)
-            .where(User.status == UserStatus.ERASED, User.created_at <= latest)
+            .where(User.status == UserStatus.ERASED, User.created_at <= max(cutoffs.values()))
             .order_by(User.created_at)
         ).all()
     for pseudonym, erased_at in tombstones:
+        due = {table for table, cutoff in cutoffs.items() if erased_at <= cutoff}
         with database.transaction() as session:
-            consents = _due(consents_end, erased_at)
-            accounting = _due(accounting_end, erased_at)
-            ended = _end_account(session, pseudonym, consents, accounting, report)
+            ended = _end_account(session, pseudonym, due, report)
             if ended and not report.dry_run:
                 audit.record(
                     session,
@@ -196,23 +196,25 @@ def _end_erased(
 
 
 def _end_account(
-    session: Session,
-    pseudonym: uuid.UUID,
-    consents: bool,
-    accounting: bool,
-    report: RecordsReport,
+    session: Session, pseudonym: uuid.UUID, due: set[str], report: RecordsReport
 ) -> dict[str, int]:
-    """End what is due for one tombstone; what ended, by kind (nothing: empty)."""
+    """End what is due (by table) for one tombstone; what ended, by kind (nothing: empty)."""
     ended: dict[str, int] = {}
-    if consents:
+    if "consents" in due:
         ended["consents"] = _delete(session, Consent, Consent.user_id == pseudonym, report)
-    if accounting:
+    if "data_transfers" in due:
+        ended["data_transfers"] = _delete(
+            session, DataTransfer, DataTransfer.user_id == pseudonym, report
+        )
+    if "purchases" in due:
         ended["notifications"] = _delete(
             session, StoreNotification, _notifications_of(pseudonym), report
         )
         ended["purchases"] = _delete(session, Purchase, Purchase.user_id == pseudonym, report)
+    if "ledger_transfers" in due:
         ended["transfers"] = _retire_transfers(session, pseudonym, report.dry_run)
     report.consents_deleted += ended.get("consents", 0)
+    report.data_transfers_deleted += ended.get("data_transfers", 0)
     report.purchases_deleted += ended.get("purchases", 0)
     report.transfers_retired += ended.get("transfers", 0)
     return {kind: count for kind, count in ended.items() if count}
@@ -260,8 +262,8 @@ def kept_status(
     now: datetime,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> list[CategoryStatus]:
-    """What is kept past its use (requests, and an erased account's consent and accounting
-    records), its legal period, and what is due or overdue for `retention records`."""
+    """What is kept past its use (requests, and an erased account's consent, transfer and
+    accounting records), its legal period, and what is due or overdue for `retention records`."""
     erased = select(User.id, User.created_at).where(User.status == UserStatus.ERASED).subquery()
     closed_at = func.coalesce(PrivacyRequest.completed_at, PrivacyRequest.updated_at)
     live = or_(
@@ -272,6 +274,9 @@ def kept_status(
          select(closed_at.label("since")).where(PrivacyRequest.state.in_(CLOSED))),
         ("consent records of erased accounts", "consents", "after the erasure",
          select(erased.c.created_at.label("since")).join(Consent, Consent.user_id == erased.c.id)),
+        ("transfer records of erased accounts", "data_transfers", "after the erasure",
+         select(erased.c.created_at.label("since"))
+         .join(DataTransfer, DataTransfer.user_id == erased.c.id)),
         ("accounting records of erased accounts", "purchases", "after the erasure",
          select(erased.c.created_at.label("since"))
          .join(Purchase, Purchase.user_id == erased.c.id)
