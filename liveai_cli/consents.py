@@ -186,18 +186,21 @@ def check(
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Check that a user has every consent a generation needs (exit 4 naming what is
-    missing).
+    """Check that a user has every consent a generation needs, the photo's moderation
+    included (exit 4 naming what is missing).
 
     Example: liveai consents check u_123 --provider fal
     """
     from liveai.errors import ExitCode
     from liveai.privacy.consents import check_routes
+    from liveai.providers.moderation import screening_routes
 
     settings = state.settings()
-    routes = _routes(settings, provider)
+    built = _built(settings)
+    routes = _routes(settings, provider, built)
+    screening = {name: screening_routes(built.get(name)) for name, _ in routes}
     with state.session() as session:
-        report = check_routes(session, user, routes)
+        report = check_routes(session, user, routes, screening=screening)
     if json_:
         output.emit_json(report)
     else:
@@ -242,11 +245,12 @@ def _available(settings: Settings) -> list[str]:
     return list(_built(settings))
 
 
-def _routes(settings: Settings, provider: str | None) -> list[tuple[str, str | None]]:
+def _routes(
+    settings: Settings, provider: str | None, built: dict[str, Any]
+) -> list[tuple[str, str | None]]:
     """(name, region) of the providers a task would try (or of the one named)."""
     from liveai.providers.registry import candidates
 
-    built = _built(settings)
     if provider is not None:
         found = built.get(provider)
         return [(provider, found.region if found else None)]

@@ -27,7 +27,7 @@ SUMMARIES: dict[str, str] = {
     "requests": "Open, track, verify, run, refuse and extend data-subject requests.",
     "privacy": "Export everything held about a user (access and portability).",
     "calendar": ("Working-day deadlines (mainland calendar, GDPR month) and calendar data status."),
-    "retention": "Retention sweeps (uploaded photos, nginx logs) and what is held.",
+    "retention": "Retention sweeps (uploaded photos, nginx logs, kept records) and what is held.",
     "receipts": ("Verify App Store purchases, credit them once, apply refunds and notifications."),
     "devices": "List, add and remove a user's APNs devices (completion notifications only).",
     "push": "Send APNs notifications: to every device of a user, or a test to one token.",

@@ -1,4 +1,4 @@
-"""liveai retention: delete uploads and nginx logs whose retention period has ended."""
+"""liveai retention: delete uploads, nginx logs and kept records whose retention has ended."""
 
 from __future__ import annotations
 
@@ -137,6 +137,32 @@ def logs(
         output.warn(f"{entry.path} has no readable timestamp; kept, check it by hand")
 
 
+@app.command("records")
+def records(
+    dry_run: DryRunOption = False,
+    now: NowOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """End kept records whose legal period (years in the operator facts) has passed.
+
+    Closed requests and an erased account's consent records are deleted; an erased
+    account's purchases are deleted and its ledger transfers keep only their amounts, so
+    the ledger still reconciles. Rerun after a crash to finish.
+
+    Example: liveai retention records --dry-run --json
+    """
+    from liveai.privacy.facts import load_facts
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
+    from liveai.retention.records import sweep_records
+
+    settings = state.settings()
+    facts = load_facts(settings.policy_facts_file, DEFAULT_INVENTORY)
+    with state.database() as database:
+        report = sweep_records(database, facts, now=_now(now), dry_run=dry_run, actor=state.actor())
+    _render(report.to_dict(), json_)
+    _warn_and_exit(report.warnings, strict=False, failed=False)
+
+
 @app.command("logrotate-config")
 def logrotate_config(
     log_glob: Annotated[str, typer.Option(help="Which logs.")] = "/var/log/nginx/*.log",
@@ -162,13 +188,15 @@ def status(
 
     Example: liveai retention status --log-dir /var/log/nginx --json
     """
+    from liveai.privacy.facts import load_facts
+    from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.retention.status import retention_status
 
     settings = state.settings()
+    facts = load_facts(settings.policy_facts_file, DEFAULT_INVENTORY)
     with state.session() as session:
-        rows = [
-            c.as_dict() for c in retention_status(session, settings, _now(now), log_dir=log_dir)
-        ]
+        found = retention_status(session, settings, _now(now), log_dir=log_dir, facts=facts)
+        rows = [c.as_dict() for c in found]
     if json_:
         output.emit_json(rows)
     else:

@@ -218,8 +218,28 @@ def test_policy_acceptance_is_asked_again_only_for_material_changes(session: Ses
     )
     publish_unlinted(session, changed, Settings(log_retention_days=14))
     (need,) = consents.check(session, user, "generation", "kling")
-    assert need.name == "policy" and "photos now goes to acme" in need.reason
+    assert need.name == "policy" and "will now also receive: uploaded photos" in need.reason
     assert consents.check(session, user, "consumption", "app_store", inventory=changed) != []
+    assert "policy" not in names(consents.check(session, user, "consumption", "app_store"))
+
+
+def test_policy_acceptance_follows_the_one_classification_policy_diff_uses(
+    session: Session,
+) -> None:
+    """A longer retention of photos is material in `policy diff`, so a generation asks
+    for the new version to be accepted; consumption, which does not use photos, does not."""
+    from liveai.privacy.changes import compare
+
+    user = new_user(session)
+    for kind in ("face_editing", "sensitive:photos"):
+        consents.grant(session, user, kind, source="in-app", evidence=APP, clock=CLOCK)
+    first = publish_unlinted(session, DEFAULT_INVENTORY, Settings())
+    consents.grant(session, user, "policy", source="in-app", evidence=APP, clock=CLOCK)
+    longer = publish_unlinted(session, DEFAULT_INVENTORY, Settings(upload_retention_days=60))
+    diff = [c for c in compare(first.facts, longer.facts) if c.material]
+    assert [(c.kind, c.subject) for c in diff] == [("longer_retention", "photos")]
+    (need,) = consents.check(session, user, "generation", "kling")
+    assert need.name == "policy" and diff[0].en in need.reason
     assert "policy" not in names(consents.check(session, user, "consumption", "app_store"))
 
 

@@ -84,6 +84,42 @@ def test_check_names_a_provider_and_the_master_switch(cli_embedded) -> None:
     assert "LIVEAI_ALLOW_OVERSEAS is off" in result.stderr
 
 
+def test_check_and_generate_cover_the_moderation_that_sees_the_photo_first(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kling is in mainland China, but the Qwen-VL check runs on DashScope's international
+    endpoint: the photo goes abroad for moderation before Kling sees it."""
+    for name, value in {
+        "PROVIDER_ORDER": "kling",
+        "KLING_ACCESS_KEY": "ak",
+        "KLING_SECRET_KEY": "sk",
+        "WAN_API_KEY": "dashscope-key",
+        "QWEN_VL_MODEL": "qwen-vl-max",
+        "WAN_BASE_URL": "https://dashscope-intl.aliyuncs.com",
+    }.items():
+        monkeypatch.setenv(f"LIVEAI_{name}", value)
+    _ann(cli_embedded)
+    for kind in ("face_editing", "sensitive:photos"):
+        given = cli_embedded(
+            "consents", "grant", "ann", kind, "--source", "in-app", "--evidence", "sheet"
+        )
+        assert given.exit_code == 0, given.stderr
+    checked = cli_embedded("consents", "check", "ann", "--json")
+    report = _json(checked)
+    assert checked.exit_code == 4
+    assert report["providers"] == [
+        {
+            "provider": "kling",
+            "moderated_by": ["wan"],
+            "missing": ["cross_border:alibaba"],
+            "why": ["cross_border:alibaba: alibaba is overseas (PIPL art. 39) (moderation at wan)"],
+        }
+    ]
+    refused = cli_embedded("generate", "--sample", "--user", "ann", "--no-wait")
+    assert refused.exit_code == 4 and "kling needs cross_border:alibaba" in refused.stderr
+    assert _json(cli_embedded("tasks", "list", "--json")) == []
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -117,6 +153,17 @@ def test_the_developer_user_is_given_what_it_needs_on_creation(cli_embedded, tmp
     assert "consents given: face_editing, sensitive:photos" in result.stderr
     again = cli_embedded("generate", "--sample", "--no-wait")
     assert again.exit_code == 0 and "created" not in again.stderr
+
+
+def test_the_developer_user_is_given_what_its_moderation_needs(
+    cli_embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIVEAI_QWEN_VL_MODEL", "qwen-vl-max")
+    monkeypatch.setenv("LIVEAI_WAN_API_KEY", "dashscope-key")
+    monkeypatch.setenv("LIVEAI_WAN_BASE_URL", "https://dashscope-intl.aliyuncs.com")
+    made = cli_embedded("generate", "--sample", "--no-wait")
+    assert made.exit_code == 0, made.stderr
+    assert "consents given: cross_border:alibaba, face_editing, sensitive:photos" in made.stderr
 
 
 def test_withdrawing_policy_acceptance_stops_processing_until_given_again(cli_embedded) -> None:

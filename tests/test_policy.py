@@ -17,11 +17,13 @@ from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Uuid
 
 from liveai.errors import ConfigError, InvalidInput
 from liveai.models import Base
-from liveai.privacy.document import CONSENT_SENTENCES, Dates, build
+from liveai.privacy.document import Dates, build
 from liveai.privacy.facts import EMPTY, EXAMPLE, MARKER_PATTERN, load_facts
 from liveai.privacy.inventory import (
     DEFAULT_INVENTORY,
     SLA_WORKING_DAYS,
+    Erasure,
+    Inventory,
     Text,
     allowed_providers,
     unclassified_user_tables,
@@ -352,18 +354,19 @@ def test_deletion_names_what_is_kept_and_consents_are_disclosed() -> None:
     assert any("separate consent" in x and "PIPL art. 39" in x for x in halves["en"]["3"])
     assert not any("by using the service" in x for x in halves["en"]["3"])
     src = dataclasses.replace(
-        source(DEFAULT_INVENTORY, Settings(), FILLED), consent_kinds=("sensitive", "marketing")
+        source(DEFAULT_INVENTORY, Settings(), FILLED),
+        consent_needs=("sensitive:photos", "marketing"),
     )
     found = codes(_rendered(src, build(src, None, None)))
     assert ("consent-undisclosed", "consent.marketing") in found
-    assert ("consent-undisclosed", "consent.sensitive") not in found
-    every = dataclasses.replace(
-        src,
-        consent_kinds=("sensitive", "cross_border", "provide", "face_editing", "consumption_data"),
-    )
+    assert ("consent-undisclosed", "consent.sensitive:photos") not in found
+    every = source(DEFAULT_INVENTORY, Settings(), FILLED)
     blocks = build(every, None, None)
     assert not codes(_rendered(every, blocks))
     assert "consent.face_editing" in {f.id for b in blocks for f in b.facts}
+    # The code asking cross_border for one more recipient than the text names is an error.
+    more = dataclasses.replace(every, consent_needs=(*every.consent_needs, "cross_border:apns"))
+    assert ("consent-undisclosed", "consent.cross_border:apns") in codes(_rendered(more, blocks))
 
 
 def test_a_deletion_sentence_that_hides_what_is_kept_is_an_error() -> None:
@@ -391,19 +394,53 @@ def test_without_a_required_consent_the_seed_sentence_on_consent_by_use_stays(
 ) -> None:
     import liveai.privacy.policy
 
-    monkeypatch.setattr(liveai.privacy.policy, "required_consent_kinds", lambda inventory: ())
+    monkeypatch.setattr(liveai.privacy.policy, "required_consent_needs", lambda inventory: ())
     text = render_policy(DEFAULT_INVENTORY, Settings(), FILLED, fmt="txt").text
     assert "但您在使用本服务即表示理解并接受相关数据流。" in text and "单独同意" not in text
 
 
 def test_the_consents_the_code_requires_are_the_ones_disclosed() -> None:
+    """Each consent the rules require is named with its scope, and the text promises a
+    consent for no recipient the code lets data reach without one."""
     from liveai.privacy.consent_rules import requirements_table
 
-    required = {need.split(":")[0] for row in requirements_table() for need in row["needs"]}
-    text = render_policy(DEFAULT_INVENTORY, Settings(), FILLED, fmt="txt").text
-    assert required == {"sensitive", "cross_border", "provide", "face_editing", "consumption_data"}
-    for kind in required:
-        assert CONSENT_SENTENCES[kind].en in text and CONSENT_SENTENCES[kind].zh in text
+    required = {need for row in requirements_table() for need in row["needs"]}
+    assert required == {
+        "sensitive:photos",
+        "cross_border:fal",
+        "cross_border:app_store",
+        "provide:app_store",
+        "face_editing",
+        "consumption_data",
+    }
+    facts = {
+        f.id: f
+        for b in build(source(DEFAULT_INVENTORY, Settings(), FILLED), None, None)
+        for f in b.facts
+    }
+    said = {
+        k.removeprefix("consent."): f.text for k, f in facts.items() if k.startswith("consent.")
+    }
+    assert set(said) == {need.partition(":")[0] for need in required}
+    for party in DEFAULT_INVENTORY.third_parties:
+        for kind in ("cross_border", "provide"):
+            named = (
+                f"{party.name.en} (for " in said[kind].en
+                and f"{party.name.zh}(用于" in said[kind].zh
+            )
+            assert named == (f"{kind}:{party.key}" in required), (kind, party.key)
+    assert "(for video generation)" in said["cross_border"].en
+    assert "listed above" not in said["cross_border"].en + said["provide"].en
+    assert said["sensitive"].en.count("uploaded photos") == 1
+
+
+def test_the_separate_consents_are_withdrawn_as_the_rights_section_says() -> None:
+    halves = by_section(txt())
+    withdraw = next(x for x in halves["en"]["5"] if x.startswith("- Withdraw consent:"))
+    assert "withdraw any separate consent described in §3" in withdraw
+    assert "not yet started that need it are cancelled" in withdraw
+    zh = next(x for x in halves["zh"]["5"] if x.startswith("- 撤回同意:"))
+    assert "第 3 节所述的单独同意" in zh
 
 
 def test_lint_on_the_seed_finds_its_untrue_and_unfinished_lines() -> None:
@@ -778,3 +815,76 @@ def test_the_provider_registry_places_providers_where_the_policy_says() -> None:
     for party in DEFAULT_INVENTORY.third_parties:
         if party.provider in settings.providers_in_order:
             assert region_for(party.provider, settings) == party.region, party.key
+
+
+def _category(key: str, **changes: object) -> Inventory:
+    new = dataclasses.replace(DEFAULT_INVENTORY.category(key), **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(
+        DEFAULT_INVENTORY,
+        categories=tuple(new if c.key == key else c for c in DEFAULT_INVENTORY.categories),
+    )
+
+
+KEPT_WITHOUT_REASON = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, erasure=Erasure("retain")) if t.table == "consents" else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
+UNKNOWN_TABLE_CATEGORY = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, categories=("selfies",)) if t.table == "uploads" else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
+KEPT_AS_DELETED = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    tables=tuple(
+        dataclasses.replace(t, categories=("photos", "prompts"))
+        if t.table == "data_transfers"
+        else t
+        for t in DEFAULT_INVENTORY.tables
+    ),
+)
+UNKNOWN_PARTY_CATEGORY = dataclasses.replace(
+    DEFAULT_INVENTORY,
+    third_parties=tuple(
+        dataclasses.replace(t, categories=(*t.categories, "selfies")) if t.key == "kling" else t
+        for t in DEFAULT_INVENTORY.third_parties
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "code", "location"),
+    [
+        (
+            _category("photos", legal_basis=None),
+            "missing-legal-basis",
+            "categories.photos.legal_basis",
+        ),
+        (
+            _category("photos", recipients=("kling", "acme")),
+            "unknown-recipient",
+            "categories.photos.recipients",
+        ),
+        (UNKNOWN_PARTY_CATEGORY, "unknown-category", "third_parties.kling.categories"),
+        (UNKNOWN_TABLE_CATEGORY, "unknown-category", "tables.uploads"),
+        (
+            _category("iap_receipts", erasure=Erasure("pseudonymise")),
+            "missing-erasure-reason",
+            "categories.iap_receipts.erasure",
+        ),
+        (KEPT_WITHOUT_REASON, "missing-erasure-reason", "tables.consents.erasure"),
+        (KEPT_AS_DELETED, "kept-table-undisclosed", "tables.data_transfers.erasure"),
+    ],
+)
+def test_an_inventory_that_contradicts_itself_is_an_error(
+    inventory: Inventory, code: str, location: str
+) -> None:
+    assert (code, location) not in codes(lint_policy(DEFAULT_INVENTORY, Settings(), FILLED))
+    found = [i for i in lint_policy(inventory, Settings(), FILLED) if i.code == code]
+    assert location in {i.location for i in found}, found
+    assert all(i.severity == "error" for i in found)

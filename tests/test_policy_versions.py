@@ -221,6 +221,19 @@ def test_each_material_change_is_classified_with_a_bilingual_notice(
     ("kind", "inventory", "settings"),
     [
         ("shorter_retention", DEFAULT_INVENTORY, Settings(upload_retention_days=7)),
+        (
+            "reworded_retention",
+            with_category(
+                "photos",
+                retention=dataclasses.replace(
+                    DEFAULT_INVENTORY.category("photos").retention,
+                    text=Text(
+                        "最长 {upload_retention_days} 天", "at most {upload_retention_days} days"
+                    ),
+                ),
+            ),
+            None,
+        ),
         ("higher_minimum_age", replaced(min_age=18), None),
         ("removed_recipient", replaced(third_parties=DEFAULT_INVENTORY.third_parties[:-1]), None),
     ],

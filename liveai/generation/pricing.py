@@ -71,11 +71,14 @@ def developer_user(session: Session, settings: Settings, *, clock: Clock) -> Use
             reason="promotional grant for the local developer user",
             clock=clock,
         )
+    from liveai.providers.moderation import configured_screening
+
     consents.grant_needed(
         session,
         user,
         [*consents.routes_from(settings), "local"],
         evidence=consents.Evidence(note="given on creation of the local developer user"),
+        screening=configured_screening(settings),
         clock=clock,
     )
     return user

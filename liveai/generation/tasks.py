@@ -19,6 +19,7 @@ from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 from liveai.privacy import consents
 from liveai.providers.base import Motion, Provider
+from liveai.providers.moderation import screening_routes
 from liveai.providers.registry import candidates, explicit_choice
 from liveai.settings import Settings
 from liveai.storage import Storage, result_key, upload_key
@@ -101,7 +102,8 @@ def create_task(
     duration = new.duration_s or settings.generation_default_duration_s
     names = candidates(providers, settings, new.provider)
     routes = [(name, providers[name].region) for name in names]
-    consents.require_any_route(session, user_id, routes)
+    screening = {name: screening_routes(providers[name]) for name in names}
+    consents.require_any_route(session, user_id, routes, screening=screening)
     price = hold_amount(settings, names, duration)
     image = prepare_image(new.image, IntakeLimits.from_settings(settings))
     now = clock.now()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from liveai.privacy.document import REGION, ROLE, fill, required_consent_kinds, values
+from liveai.privacy.document import REGION, ROLE, fill, required_consent_needs, values
 from liveai.privacy.facts import OperatorFacts, facts_json
 from liveai.privacy.inventory import Category, Inventory, Text
 from liveai.settings import Settings
@@ -34,13 +34,9 @@ def retention_days(category: Category, settings: Settings, facts: OperatorFacts)
         return days if isinstance(days, int) else None
     if retention.kind == "days":
         return retention.days
-    if retention.kind == "legal":
-        years = (
-            facts.retention.accounting_years
-            if category.erasure.action == "pseudonymise"
-            else facts.retention.request_records_years
-        )
-        return years * DAYS_PER_YEAR if years else None
+    if retention.kind == "legal" and retention.years:
+        years = getattr(facts.retention, retention.years, None)
+        return years * DAYS_PER_YEAR if isinstance(years, int) else None
     return None
 
 
@@ -81,7 +77,7 @@ def snapshot(inventory: Inventory, settings: Settings, facts: OperatorFacts) -> 
         "min_age": inventory.min_age,
         "child_age": inventory.child_age,
         "sla_working_days": inventory.sla_working_days,
-        "consents": list(required_consent_kinds(inventory)),
+        "consents": list(required_consent_needs(inventory)),
         "operator_facts": facts_json(facts),
     }
 
@@ -220,6 +216,8 @@ def _retention_change(key: str, name: dict[str, str], old: Any, new: Any) -> lis
     if old == new:
         return []
     before, after = old.get("days"), new.get("days")
+    if before == after and old.get("kind") == new.get("kind"):
+        return [_retention(key, name, new, False, "reworded_retention")]
     if isinstance(before, int) and isinstance(after, int):
         longer = after > before
     else:
@@ -227,11 +225,13 @@ def _retention_change(key: str, name: dict[str, str], old: Any, new: Any) -> lis
     return [_retention(key, name, new, longer)]
 
 
-def _retention(key: str, name: dict[str, str], new: Any, longer: bool) -> Change:
+def _retention(
+    key: str, name: dict[str, str], new: Any, longer: bool, kind: str | None = None
+) -> Change:
     text = new.get("text") if isinstance(new, dict) else None
     said = text or {"zh": str(new), "en": str(new)}
     return Change(
-        "longer_retention" if longer else "shorter_retention",
+        kind or ("longer_retention" if longer else "shorter_retention"),
         longer,
         key,
         f"{name['zh']}的保留期限变更为:{said['zh']}。",

@@ -8,17 +8,17 @@ already holds: the recipient's role, its region and the categories it receives, 
 whether those categories are sensitive. Nothing here is a hand-kept list of consents.
 
 Policy acceptance depends on the user (which version they accepted), so it is derived in
-`consents`, from the facts each published version recorded (`policy_changes` below).
+`consents`, from the facts each published version recorded, with the one classification
+of material changes `policy diff` uses (`liveai.privacy.changes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from liveai.errors import InvalidInput
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, ThirdParty
+from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text, ThirdParty
 
 POLICY = "policy"
 PROVIDE = "provide"
@@ -61,6 +61,8 @@ class Purpose:
     asks: tuple[str, ...]
     """Kinds the step needs whoever carries it out."""
     description: str
+    title: Text
+    """What the step is for, as the policy names it."""
 
 
 PURPOSES = (
@@ -69,13 +71,21 @@ PURPOSES = (
         ("photos", "prompts"),
         (FACE_EDITING,),
         "turn the user's photo of a person into a video",
+        Text(zh="生成视频", en="video generation"),
     ),
-    Purpose("moderation", ("photos",), (), "check the photo before it is sent for generation"),
+    Purpose(
+        "moderation",
+        ("photos",),
+        (),
+        "check the photo before it is sent for generation",
+        Text(zh="内容审核", en="content moderation"),
+    ),
     Purpose(
         "consumption",
         ("iap_receipts",),
         (CONSUMPTION_DATA,),
         "answer Apple's consumption request about a refunded purchase",
+        Text(zh="回应 Apple 关于退款的消费数据询问", en="answering Apple's consumption request"),
     ),
 )
 
@@ -141,8 +151,36 @@ def _sensitive(inventory: Inventory, key: str) -> bool:
 
 
 def recipients_of(step: Purpose, inventory: Inventory = DEFAULT_INVENTORY) -> list[ThirdParty]:
-    """The inventory's recipients of the categories a step uses."""
-    return [t for t in inventory.third_parties if set(t.categories) & set(step.categories)]
+    """The inventory's recipients that carry the step out: a video provider generates, the
+    moderator moderates, any other recipient of the step's categories for the rest. The
+    host stores everything but carries out no step."""
+    return [
+        t
+        for t in inventory.third_parties
+        if not t.hosts and set(t.categories) & set(step.categories) and _serves(step, t)
+    ]
+
+
+def _serves(step: Purpose, party: ThirdParty) -> bool:
+    if step.key == "generation":
+        return party.provider is not None
+    if step.key == "moderation":
+        return party.moderates
+    return True
+
+
+def every_need(inventory: Inventory = DEFAULT_INVENTORY) -> dict[Need, list[Purpose]]:
+    """Every consent the system requires anywhere, with the steps that require it: what the
+    policy must disclose, and all it may promise."""
+    found: dict[Need, list[Purpose]] = {}
+    for step in PURPOSES:
+        names: list[str | None] = [t.key for t in recipients_of(step, inventory)]
+        for name in [*names, LOCAL] if step.key == "generation" else names:
+            for need in required_consents(step.key, name, inventory):
+                steps = found.setdefault(Need(need.kind, need.scope), [])
+                if step not in steps:
+                    steps.append(step)
+    return dict(sorted(found.items()))
 
 
 def requirements_table(inventory: Inventory = DEFAULT_INVENTORY) -> list[dict[str, Any]]:
@@ -166,46 +204,3 @@ def requirements_table(inventory: Inventory = DEFAULT_INVENTORY) -> list[dict[st
                 }
             )
     return rows
-
-
-def policy_changes(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-    categories: Iterable[str],
-    recipient_key: str | None,
-) -> list[str]:
-    """The material changes between two published versions' facts that touch a step using
-    ``categories`` and sending them to ``recipient_key``: a category it uses that is new or
-    has a new purpose or a new recipient, or its recipient new, moved or with a new
-    purpose. Rewordings, shorter retention and dropped recipients are not material."""
-    changes: list[str] = []
-    old_cats, new_cats = old.get("categories", {}), new.get("categories", {})
-    for key in sorted(categories):
-        before, after = old_cats.get(key), new_cats.get(key)
-        if after is None:
-            continue
-        if before is None:
-            changes.append(f"new data category: {key}")
-            continue
-        if before.get("purpose") != after.get("purpose"):
-            changes.append(f"new purpose for {key}: {after.get('purpose')}")
-        added = sorted(set(after.get("recipients", ())) - set(before.get("recipients", ())))
-        changes += [f"{key} now goes to {name}" for name in added]
-    if recipient_key is not None:
-        changes += _recipient_changes(old, new, recipient_key)
-    return changes
-
-
-def _recipient_changes(old: Mapping[str, Any], new: Mapping[str, Any], key: str) -> list[str]:
-    before = old.get("recipients", {}).get(key)
-    after = new.get("recipients", {}).get(key)
-    if after is None:
-        return []
-    if before is None:
-        return [f"new recipient: {key} ({after.get('region')})"]
-    changes = []
-    if before.get("region") != after.get("region"):
-        changes.append(f"recipient {key} moved to {after.get('region')}")
-    if before.get("purpose") != after.get("purpose"):
-        changes.append(f"new purpose for recipient {key}: {after.get('purpose')}")
-    return changes

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,7 +168,8 @@ def _policy_need(
     inventory: Inventory,
 ) -> Need | None:
     """Acceptance of the latest published policy, when it changed materially for this
-    step since the version the user accepted (policy §8); nothing while none is
+    step since the version the user accepted (policy §8): a change `policy diff` calls
+    material to a category the step uses or to its recipient. Nothing while none is
     published."""
     latest = session.scalar(select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(1))
     if latest is None:
@@ -181,14 +182,16 @@ def _policy_need(
     old = session.scalar(
         select(PolicyVersion.facts).where(PolicyVersion.version == accepted.policy_version)
     )
+    from liveai.privacy.changes import compare
+
     party = rules.recipient(recipient, inventory) if recipient else None
-    step = rules.purpose(purpose)
-    changes = rules.policy_changes(
-        old or {}, latest.facts, step.categories, party.key if party else None
-    )
+    touched = {*rules.purpose(purpose).categories, party.key if party else recipient}
+    changes = [
+        c.en for c in compare(old or {}, latest.facts) if c.material and c.subject in touched
+    ]
     if not changes:
         return None
-    return Need(rules.POLICY, reason=f"policy {latest.version[:12]}: {'; '.join(changes)}")
+    return Need(rules.POLICY, reason=f"policy {latest.version[:12]}: {' '.join(changes)}")
 
 
 def require(
@@ -230,17 +233,47 @@ def confirm(
         raise NotConsented(recipient, purpose, missing)
 
 
+Route = tuple[str, str | None]
+"""A recipient's name and the region it is configured in (None: as the inventory says)."""
+
+
+def route_missing(
+    session: Session,
+    user_id: uuid.UUID,
+    route: Route,
+    screening: Sequence[Route] = (),
+    *,
+    inventory: Inventory = DEFAULT_INVENTORY,
+) -> list[Need]:
+    """What a generation by the provider ``route`` still needs, with the moderation of the
+    photo by each ``screening`` recipient first (the runner confirms both)."""
+    name, region = route
+    missing = set(check(session, user_id, "generation", name, region=region, inventory=inventory))
+    for who, where in screening:
+        missing.update(
+            Need(n.kind, n.scope, f"{n.reason} (moderation at {who})")
+            for n in check(session, user_id, "moderation", who, region=where, inventory=inventory)
+            if n not in missing
+        )
+    return sorted(missing)
+
+
 def require_any_route(
     session: Session,
     user_id: uuid.UUID,
-    routes: Sequence[tuple[str, str | None]],
+    routes: Sequence[Route],
     *,
+    screening: Mapping[str, Sequence[Route]] | None = None,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> None:
     """Before a generation is stored or held: raise ConsentMissing unless at least one of
-    the (provider, region) routes it may take has every consent it needs."""
+    the (provider, region) routes it may take, moderation included, has every consent it
+    needs."""
+    screens = screening or {}
     missing = {
-        name: check(session, user_id, "generation", name, region=region, inventory=inventory)
+        name: route_missing(
+            session, user_id, (name, region), screens.get(name, ()), inventory=inventory
+        )
         for name, region in routes
     }
     if not routes or any(not needs for needs in missing.values()):
@@ -578,15 +611,16 @@ def grant_needed(
     names: Iterable[str],
     *,
     evidence: Evidence,
+    screening: Sequence[Route] = (),
     actor: str = "system",
     clock: Clock = SYSTEM_CLOCK,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> list[str]:
-    """Grant (as staff) whatever a generation at any of the providers ``names`` still
-    needs; the names granted."""
+    """Grant (as staff) whatever a generation at any of the providers ``names``, with the
+    moderation by ``screening`` first, still needs; the names granted."""
     granted: list[str] = []
     for name in names:
-        for need in check(session, user.id, "generation", name, inventory=inventory):
+        for need in route_missing(session, user.id, (name, None), screening, inventory=inventory):
             if need.name not in granted:
                 grant(
                     session,
@@ -606,17 +640,25 @@ def grant_needed(
 def check_routes(
     session: Session,
     user_ref: str | uuid.UUID,
-    routes: Sequence[tuple[str, str | None]],
+    routes: Sequence[Route],
     *,
+    screening: Mapping[str, Sequence[Route]] | None = None,
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> dict[str, Any]:
-    """For each (provider, region) a generation may use: what the user still has to
-    consent to, and why; ``ok`` when nothing is missing anywhere."""
+    """For each (provider, region) a generation may use, and the recipients that moderate
+    its photo first: what the user still has to consent to, and why; ``ok`` when nothing
+    is missing anywhere."""
     from liveai.users import get_user
 
     user = get_user(session, user_ref)
+    screens = screening or {}
     checked = [
-        (name, check(session, user.id, "generation", name, region=region, inventory=inventory))
+        (
+            name,
+            route_missing(
+                session, user.id, (name, region), screens.get(name, ()), inventory=inventory
+            ),
+        )
         for name, region in routes
     ]
     return {
@@ -625,6 +667,7 @@ def check_routes(
         "providers": [
             {
                 "provider": name,
+                "moderated_by": [who for who, _ in screens.get(name, ())],
                 "missing": [n.name for n in missing],
                 "why": [f"{n.name}: {n.reason}" for n in missing],
             }

@@ -16,13 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from liveai.privacy.consent_rules import (
-    LOCAL,
-    PURPOSES,
-    Purpose,
-    recipients_of,
-    required_consents,
-)
+from liveai.privacy.consent_rules import RECIPIENT_SCOPED, SENSITIVE, Need, every_need
 from liveai.privacy.facts import OperatorFacts, missing
 from liveai.privacy.inventory import Category, Inventory, LegalBasis, Text, ThirdParty
 from liveai.settings import Settings
@@ -60,21 +54,21 @@ MECHANISM = {
 }
 CONSENT_SENTENCES = {
     "sensitive": Text(
-        zh="处理您照片等敏感个人信息前,我们会征得您的单独同意(《个人信息保护法》第 29 条)。",
-        en="We ask for your separate consent before processing sensitive personal information "
-        "such as your photos (PIPL art. 29).",
+        zh="处理您的敏感个人信息({scopes})前,我们会征得您的单独同意(《个人信息保护法》第 29 条)。",
+        en="We ask for your separate consent before processing your sensitive personal "
+        "information ({scopes}) (PIPL art. 29).",
     ),
     "cross_border": Text(
-        zh="向上述境外接收方提供您的个人信息前,我们会征得您的单独同意(《个人信息保护法》"
+        zh="向境外接收方{scopes}提供您的个人信息前,我们会征得您的单独同意(《个人信息保护法》"
         "第 39 条)。",
-        en="We ask for your separate consent before giving personal information to the "
-        "recipients outside mainland China listed above (PIPL art. 39).",
+        en="We ask for your separate consent before giving personal information to {scopes}, "
+        "outside mainland China (PIPL art. 39).",
     ),
     "provide": Text(
-        zh="向上述独立个人信息处理者提供您的个人信息前,我们会征得您的单独同意(《个人信息"
+        zh="向独立个人信息处理者{scopes}提供您的个人信息前,我们会征得您的单独同意(《个人信息"
         "保护法》第 23 条)。",
         en="We ask for your separate consent before giving personal information to the "
-        "independent handlers listed above (PIPL art. 23).",
+        "independent handler {scopes} (PIPL art. 23).",
     ),
     "face_editing": Text(
         zh="生成视频会编辑照片中人物的面部;生成前我们会请您确认已告知照片中的人并取得其单独同意"
@@ -89,6 +83,8 @@ CONSENT_SENTENCES = {
         "consent.",
     ),
 }
+"""One sentence per consent kind; ``{scopes}`` lists the recipients or categories (and
+the steps) the system asks it for, and nothing more."""
 _VALUE = re.compile(r"https?://[^\s<>\"';;,,)()]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+")
 _MARKER = re.compile(r"\[待确认 / to be confirmed: [^\]]+\]")
 
@@ -147,6 +143,8 @@ def values(inventory: Inventory, settings: Settings, facts: OperatorFacts) -> di
         "accounting_years": retention.accounting_years or missing("retention.accounting_years"),
         "request_records_years": retention.request_records_years
         or missing("retention.request_records_years"),
+        "transfer_records_years": retention.transfer_records_years
+        or missing("retention.transfer_records_years"),
     }
 
 
@@ -254,24 +252,42 @@ def _mechanism(party: ThirdParty, facts: OperatorFacts) -> Text | str:
     return name
 
 
-def required_consent_kinds(inventory: Inventory) -> tuple[str, ...]:
+def required_consent_needs(inventory: Inventory) -> tuple[str, ...]:
     """The separate consents the system requires and records for what the inventory does
-    (`liveai.privacy.consent_rules`, the rules generation and consumption are checked
-    against), named as the consent records name them, in the policy's order."""
-    kinds = {
-        need.kind
-        for step in PURPOSES
-        for name in _step_recipients(step, inventory)
-        for need in required_consents(step.key, name, inventory)
-    }
-    return tuple(k for k in CONSENT_SENTENCES if k in kinds) + tuple(
-        sorted(kinds - set(CONSENT_SENTENCES))
+    (`liveai.privacy.consent_rules`, the rules processing is checked against), named as
+    the consent records name them ("cross_border:fal"), in the policy's order."""
+    order = list(CONSENT_SENTENCES)
+    needs = sorted(
+        every_need(inventory),
+        key=lambda n: (order.index(n.kind) if n.kind in order else len(order), n.name),
     )
+    return tuple(n.name for n in needs)
 
 
-def _step_recipients(step: Purpose, inventory: Inventory) -> list[str]:
-    names = [t.key for t in recipients_of(step, inventory)]
-    return [*names, LOCAL] if step.key == "generation" else names
+def scope_name(kind: str, scope: str, inventory: Inventory) -> Text:
+    """How the policy names a consent's scope: the category, or the recipient."""
+    if kind == SENSITIVE:
+        return inventory.category(scope).name
+    return inventory.third_party(scope).name
+
+
+def consent_sentence(kind: str, names: Iterable[str], inventory: Inventory) -> Text:
+    """The policy's sentence for a consent kind, naming each scope it is asked for and, for
+    a recipient, the steps it is asked for."""
+    template = CONSENT_SENTENCES[kind]
+    steps = every_need(inventory)
+    scopes = []
+    for name in names:
+        need_kind, _, scope = name.partition(":")
+        if need_kind != kind or not scope:
+            continue
+        scoped = scope_name(kind, scope, inventory)
+        if kind in RECIPIENT_SCOPED:
+            titles = join(p.title for p in steps.get(Need(kind, scope), []))
+            scoped = cat(scoped, Text(zh="(用于", en=" (for "), titles, Text(zh=")", en=")"))
+        scopes.append(scoped)
+    listed = join(scopes, en_sep=" and " if len(scopes) == 2 else ", ")
+    return Text(zh=template.zh.format(scopes=listed.zh), en=template.en.format(scopes=listed.en))
 
 
 def _p(anchor: str, fact_id: str, text: Text, values_: tuple[str, ...] | None = None) -> Block:
@@ -291,7 +307,7 @@ class Source:
     inventory: Inventory
     settings: Settings
     facts: OperatorFacts
-    consent_kinds: tuple[str, ...]
+    consent_needs: tuple[str, ...]
 
     @property
     def vals(self) -> dict[str, Any]:
@@ -512,15 +528,18 @@ def _section3(source: Source) -> list[Block]:
         "privacy policies before use. We have signed service agreements with these providers "
         "restricting use of your data to generation tasks only and prohibiting model training",
     )
-    if source.consent_kinds:
+    if source.consent_needs:
+        kinds = {n.partition(":")[0] for n in source.consent_needs}
         blocks.append(_p("3", "3.agreements", cat(disclaimer, Text(zh="。", en="."))))
         blocks.append(
             _ul(
                 "3",
                 (
-                    Fact(f"consent.{k}", CONSENT_SENTENCES[k])
-                    for k in source.consent_kinds
-                    if k in CONSENT_SENTENCES
+                    Fact(
+                        f"consent.{k}", consent_sentence(k, source.consent_needs, source.inventory)
+                    )
+                    for k in CONSENT_SENTENCES
+                    if k in kinds
                 ),
             )
         )
@@ -661,15 +680,7 @@ def _section5(source: Source) -> list[Block]:
                     ),
                 ),
                 Fact("rights.deletion", _deletion(source)),
-                Fact(
-                    "rights.withdraw",
-                    Text(
-                        zh="撤回同意:您可在系统设置中撤回相册、通知等权限授权;撤回不影响撤回前已进行"
-                        "的处理。",
-                        en="Withdraw consent: revoke Photos / Notifications permissions in System "
-                        "Settings; withdrawal does not affect processing carried out before it.",
-                    ),
-                ),
+                Fact("rights.withdraw", _withdraw(source)),
                 Fact(
                     "rights.complaint",
                     Text(
@@ -680,6 +691,29 @@ def _section5(source: Source) -> list[Block]:
             ],
         ),
     ]
+
+
+def _withdraw(source: Source) -> Text:
+    """The seed's sentence, and how the separate consents of §3 are withdrawn when the
+    system asks for any (`consents withdraw`: it stops processing and cancels queued
+    generations that need it, refunding their credits)."""
+    seed = Text(
+        zh="撤回同意:您可在系统设置中撤回相册、通知等权限授权;撤回不影响撤回前已进行的处理。",
+        en="Withdraw consent: revoke Photos / Notifications permissions in System Settings; "
+        "withdrawal does not affect processing carried out before it.",
+    )
+    if not source.consent_needs:
+        return seed
+    return cat(
+        seed,
+        Text(
+            zh="第 3 节所述的单独同意,您可随时通过第 9 节的方式联系我们撤回;撤回后相关处理立即停止,"
+            "尚未开始且需要该同意的生成任务随即取消并退还积分。",
+            en=" You can withdraw any separate consent described in §3 at any time by contacting "
+            "us as in §9; the processing it allowed stops at once, and generations not yet started "
+            "that need it are cancelled and their credits returned.",
+        ),
+    )
 
 
 def _section6(source: Source) -> list[Block]:

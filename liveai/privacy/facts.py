@@ -91,10 +91,12 @@ class RetentionFacts(_Strict):
     """How long accounting and tax law keeps ledger and purchase records."""
     request_records_years: int | None = None
     """How long request and consent records are kept as proof."""
+    transfer_records_years: int | None = None
+    """How long an erased account's records of who received its data are kept."""
 
     @model_validator(mode="after")
     def _positive(self) -> RetentionFacts:
-        for name in ("accounting_years", "request_records_years"):
+        for name in ("accounting_years", "request_records_years", "transfer_records_years"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")

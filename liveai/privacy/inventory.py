@@ -6,7 +6,7 @@ drift apart. Retention periods that a sweep enforces name the setting the sweep 
 `liveai policy lint` fails when the setting and the inventory disagree.
 
 Prose in the inventory may use ``{upload_retention_days}``, ``{log_retention_days}``,
-``{sla_working_days}``, ``{api_host}``, ``{accounting_years}`` and
+``{sla_working_days}``, ``{api_host}``, ``{accounting_years}``, ``{transfer_records_years}`` and
 ``{request_records_years}``: the renderer fills them from the settings, the SLA below and
 the operator facts (`liveai.privacy.facts`). The inventory holds only what the seed policy
 or the code gives; what only the operator knows (legal names, contacts, cross-border
@@ -61,6 +61,9 @@ class Retention:
     setting: str | None = None
     """The Settings field the retention sweep reads; it must equal ``days``."""
     text: Text | None = None
+    years: str | None = None
+    """For a legal retention: the operator fact (``retention.<years>``) giving its length
+    in years, which `liveai retention records` enforces."""
 
 
 @dataclass(frozen=True)
@@ -289,18 +292,42 @@ UNTIL_DELETED = Retention(
 )
 LEDGER = Retention(
     "legal",
+    years="accounting_years",
     text=Text(
-        zh="账号存续期间;注销后假名化保存 {accounting_years} 年(会计与税务法规要求)",
+        zh="账号存续期间;注销后假名化保存 {accounting_years} 年(会计与税务法规要求),期满后删除"
+        "交易号与收据,仅留不关联任何人的金额",
         en="while the account is active; after deletion, pseudonymised for "
-        "{accounting_years} years (accounting and tax law)",
+        "{accounting_years} years (accounting and tax law), then transaction ids and receipts "
+        "are deleted and only amounts linked to no one remain",
     ),
 )
 RECORDS = Retention(
     "legal",
+    years="request_records_years",
     text=Text(
-        zh="请求办结后保存 {request_records_years} 年,作为依法处理的证明",
+        zh="请求办结后保存 {request_records_years} 年,作为依法处理的证明,期满后删除",
         en="{request_records_years} years after the request is closed, as proof it was "
-        "handled lawfully",
+        "handled lawfully, then deleted",
+    ),
+)
+TRANSFER_RECORDS = Retention(
+    "legal",
+    years="transfer_records_years",
+    text=Text(
+        zh="账号存续期间;注销后假名化保存 {transfer_records_years} 年,期满后删除",
+        en="while the account is active; after deletion, pseudonymised for "
+        "{transfer_records_years} years, then deleted",
+    ),
+)
+CONSENT_RECORDS = Retention(
+    "legal",
+    years="request_records_years",
+    text=Text(
+        zh="账号存续期间;注销后假名化保存 {request_records_years} 年,作为依法取得同意的证明,"
+        "期满后删除",
+        en="while the account is active; after deletion, pseudonymised for "
+        "{request_records_years} years as proof the consents were obtained lawfully, then "
+        "deleted",
     ),
 )
 
@@ -325,6 +352,60 @@ def _account(
         apple=apple,
     )
 
+
+TRANSFER_PROOF = Text(
+    zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第 39 条);"
+    "不含图片或提示词本身。",
+    en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
+    "39); holds neither the image nor the prompt.",
+)
+TRANSFER_CATEGORY = Category(
+    key="transfer_records",
+    name=Text(
+        zh="向第三方提供数据的记录(接收方、所在地、时间、数据项)",
+        en="records of data sent to third parties (recipient, region, time, items)",
+    ),
+    section="1.2",
+    purpose=Text(
+        zh="记录谁收到过您的数据,以便将您的更正或删除请求告知接收方",
+        en="record who received your data, so that recipients can be told of your correction "
+        "or deletion requests",
+    ),
+    legal_basis=LEGAL_OBLIGATION,
+    stored_in=("PostgreSQL data_transfers",),
+    retention=TRANSFER_RECORDS,
+    recipients=(),
+    exported=True,
+    erasure=Erasure("pseudonymise", TRANSFER_PROOF),
+    apple=None,
+)
+CONSENT_PROOF = Text(
+    zh="证明已依法取得您的同意(GDPR 第 7(1) 条);仅保留同意的种类、"
+    "范围、时间、所示政策版本、来源、应用版本与请求号,工作人员备注删除,与用户的关联替换为不可逆的假名。",
+    en="Proof that your consents were obtained lawfully (GDPR art. 7(1)); only "
+    "the kind, scope, time, policy version shown, source, app version and request id remain, "
+    "staff notes "
+    "are removed and the user link is replaced by an irreversible pseudonym.",
+)
+CONSENT_CATEGORY = Category(
+    key="consent_records",
+    name=Text(
+        zh="您的同意记录(种类、范围、时间、所示政策版本、来源与凭证)",
+        en="your consent records (kind, scope, time, policy version shown, source and evidence)",
+    ),
+    section="1.6",
+    purpose=Text(
+        zh="按您的同意处理信息,并证明同意已依法取得",
+        en="process data only as you consented, and prove the consents were obtained lawfully",
+    ),
+    legal_basis=LEGAL_OBLIGATION,
+    stored_in=("PostgreSQL consents",),
+    retention=CONSENT_RECORDS,
+    recipients=(),
+    exported=True,
+    erasure=Erasure("pseudonymise", CONSENT_PROOF),
+    apple=None,
+)
 
 CATEGORIES = (
     _account(
@@ -524,6 +605,8 @@ CATEGORIES = (
         ),
         subjects=("users", "requesters"),
     ),
+    TRANSFER_CATEGORY,
+    CONSENT_CATEGORY,
 )
 
 REQUESTS_DISCLOSURE = Disclosure(
@@ -647,6 +730,29 @@ DISCLOSURES = (
         ),
     ),
     REQUESTS_DISCLOSURE,
+    Disclosure(
+        number="1.6",
+        title=Text(zh="您的同意记录", en="Your Consent Records"),
+        purpose=Text(
+            zh="记录您给予与撤回的同意,使处理只按您的同意进行,并能证明同意已依法取得。",
+            en="record the consents you give and withdraw, so that processing follows "
+            "them and we can prove they were obtained lawfully.",
+        ),
+        types=Text(
+            zh="同意的种类与范围、给予或撤回的时间、当时向您展示的政策版本、来源(App 内或工作人员)"
+            "与凭证(应用版本、请求号或工作人员备注)。",
+            en="the kind and scope of each consent, when it was given or withdrawn, the policy "
+            "version you were shown, the source (in-app or staff) and the evidence (app version, "
+            "request id or a staff note).",
+        ),
+        handling=Text(
+            zh="只追加记录于我们的同意记录(PostgreSQL 数据库),在发送照片前核对;撤回后立即停止"
+            "后续处理,不影响撤回前已进行的处理。",
+            en="appended to our consent records (PostgreSQL database) and checked before a "
+            "photo is sent; a withdrawal stops further processing at once and does not affect "
+            "processing before it.",
+        ),
+    ),
 )
 
 
@@ -849,24 +955,11 @@ TABLES = (
     TableRule("purchases", ("iap_receipts",), True, PSEUDONYMISE_ACCOUNTING),
     TableRule("uploads", ("photos",), True, DELETE),
     TableRule("tasks", ("prompts", "result_videos"), True, DELETE),
-    TableRule(
-        "data_transfers",
-        ("photos", "prompts"),
-        True,
-        Erasure(
-            "pseudonymise",
-            Text(
-                zh="记录向谁传输过数据,用于通知接收方(GDPR 第 19 条、《个人信息保护法》第 39 条);"
-                "不含图片或提示词本身。",
-                en="Records who received data, to notify recipients (GDPR art. 19; PIPL art. "
-                "39); holds neither the image nor the prompt.",
-            ),
-        ),
-    ),
+    TableRule("data_transfers", ("transfer_records",), True, TRANSFER_CATEGORY.erasure),
     TableRule("audit_events", (), False, AUDIT_LOG),
     TableRule("privacy_requests", ("requests",), True, Erasure("retain", ACCOUNTABILITY_RECORDS)),
     TableRule("erasure_runs", (), False, ERASURE_RECORD),
-    TableRule("consents", (), True, RETAIN_AUDIT),
+    TableRule("consents", ("consent_records",), True, CONSENT_CATEGORY.erasure),
 )
 
 SECURITY = (

@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy import MetaData
 
-from liveai.privacy.document import Block, Fact, Source, all_facts, fill
+from liveai.privacy.document import Block, Fact, Source, all_facts, fill, scope_name
 from liveai.privacy.facts import EMPTY, MARKER_PATTERN, OperatorFacts
 from liveai.privacy.inventory import (
     LOCAL_PROVIDERS,
@@ -65,6 +65,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "retention-mismatch": ("error", "make the inventory, the text and the settings agree"),
     "undisclosed-provider": ("error", "disclose the provider in the inventory or disable it"),
     "unclassified-table": ("error", "add a TableRule for the table to the inventory"),
+    "kept-table-undisclosed": (
+        "error",
+        "give the table a category that says what is kept after deletion, and for how long",
+    ),
     "unknown-recipient": ("error", "use a recipient key of the inventory"),
     "unknown-category": ("error", "use a category key of the inventory"),
     "missing-legal-basis": ("error", "give the category a legal basis"),
@@ -335,7 +339,8 @@ def _obligations(inventory: Inventory, settings: Settings, facts: OperatorFacts)
                 "discloses moderation as a purpose",
             )
         )
-    vals = {"accounting_years": 1, "request_records_years": 1, **_placeholder_values(settings)}
+    years = {"accounting_years": 1, "request_records_years": 1, "transfer_records_years": 1}
+    vals = {**years, **_placeholder_values(settings)}
     for category in inventory.categories:
         text = category.retention.text
         if text is None:
@@ -418,7 +423,33 @@ def _tables(inventory: Inventory) -> list[LintIssue]:
             if key not in keys
         )
         issues.extend(_erasure(where, rule.erasure))
+        known = [inventory.category(k) for k in rule.categories if k in keys]
+        # The users row stays as a tombstone with its name and e-mail cleared: it keeps
+        # nothing of its categories.
+        kept = rule.erasure.action != "delete" and rule.table != "users"
+        if kept and known and all(c.erasure.action == "delete" for c in known):
+            issues.append(
+                issue(
+                    "kept-table-undisclosed",
+                    f"{where}.erasure",
+                    f"erasure keeps {rule.table} ({rule.erasure.action}), but its categories "
+                    "say they are deleted, so the policy does not disclose what is kept",
+                )
+            )
     return issues
+
+
+def _discloses(by_id: dict[str, Fact], need: str, inventory: Inventory) -> bool:
+    """The policy has the need's kind sentence, naming its scope in both languages."""
+    kind, _, scope = need.partition(":")
+    fact = by_id.get(f"consent.{kind}")
+    if fact is None or not scope:
+        return fact is not None
+    try:
+        name = scope_name(kind, scope, inventory)
+    except StopIteration:
+        return False
+    return name.zh in fact.get("zh") and name.en in fact.get("en")
 
 
 def _rendered(source: Source, blocks: list[Block]) -> list[LintIssue]:
@@ -426,13 +457,13 @@ def _rendered(source: Source, blocks: list[Block]) -> list[LintIssue]:
     facts = all_facts(blocks)
     by_id = {f.id: f for f in facts}
     issues = [*_parity(facts)]
-    for kind in source.consent_kinds:
-        if f"consent.{kind}" not in by_id:
+    for need in source.consent_needs:
+        if not _discloses(by_id, need, source.inventory):
             issues.append(
                 issue(
                     "consent-undisclosed",
-                    f"consent.{kind}",
-                    f"the system requires a separate {kind} consent the policy does not disclose",
+                    f"consent.{need}",
+                    f"the system requires a separate {need} consent the policy does not disclose",
                 )
             )
     deletion = by_id.get("rights.deletion")

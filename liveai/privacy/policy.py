@@ -30,7 +30,7 @@ from liveai.privacy.document import (
     Fact,
     Source,
     build,
-    required_consent_kinds,
+    required_consent_needs,
 )
 from liveai.privacy.facts import EMPTY, OperatorFacts, facts_json
 from liveai.privacy.inventory import Inventory
@@ -91,7 +91,7 @@ def _tidy(text: str) -> str:
 
 
 def source(inventory: Inventory, settings: Settings, facts: OperatorFacts = EMPTY) -> Source:
-    return Source(inventory, settings, facts, required_consent_kinds(inventory))
+    return Source(inventory, settings, facts, required_consent_needs(inventory))
 
 
 def _render(blocks: list[Block], lang: str, fmt: str, version: str | None) -> str:

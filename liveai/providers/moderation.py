@@ -35,6 +35,7 @@ from liveai.providers.http import (
     generic_error,
     region_of,
 )
+from liveai.settings import Settings
 
 NAME = "moderation"
 # The privacy inventory discloses Alibaba Cloud (Wan and Qwen-VL) under this provider name.
@@ -202,3 +203,23 @@ class Moderated:
 
     def check(self) -> str:
         return self.inner.check()
+
+
+def screening_routes(provider: object) -> list[tuple[str, str | None]]:
+    """The (recipient, region) that sees a photo before ``provider`` does: the image check
+    of a moderated provider, none otherwise (a prompt refused locally sends nothing, so
+    this is the most a task may need)."""
+    if isinstance(provider, Moderated) and provider.moderator.image_check is not None:
+        recipient = provider.moderator.image_check.recipient
+        return [(recipient.name, recipient.region)]
+    return []
+
+
+def configured_screening(settings: Settings) -> list[tuple[str, str | None]]:
+    """The (recipient, region) the settings' image check sends photos to, if one is
+    configured: what a generation's moderation needs consent for."""
+    if not settings.qwen_vl_model:
+        return []
+    return [
+        (QWEN_RECIPIENT, region_of(settings.wan_base_url, wan.OVERSEAS_HOSTS, "mainland_china"))
+    ]

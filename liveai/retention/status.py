@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Session
 from liveai.models.generation import Task, Upload
 from liveai.retention.nginx_logs import sweep_logs
 from liveai.settings import Settings
+
+if TYPE_CHECKING:
+    from liveai.privacy.facts import OperatorFacts
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,20 @@ def logs_status(folder: Path, days: int, now: datetime, log_format: str) -> Cate
 
 
 def retention_status(
-    session: Session, settings: Settings, now: datetime, *, log_dir: Path | None = None
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    log_dir: Path | None = None,
+    facts: OperatorFacts | None = None,
 ) -> list[CategoryStatus]:
     found = [uploads_status(session, settings, now), results_status(session)]
     if log_dir is not None:
         found.append(
             logs_status(log_dir, settings.log_retention_days, now, settings.nginx_log_format)
         )
+    if facts is not None:
+        from liveai.retention.records import kept_status
+
+        found.extend(kept_status(session, facts, now))
     return found
