@@ -18,6 +18,7 @@ from liveai.models import (
     PrivacyRequest,
     Purchase,
     RequestKind,
+    RequestState,
     StoreNotification,
     Transfer,
     User,
@@ -27,6 +28,7 @@ from liveai.privacy import requests as reg
 from liveai.privacy.erasure import Eraser, Upstream
 from liveai.privacy.facts import EMPTY, EXAMPLE, RetentionFacts, load_facts
 from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.steps import confirm_step
 from liveai.retention import records
 from liveai.retention.records import RETIRED, sweep_records
 from liveai.storage import LocalStorage
@@ -73,7 +75,11 @@ def _world(database: Database, tmp_path: Path) -> tuple[uuid.UUID, uuid.UUID, uu
         request_id, kept_request_id = request.id, kept_request.id
     Eraser(database, storage, Upstream(), clock=clock).run(gone.user_id, request_id=request_id)
     with database.transaction() as session:
-        reg.complete(session, session.get_one(PrivacyRequest, request_id), clock=clock)
+        request = session.get_one(PrivacyRequest, request_id)
+        assert request.state is RequestState.AWAITING_MANUAL  # the erasure settled it
+        for step in ("apple", "logto"):
+            confirm_step(session, request, step, "done by hand", clock=clock)
+        assert request.state is RequestState.COMPLETED
         tomb = session.scalars(select(User.id).where(User.status == UserStatus.ERASED)).one()
     return tomb, kept.user_id, kept_request_id
 
@@ -238,7 +244,8 @@ def test_status_shows_what_is_kept_and_what_the_sweep_is_late_for(
     )
     assert (accounting.held, accounting.overdue) == (3, 0)
     assert rows["transfer records of erased accounts"].overdue == 3
-    assert accounting.next_due == datetime(2036, 1, 10, 9, 0, tzinfo=UTC)
+    # The erased account's clock starts on the erasure's day: its tombstone keeps no time.
+    assert accounting.next_due == datetime(2036, 1, 10, 0, 0, tzinfo=UTC)
     sweep_records(database, FACTS, now=later)
     with database.transaction() as session:
         rows = {row.category: row for row in kept_status(session, FACTS, later)}
