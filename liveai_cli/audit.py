@@ -16,10 +16,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 @app.command("list")
+@output.list_options
 def list_(
     user: Annotated[str | None, typer.Option(help="Only events about this user.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N events.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List audit events, oldest first.
 
@@ -31,10 +32,8 @@ def list_(
     with state.session() as session:
         user_id = get_user(session, user).id if user else None
         rows = [event_to_dict(e) for e in list_events(session, user_id=user_id, limit=limit)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["id", "at", "actor", "action", "user_id", "details"])
+    columns = ["id", "at", "actor", "action", "user_id", "details"]
+    output.emit(rows, fmt, columns, empty="no audit events")
 
 
 @app.command("verify")

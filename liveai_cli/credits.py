@@ -43,10 +43,11 @@ def balance(user: UserArg, json_: JsonOption = False) -> None:
 
 
 @app.command("history")
+@output.list_options
 def history(
     user: UserArg,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List a user's transfers, newest first; delta is the change to the posted balance.
 
@@ -61,10 +62,7 @@ def history(
             ledger.transfer_to_dict(t, delta=ledger.user_delta(session, t))
             for t in ledger.history(session, found.id, limit=limit)
         ]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, HISTORY_COLUMNS)
+    output.emit(rows, fmt, HISTORY_COLUMNS, empty="no transfers for this user")
 
 
 @app.command("grant")
@@ -105,9 +103,10 @@ def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, ve
 
 
 @app.command("holds")
+@output.list_options
 def holds(
     user: Annotated[str | None, typer.Argument(help="Only this user's holds.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List pending holds (credits reserved by generations), oldest first.
 
@@ -119,10 +118,7 @@ def holds(
     with state.session() as session:
         user_id = get_user(session, user).id if user else None
         rows = [ledger.transfer_to_dict(h) for h in ledger.list_holds(session, user_id)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, HOLD_COLUMNS)
+    output.emit(rows, fmt, HOLD_COLUMNS, empty="no pending holds")
 
 
 @app.command("expire-holds")

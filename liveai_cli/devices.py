@@ -19,7 +19,8 @@ COLUMNS = ["id", "token", "environment", "app_version", "ios_version", "locale",
 
 
 @app.command("list")
-def list_(user: UserArg, json_: JsonOption = False) -> None:
+@output.list_options
+def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """List a user's devices, oldest first.
 
     Example: liveai devices list u_123 --json
@@ -28,13 +29,7 @@ def list_(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [device_to_dict(d) for d in list_devices(session, user)]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:
-        row["token"] = f"{row['token'][:12]}…"
-        row["last_seen_at"] = row["last_seen_at"][:16].replace("T", " ")
-    output.table(rows, COLUMNS)
+    output.emit(rows, fmt, COLUMNS, empty="no devices for this user")
 
 
 @app.command("add")

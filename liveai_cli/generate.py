@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from liveai_cli import output, state
-from liveai_cli.app import App
+from liveai_cli.app import AliasGroup, App
 from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_COMMAND = "image"
 
 
-class _ImageByDefault(TyperGroup):
+class _ImageByDefault(AliasGroup):
     """`liveai generate PHOTO` is short for `liveai generate image PHOTO`."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:

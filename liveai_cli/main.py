@@ -17,6 +17,8 @@ from liveai_cli.groups import LazyGroup
 app = App(
     name="liveai",
     cls=LazyGroup,
+    # Plain text, not Rich markup, so docs/cli.md has no HTML entities.
+    rich_markup_mode="markdown",
     help=(
         "Operations and compliance toolkit for the live.ai app.\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 auth rejected, "

@@ -1,19 +1,91 @@
-"""The only code that writes to the terminal: data to stdout, everything else to stderr."""
+"""The only code that writes to the terminal: data to stdout, everything else to stderr.
+
+A command renders through one path: `emit(data, fmt, columns)`. `fmt` comes from the
+`--json`/`--nl`/`--csv`/`--wide` flags that `@list_options` (lists) or `@json_option`
+(one object) add to the command in place of its `fmt: Format` parameter. Human output is
+a table in a terminal and tab-separated columns with a header when stdout is a pipe;
+JSON is exact (UTC times, byte counts) and compact when piped.
+"""
 
 from __future__ import annotations
 
-import json
+import functools
+import inspect
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+
+from liveai_cli import cells
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _stdout: Console | None = None
 _stderr: Console | None = None
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (see JSON shapes).")]
+NlOption = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV with a header.")]
+WideOption = Annotated[bool, typer.Option("--wide", help="Show every column, never folded.")]
+
+
+@dataclass(frozen=True)
+class Format:
+    """How a command prints its result: human, json, nl or csv; wide for every column."""
+
+    name: str = "human"
+    wide: bool = False
+
+    @property
+    def json(self) -> bool:
+        return self.name in ("json", "nl")
+
+
+HUMAN = Format()
+
+
+def pick(*, json_: bool = False, nl: bool = False, csv: bool = False, wide: bool = False) -> Format:
+    """The one format the flags ask for; two at once is a usage error."""
+    chosen = [name for name, on in (("json", json_), ("nl", nl), ("csv", csv)) if on]
+    if len(chosen) > 1:
+        raise typer.BadParameter(f"pick one of --{' or --'.join(chosen)}")
+    return Format(chosen[0] if chosen else "human", wide=wide)
+
+
+def list_options(fn: F) -> F:
+    """Give a command `--json --nl --csv --wide` in place of its `fmt: Format` parameter."""
+    extra = {"json_": JsonOption, "nl": NlOption, "csv_": CsvOption, "wide": WideOption}
+    return _with_format(
+        fn, extra, lambda kw: pick(json_=kw["json_"], nl=kw["nl"], csv=kw["csv_"], wide=kw["wide"])
+    )
+
+
+def json_option(fn: F) -> F:
+    """Give a command `--json` in place of its `fmt: Format` parameter."""
+    return _with_format(fn, {"json_": JsonOption}, lambda kw: pick(json_=kw["json_"]))
+
+
+def _with_format(fn: F, extra: dict[str, Any], build: Callable[[dict[str, Any]], Format]) -> F:
+    signature = inspect.signature(fn, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "fmt"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=False)
+        for name, kind in extra.items()
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {name: kwargs.pop(name) for name in extra}
+        return fn(*args, fmt=build(flags), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+    return wrapper  # type: ignore[return-value]
 
 
 def stdout() -> Console:
@@ -34,9 +106,47 @@ def stderr() -> Console:
     return _stderr
 
 
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def emit(
+    data: Any,
+    fmt: Format = HUMAN,
+    columns: Sequence[str] | None = None,
+    *,
+    empty: str | None = None,
+) -> None:
+    """Print a list (rows, with `columns` for people) or one object, as `fmt` asks."""
+    if isinstance(data, Mapping):
+        _emit_object(data, fmt)
+        return
+    rows = list(data)
+    if fmt.name == "json":
+        emit_json(rows)
+    elif fmt.name == "nl":
+        for row in rows:
+            sys.stdout.write(cells.to_json(row, indent=None) + "\n")
+    elif fmt.name == "csv":
+        _csv(rows, columns)
+    elif not rows:
+        info(empty or "nothing to list")
+    else:
+        table(rows, columns or list(rows[0]), wide=fmt.wide)
+
+
+def _emit_object(data: Mapping[str, Any], fmt: Format) -> None:
+    if fmt.json:
+        emit_json(data) if fmt.name == "json" else text(cells.to_json(data, indent=None))
+    elif fmt.name == "csv":
+        _csv([data], None)
+    else:
+        fields(data)
+
+
 def emit_json(data: Any) -> None:
-    """One stable JSON document on stdout: sorted keys, no colour, no wrapping."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+    """One JSON document on stdout: sorted keys; pretty in a terminal, one line when piped."""
+    sys.stdout.write(cells.to_json(data, indent=2 if is_terminal() else None))
     sys.stdout.write("\n")
 
 
@@ -44,34 +154,46 @@ def text(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def table(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None
-) -> None:
-    from rich.table import Table
+def _csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None) -> None:
+    import csv
 
-    grid = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        grid.add_column(column)
+    names = list(columns or [])
     for row in rows:
-        grid.add_row(*(_cell(row.get(column)) for column in columns))
-    stdout().print(grid)
+        names.extend(key for key in row if key not in names)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([cells.exact(row.get(name)) for name in names])
+
+
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    wide: bool = False,
+) -> None:
+    """Rows for people: a table in a terminal, tab-separated columns with a header in a pipe."""
+    shown = [[cells.human(row.get(c), c) for c in columns] for row in rows]
+    if not is_terminal():
+        text("\t".join(columns))
+        for line in shown:
+            text("\t".join(cells.one_line(v) for v in line))
+        return
+    from liveai_cli.tables import render_table
+
+    render_table(stdout(), columns, shown, title=title, wide=wide)
 
 
 def fields(data: Mapping[str, Any]) -> None:
     """A record as aligned `key  value` lines."""
+    from rich.text import Text
+
     width = max((len(key) for key in data), default=0)
     for key, value in data.items():
-        stdout().print(f"[bold]{key.ljust(width)}[/bold]  {_cell(value)}", markup=True)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+        line = Text(key.ljust(width), style="bold")
+        line.append("  " + cells.human(value, key))
+        stdout().print(line)
 
 
 def info(message: str) -> None:

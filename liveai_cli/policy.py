@@ -159,7 +159,8 @@ def publish() -> None:
 
 
 @app.command("versions")
-def versions(json_: JsonOption = False) -> None:
+@output.list_options
+def versions(fmt: output.Format = output.HUMAN) -> None:
     """List the published policy versions, oldest first.
 
     Example: liveai policy versions --json
@@ -168,10 +169,8 @@ def versions(json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [version_to_dict(v) for v in list_versions(session)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["version", "updated", "published_at", "actor", "categories"])
+    columns = ["version", "updated", "published_at", "actor", "categories"]
+    output.emit(rows, fmt, columns, empty="no policy version published yet")
 
 
 @app.command("diff")

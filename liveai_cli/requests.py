@@ -86,13 +86,14 @@ def open_(
 
 
 @app.command("list")
+@output.list_options
 def list_(
     overdue: Annotated[bool, typer.Option(help="Only open requests past their due date.")] = False,
     due_within: Annotated[
         int | None, typer.Option(min=0, help="Only open requests due within DAYS days.")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include completed and refused.")] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List requests by due date (open ones unless --all).
 
@@ -112,10 +113,9 @@ def list_(
                 include_closed=all_,
             )
         ]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["id", "kind", "state", "received_at", "due_on", "days_left", "overdue"])
+    columns = ["id", "kind", "state", "received_at", "due_on", "days_left", "overdue"]
+    empty = "no requests" if all_ else "no open requests (use --all for closed ones)"
+    output.emit(rows, fmt, columns, empty=empty)
 
 
 @app.command("show")

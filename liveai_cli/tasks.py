@@ -18,11 +18,12 @@ STATES = "queued, submitted, running, succeeded, failed, cancelled"
 
 
 @app.command("list")
+@output.list_options
 def list_(
     user: Annotated[str | None, typer.Option(help="Only this user's (id or subject).")] = None,
     state_: Annotated[str | None, typer.Option("--state", help=f"One of: {STATES}.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List tasks, newest first (deleted works are not listed).
 
@@ -42,11 +43,8 @@ def list_(
         rows = [
             task_to_dict(t) for t in list_tasks(session, user_id=owner, state=wanted, limit=limit)
         ]
-    if json_:
-        output.emit_json(rows)
-        return
     columns = ["id", "state", "provider", "motion", "duration_s", "charged", "created_at"]
-    output.table(rows, columns)
+    output.emit(rows, fmt, columns, empty="no tasks (drop --state or --user to see more)")
 
 
 @app.command("show")

@@ -57,9 +57,10 @@ def show(user: UserArg, json_: JsonOption = False) -> None:
 
 
 @app.command("list")
+@output.list_options
 def list_(
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List users, oldest first.
 
@@ -69,12 +70,11 @@ def list_(
 
     with state.session() as session:
         rows = [user_to_dict(u) for u in list_users(session, limit=limit)]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:
-        row["subjects"] = [i["subject"] for i in row["identities"]]
-    output.table(rows, ["id", "status", "display_name", "email", "subjects", "created_at"])
+    if not fmt.json:
+        for row in rows:
+            row["subjects"] = [i["subject"] for i in row["identities"]]
+    columns = ["id", "status", "display_name", "email", "subjects", "created_at"]
+    output.emit(rows, fmt, columns, empty="no users yet (liveai users create)")
 
 
 @app.command("rename")
