@@ -3,6 +3,7 @@
     LiveAIError (1)
     ├── ConfigError (1)             bad or missing settings, malformed TOML
     ├── InvalidInput (2)            a caller passed something unusable
+    │   └── AmbiguousId             an id prefix more than one record starts with
     ├── NotFound (3)                an unknown user, task, hold, ...
     ├── AuthError (4)               a token or signature was rejected
     ├── InsufficientCredits (5)     a debit beyond the available balance
@@ -123,3 +124,7 @@ class SchemaBehind(DatabaseError):
 
 class SchemaAhead(DatabaseError):
     pass
+
+
+class AmbiguousId(InvalidInput):
+    """An id prefix that more than one record starts with."""

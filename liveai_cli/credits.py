@@ -65,32 +65,69 @@ def history(
     output.emit(rows, fmt, HISTORY_COLUMNS, empty="no transfers for this user")
 
 
+@app.command("show")
+@output.json_option
+def show(
+    transfer: Annotated[str, typer.Argument(help="A transfer id, a unique prefix, or its key.")],
+    fmt: output.Format = output.HUMAN,
+) -> None:
+    """Show one transfer.
+
+    JSON: {id, key, kind, phase, user_id, amount, shortfall, pending_id, state, expires_at,
+    reference, reason, actor, created_at, delta}
+
+    Example: liveai credits show 6406caca
+    """
+    from liveai import ledger
+
+    with state.session() as session:
+        found = ledger.get_transfer(session, transfer)
+        shown = ledger.transfer_to_dict(found, delta=ledger.user_delta(session, found))
+    output.emit(shown, fmt)
+
+
 @app.command("grant")
-def grant(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+@output.json_option
+def grant(
+    user: UserArg,
+    amount: AmountArg,
+    reason: ReasonOption,
+    key: KeyOption = None,
+    fmt: output.Format = output.HUMAN,
+) -> None:
     """Give a user promotional credits (audited).
 
     Example: liveai credits grant u_123 20 --reason "support: failed generation"
     """
     from liveai import ledger
 
-    _change(ledger.grant, user, amount, reason, key, verb="granted")
+    _change(ledger.grant, user, amount, reason, key, verb="granted", fmt=fmt)
 
 
 @app.command("revoke")
-def revoke(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+@output.json_option
+def revoke(
+    user: UserArg,
+    amount: AmountArg,
+    reason: ReasonOption,
+    key: KeyOption = None,
+    fmt: output.Format = output.HUMAN,
+) -> None:
     """Take credits back with a correcting transfer; never below zero (exit 5). Audited.
 
     Example: liveai credits revoke u_123 20 --reason "duplicate grant"
     """
     from liveai import ledger
 
-    _change(ledger.correction, user, -amount, reason, key, verb="revoked")
+    _change(ledger.correction, user, -amount, reason, key, verb="revoked", fmt=fmt)
 
 
-def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str) -> None:
+def _change(
+    fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str, fmt: Any
+) -> None:
     import uuid
 
-    from liveai.ledger import find_transfer
+    from liveai.ledger import find_transfer, transfer_to_dict
     from liveai.users import get_user
 
     key = key or f"cli:{verb}:{uuid.uuid4()}"
@@ -99,7 +136,11 @@ def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, ve
         replay = find_transfer(session, key) is not None
         transfer = fn(session, found.id, amount, key=key, reason=reason, actor=state.actor())
         what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
-    output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
+        shown = {**transfer_to_dict(transfer), "replayed": replay}
+    if fmt.json:
+        output.emit(shown, fmt)
+    else:
+        output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
 
 
 @app.command("holds")
@@ -122,7 +163,8 @@ def holds(
 
 
 @app.command("expire-holds")
-def expire_holds() -> None:
+@output.json_option
+def expire_holds(fmt: output.Format = output.HUMAN) -> None:
     """Expire every hold whose timeout has passed, making its credits available again.
 
     Example: liveai credits expire-holds
@@ -131,7 +173,10 @@ def expire_holds() -> None:
 
     with state.session() as session:
         count = ledger.expire_holds(session)
-    output.info(f"{count} hold{'' if count == 1 else 's'} expired")
+    if fmt.json:
+        output.emit({"expired": count}, fmt)
+    else:
+        output.info(f"{count} hold{'' if count == 1 else 's'} expired")
 
 
 @app.command("reconcile")

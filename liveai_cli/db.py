@@ -16,7 +16,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 @app.command("upgrade")
-def upgrade() -> None:
+@output.json_option
+def upgrade(fmt: output.Format = output.HUMAN) -> None:
     """Apply every pending migration.
 
     Example: LIVEAI_DATABASE_URL=postgresql+psycopg://localhost/liveai liveai db upgrade
@@ -25,7 +26,11 @@ def upgrade() -> None:
 
     with state.database(check_schema=False) as database:
         db.upgrade(database.engine)
-    output.info(f"database at {', '.join(sorted(db.head_revisions()))}")
+    heads = sorted(db.head_revisions())
+    if fmt.json:
+        output.emit({"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True}, fmt)
+    else:
+        output.info(f"database at {', '.join(heads)}")
 
 
 @app.command("current")

@@ -69,20 +69,25 @@ def add(
 
 
 @app.command("remove")
+@output.json_option
 def remove(
     token: TokenArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Forget a device: it gets no more notifications.
 
     Example: liveai devices remove 3f9a…c2 --yes
     """
-    from liveai.push import get_device, remove_device
+    from liveai.push import device_to_dict, get_device, remove_device
 
     with state.session() as session:
         device = get_device(session, token)
-        device_id, user_id = device.id, device.user_id
+        device_id, user_id, shown = device.id, device.user_id, device_to_dict(device)
     output.confirm(f"Remove device {device_id} of user {user_id}?", yes=yes)
     with state.session() as session:
         remove_device(session, token, actor=state.actor())
-    output.info(f"device {device_id} removed")
+    if fmt.json:
+        output.emit({**shown, "removed": True}, fmt)
+    else:
+        output.info(f"device {device_id} removed")

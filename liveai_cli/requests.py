@@ -131,6 +131,7 @@ def show(request_id: IdArg, json_: JsonOption = False) -> None:
 
 
 @app.command("verify")
+@output.json_option
 def verify(
     request_id: IdArg,
     note: Annotated[
@@ -143,6 +144,7 @@ def verify(
             help="Read the user's JWT from standard input and verify it (never a flag value).",
         ),
     ] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Mark the requester's identity as verified: by the user's valid JWT or by a note.
 
@@ -159,7 +161,15 @@ def verify(
             verify_manually(session, request, note, actor=state.actor())
         else:
             _verify_token(session, request)
-        output.info(f"request {request.id} verified")
+        _done(request, "verified", fmt)
+
+
+def _done(request: Any, what: str, fmt: output.Format) -> None:
+    """The request a write command changed: as JSON, or one line on stderr."""
+    if fmt.json:
+        _show(request, json_=True)
+    else:
+        output.info(f"request {request.id} {what}")
 
 
 def _verify_token(session: Any, request: Any) -> None:
@@ -183,8 +193,11 @@ def _verify_token(session: Any, request: Any) -> None:
 
 
 @app.command("refuse")
+@output.json_option
 def refuse(
-    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+    request_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why (told to the subject).")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Refuse a request, with the reason the subject will be told (PIPL art. 50).
 
@@ -197,12 +210,15 @@ def refuse(
         request = refuse_request(
             session, get_request(session, request_id), reason, actor=state.actor()
         )
-        output.info(f"request {request.id} refused")
+        _done(request, "refused", fmt)
 
 
 @app.command("extend")
+@output.json_option
 def extend(
-    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+    request_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why (told to the subject).")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Extend a GDPR request by two months (only within its first month, with a reason).
 
@@ -215,7 +231,7 @@ def extend(
         request = extend_request(
             session, get_request(session, request_id), reason, actor=state.actor()
         )
-        output.info(f"request {request.id} extended to {request.due_on}")
+        _done(request, f"extended to {request.due_on}", fmt)
 
 
 @app.command("run")
@@ -268,7 +284,8 @@ def run(
 
 
 @app.command("complete")
-def complete_(request_id: IdArg) -> None:
+@output.json_option
+def complete_(request_id: IdArg, fmt: output.Format = output.HUMAN) -> None:
     """Mark a verified request completed after doing it by hand (a correction, an objection).
 
     Example: liveai requests complete 5f0c...
@@ -277,4 +294,4 @@ def complete_(request_id: IdArg) -> None:
 
     with state.session() as session:
         request = complete(session, get_request(session, request_id), actor=state.actor())
-        output.info(f"request {request.id} completed")
+        _done(request, "completed", fmt)

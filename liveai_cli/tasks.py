@@ -65,7 +65,8 @@ def show(task: TaskArg, json_: JsonOption = False) -> None:
 
 
 @app.command("cancel")
-def cancel(task: TaskArg) -> None:
+@output.json_option
+def cancel(task: TaskArg, fmt: output.Format = output.HUMAN) -> None:
     """Cancel a task: whoever runs it stops it upstream and the credits are returned.
 
     Example: liveai tasks cancel 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10
@@ -82,7 +83,18 @@ def cancel(task: TaskArg) -> None:
 
         with lifecycle() as runner:
             runner.run(task_id)
-    output.info(f"task {task_id} cancel requested" if running else f"task {task_id} cancelled")
+    if fmt.json:
+        _emit_task(task_id, fmt)
+    else:
+        done = f"task {task_id} cancel requested" if running else f"task {task_id} cancelled"
+        output.info(done)
+
+
+def _emit_task(task_id: object, fmt: output.Format) -> None:
+    from liveai.generation import get_task, task_to_dict
+
+    with state.session() as session:
+        output.emit(task_to_dict(get_task(session, str(task_id))), fmt)
 
 
 @app.command("resume")
@@ -111,9 +123,11 @@ def resume(
 
 
 @app.command("delete")
+@output.json_option
 def delete(
     task: TaskArg,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Delete a work for its user: the video, poster and photo go; the record is marked.
 
@@ -128,4 +142,8 @@ def delete(
         deleted = delete_task(
             session, open_storage(state.settings()), task, clock=SYSTEM_CLOCK, actor=state.actor()
         )
-        output.info(f"task {deleted.id} deleted")
+        deleted_id = deleted.id
+    if fmt.json:
+        _emit_task(deleted_id, fmt)
+    else:
+        output.info(f"task {deleted_id} deleted")

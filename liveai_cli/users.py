@@ -78,18 +78,25 @@ def list_(
 
 
 @app.command("rename")
+@output.json_option
 def rename(
-    user: UserArg, name: Annotated[str, typer.Argument(help="The new display name.")]
+    user: UserArg,
+    name: Annotated[str, typer.Argument(help="The new display name.")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Change a user's display name (the right to correction).
 
     Example: liveai users rename u_123 "Ann Lee"
     """
-    from liveai.users import rename_user
+    from liveai.users import rename_user, user_to_dict
 
     with state.session() as session:
         renamed = rename_user(session, user, name, actor=state.actor())
-        output.info(f"user {renamed.id} renamed")
+        shown = user_to_dict(renamed)
+    if fmt.json:
+        output.emit(shown, fmt)
+    else:
+        output.info(f"user {shown['id']} renamed")
 
 
 def _show(shown: dict[str, object], json_: bool) -> None:

@@ -155,10 +155,14 @@ def find_by_client_key(session: Session, client_key: str) -> Task | None:
 
 
 def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = False) -> Task:
-    task_id = _as_uuid(ref)
+    """A task by id or unique id prefix."""
+    from liveai.ids import resolve_id
+
+    hint = "see `liveai tasks list` for ids"
+    task_id = resolve_id(session, Task.id, ref, noun="task", hint=hint)
     task = session.get(Task, task_id) if task_id else None
     if task is None or (task.deleted_at is not None and not include_deleted):
-        raise NotFound(f"no task {ref!r}", hint="see `liveai tasks list` for ids")
+        raise NotFound(f"no task {ref!r}", hint=hint)
     return task
 
 

@@ -130,13 +130,19 @@ def _set_processing(
 
 
 def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
-    try:
-        key = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(request_id)
-    except ValueError:
-        raise InvalidInput(f"{request_id!r} is not a request id") from None
-    request = session.get(PrivacyRequest, key)
+    """A request by id or unique id prefix."""
+    from liveai.ids import id_prefix, resolve_id
+
+    hint = "see `liveai requests list --all` for ids"
+    if isinstance(request_id, str) and id_prefix(request_id) is None:
+        try:
+            uuid.UUID(request_id)
+        except ValueError:
+            raise InvalidInput(f"{request_id!r} is not a request id", hint=hint) from None
+    key = resolve_id(session, PrivacyRequest.id, request_id, noun="request", hint=hint)
+    request = session.get(PrivacyRequest, key) if key else None
     if request is None:
-        raise NotFound(f"no request {request_id}", hint="see `liveai requests list`")
+        raise NotFound(f"no request {request_id}", hint=hint)
     return request
 
 
