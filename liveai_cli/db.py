@@ -34,8 +34,11 @@ def upgrade(fmt: output.Format = output.HUMAN) -> None:
 
 
 @app.command("current")
-def current(json_: JsonOption = False) -> None:
-    """Show the revision the database is at, and whether it is up to date.
+@output.json_option
+def current(fmt: output.Format = output.HUMAN) -> None:
+    """Say which revision the database is at, as "at revision N of M", and whether it is current.
+
+    JSON: {current, heads, applied, total, up_to_date}
 
     Example: liveai db current --json
     """
@@ -44,15 +47,20 @@ def current(json_: JsonOption = False) -> None:
     with state.database(check_schema=False) as database:
         db.ping(database.engine)
         schema = db.schema_state(database.engine)
+    applied, total = db.revision_counts(schema.current)
     report = {
         "current": sorted(schema.current),
         "heads": sorted(schema.heads),
+        "applied": applied,
+        "total": total,
         "up_to_date": schema.up_to_date,
     }
-    if json_:
-        output.emit_json(report)
-    else:
-        output.fields(report)
+    if fmt.json:
+        output.emit(report, fmt)
+        return
+    where = ", ".join(report["current"]) or "an empty database"
+    verdict = "up to date" if schema.up_to_date else "run `liveai db upgrade`"
+    output.text(f"at revision {applied} of {total} ({where}): {verdict}")
 
 
 @app.command("check")

@@ -185,6 +185,27 @@ def table(
     render_table(stdout(), columns, shown, title=title, wide=wide)
 
 
+STATUS_STYLES = {"ok": "green", "warn": "yellow", "off": "dim", "FAIL": "bold red"}
+
+
+def checks(rows: Sequence[tuple[str, str, str]]) -> None:
+    """Health checks as `name  status  detail`, the status coloured in a terminal."""
+    if not is_terminal():
+        table(
+            [{"name": n, "status": s, "detail": d} for n, s, d in rows],
+            ["name", "status", "detail"],
+        )
+        return
+    from rich.text import Text
+
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, status, detail in rows:
+        line = Text(name.ljust(width) + "  ")
+        line.append(status.ljust(4), style=STATUS_STYLES.get(status, ""))
+        line.append("  " + detail)
+        stdout().print(line)
+
+
 def fields(data: Mapping[str, Any]) -> None:
     """A record as aligned `key  value` lines."""
     from rich.text import Text
