@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import AliasGroup, App
 from liveai_cli.groups import summary
 
@@ -86,12 +86,10 @@ def image(
         Path | None, typer.Argument(help="A jpg, png or heic photo.", show_default=False)
     ] = None,
     prompt: Annotated[str, typer.Option(help="What should happen in the video.")] = "",
-    motion: Annotated[
-        str, typer.Option(help="Camera motion: static, zoom_in, pan_left, orbit_right, ...")
-    ] = "zoom_in",
+    motion: Annotated[choices.Motion, typer.Option(help="Camera motion.")] = "zoom_in",
     duration: Annotated[int | None, typer.Option(min=1, help="Seconds; default 5.")] = None,
     provider: Annotated[
-        str | None,
+        choices.Provider | None,
         typer.Option(
             help="Use exactly this provider (kling, ark, wan, fal, local), or auto: the "
             "configured order with failover (the default)."

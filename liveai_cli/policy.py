@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -18,8 +18,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 @app.command("render")
 def render(
-    lang: Annotated[str, typer.Option(help="zh, en or both (Chinese first).")] = "both",
-    fmt: Annotated[str, typer.Option("--format", help="md, html or txt.")] = "md",
+    lang: Annotated[choices.PolicyLang, typer.Option(help="both: Chinese first.")] = "both",
+    fmt: Annotated[choices.PolicyFormat, typer.Option("--format", help="The file format.")] = "md",
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Render the privacy policy from the data inventory.
@@ -118,7 +118,7 @@ def _yes(flag: Any) -> str:
 
 @app.command("ropa")
 def ropa(
-    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    fmt: Annotated[choices.RopaFormat, typer.Option("--format", help="The file format.")] = "md",
 ) -> None:
     """Print the record of processing activities (GDPR art. 30, PIPL disclosures).
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -37,7 +37,8 @@ def list_(fmt: output.Format = output.HUMAN) -> None:
 @app.command("check")
 def check(
     name: Annotated[
-        str | None, typer.Argument(help="kling, ark, wan or fal; default: every configured one.")
+        choices.RemoteProvider | None,
+        typer.Argument(help="One provider; default: every configured one."),
     ] = None,
     json_: JsonOption = False,
 ) -> None:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
+from liveai_cli.complete import request_ids
 from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
 app = App(help=summary("requests"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-IdArg = Annotated[str, typer.Argument(help="The request id.")]
+IdArg = Annotated[
+    str,
+    typer.Argument(
+        help="The request id, or a unique prefix of 6+ characters.", autocompletion=request_ids
+    ),
+]
 
 
 def _parse_time(value: str) -> datetime:
@@ -56,12 +62,12 @@ def _show(request: Any, json_: bool) -> None:
 @app.command("open")
 def open_(
     user: Annotated[str, typer.Option(help="The subject: a user id or a bound subject.")],
-    kind: Annotated[str, typer.Option(help="export, deletion, correction, guardian, objection.")],
+    kind: Annotated[choices.RequestKind, typer.Option(help="What the subject asks for.")],
     received: Annotated[
         str, typer.Option(help="When it arrived, ISO 8601 (no zone = Asia/Shanghai).")
     ],
-    channel: Annotated[str, typer.Option(help="email or in-app.")],
-    region: Annotated[str, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
+    channel: Annotated[choices.Channel, typer.Option(help="How it arrived.")],
+    region: Annotated[choices.Region, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
     json_: JsonOption = False,
 ) -> None:
     """Register a request; its due date is fixed from the day of receipt.

@@ -6,22 +6,27 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
+from liveai_cli.complete import task_ids
 from liveai_cli.groups import summary
 
 app = App(help=summary("tasks"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-TaskArg = Annotated[str, typer.Argument(help="A task id.")]
-STATES = "queued, submitted, running, succeeded, failed, cancelled"
+TaskArg = Annotated[
+    str,
+    typer.Argument(help="A task id, or a unique prefix of 6+ characters.", autocompletion=task_ids),
+]
 
 
 @app.command("list")
 @output.list_options
 def list_(
     user: Annotated[str | None, typer.Option(help="Only this user's (id or subject).")] = None,
-    state_: Annotated[str | None, typer.Option("--state", help=f"One of: {STATES}.")] = None,
+    state_: Annotated[
+        choices.TaskState | None, typer.Option("--state", help="Only tasks in this state.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
     fmt: output.Format = output.HUMAN,
 ) -> None:
@@ -29,15 +34,11 @@ def list_(
 
     Example: liveai tasks list --state failed --json
     """
-    from liveai.errors import InvalidInput
     from liveai.generation import list_tasks, task_to_dict
     from liveai.models import TaskState
     from liveai.users import get_user
 
-    try:
-        wanted = TaskState(state_) if state_ else None
-    except ValueError:
-        raise InvalidInput(f"unknown state {state_!r}", hint=f"pick one of: {STATES}") from None
+    wanted = TaskState(state_) if state_ else None
     with state.session() as session:
         owner = get_user(session, user).id if user else None
         rows = [

@@ -43,7 +43,7 @@ def run_standalone(invoke: Callable[[], Any]) -> int:
 
 
 def _usage_error(exc: Any) -> None:
-    message = " ".join(str(exc.format_message()).split())
+    message = " ".join(str(exc.format_message()).replace("Value error, ", "").split())
     output.error(message)
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:

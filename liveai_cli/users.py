@@ -8,12 +8,19 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
 
 app = App(help=summary("users"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+UserArg = Annotated[
+    str,
+    typer.Argument(
+        help="A user id (or a unique prefix), or a subject bound to the user.",
+        autocompletion=user_ids,
+    ),
+]
 
 
 @app.command("create")

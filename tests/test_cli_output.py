@@ -236,3 +236,42 @@ def test_aliases(toured) -> None:
     refused = cli("users", "delete", "developer")
     assert refused.exit_code == 1
     assert "--yes" in refused.stderr
+
+
+def test_declared_choices_match_the_library() -> None:
+    from typing import get_args
+
+    from liveai.models import RequestKind, TaskState
+    from liveai.privacy.requests import CHANNELS, REGIONS
+    from liveai.providers.base import Motion
+    from liveai.providers.registry import AUTO, LOCAL
+    from liveai.providers.remote import REMOTE_NAMES
+    from liveai_cli import choices
+
+    assert set(get_args(choices.Motion)) == {m.value for m in Motion}
+    assert set(get_args(choices.TaskState)) == {s.value for s in TaskState}
+    assert set(get_args(choices.RequestKind)) == {k.value for k in RequestKind}
+    assert get_args(choices.Channel) == CHANNELS
+    assert get_args(choices.Region) == REGIONS
+    assert get_args(choices.RemoteProvider) == REMOTE_NAMES
+    assert set(get_args(choices.Provider)) == {AUTO, LOCAL, *REMOTE_NAMES}
+
+
+def test_choices_show_in_help_and_refuse_others(cli_embedded, isolated_env: Path) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    assert "`--state <queued|submitted|running|succeeded|failed|cancelled>`" in docs
+    assert "`--kind <export|deletion|correction|guardian|objection>`" in docs
+    refused = cli_embedded("tasks", "list", "--state", "done")
+    assert refused.exit_code == 2
+    assert "'done' is not one of" in refused.stderr
+
+
+def test_ids_complete_from_the_database(toured) -> None:
+    from liveai_cli.complete import request_ids, task_ids, user_ids
+
+    _cli, task = toured
+    assert task_ids(task["id"][:4]) == [task["id"]]
+    assert task_ids("") == [task["id"]]
+    assert user_ids(task["user_id"][:3]) == [task["user_id"]]
+    assert len(request_ids("")) == 1
+    assert task_ids("zzzz") == []
