@@ -63,7 +63,7 @@ class _Stages:
         self.status: Any = None
 
     def __enter__(self) -> _Stages:
-        if self.enabled and output.stderr().is_terminal:
+        if self.enabled and output.stderr().is_interactive:
             self.status = output.stderr().status("starting")
             self.status.__enter__()
         return self
@@ -161,12 +161,14 @@ def _queue(
 def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool) -> None:
     from liveai.errors import ExitCode
     from liveai.generation import get_task, task_to_dict, transfers_of
+    from liveai.scripting import save_result
 
     with runner.database.transaction() as session:
         task = get_task(session, task_id)
         shown = task_to_dict(task, transfers_of(session, task.id))
-    if out is not None and task.result_key and task.poster_key:
-        shown["files"] = _save(runner, task.result_key, task.poster_key, out, str(task.id))
+    files = save_result(runner.storage, task, out, str(task.id)) if out is not None else None
+    if files:
+        shown["files"] = [str(path) for path in files]
     if json_:
         output.emit_json(shown)
     else:
@@ -176,16 +178,6 @@ def _finish(runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool
         raise typer.Exit(int(ExitCode.UPSTREAM if shown["state"] == "failed" else 1))
 
 
-def _save(runner: Lifecycle, video: str, poster: str, out: Path, name: str) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for key, suffix in ((video, ".mp4"), (poster, ".jpg")):
-        path = out / f"{name}{suffix}"
-        path.write_bytes(runner.storage.get(key))
-        files.append(str(path))
-    return files
-
-
 @app.command("batch")
 def batch(
     manifest: Annotated[
@@ -193,48 +185,112 @@ def batch(
     ],
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
     user: UserOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Save each video and poster here as PHOTO-TASKID.mp4/.jpg.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate and price every line; exit 5 if the balance is short."
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Run every line of a manifest concurrently; lines already done are skipped on a rerun.
 
-    Example: liveai generate batch shots.csv --concurrency 8
+    JSON: an array of {line, image, task, state, error, files}; with --dry-run
+    {items, total, available, payable, valid}, each item {line, image, price, state, problem}
+
+    Example: liveai generate batch shots.csv --concurrency 8 --out videos
     """
     from liveai.generation import resolve_user
     from liveai.generation.batch import read_manifest, run_batch
 
     items = read_manifest(manifest)
-    with lifecycle() as runner, _bar(len(items), enabled=not json_) as advance:
+    with lifecycle() as runner:
         with runner.database.transaction() as session:
             owner = resolve_user(session, runner.settings, user, clock=runner.clock).id
-        results = run_batch(
-            runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
-        )
-    rows = [
-        {
-            "line": r.item.line,
-            "image": str(r.item.image),
-            "task": str(r.task_id) if r.task_id else None,
-            "state": r.state,
-            "error": r.error,
-        }
-        for r in results
-    ]
+        if dry_run:
+            _dry_run(runner, owner, items, json_)
+            return
+        with _bar(len(items), enabled=not json_) as advance:
+            results = run_batch(
+                runner, owner, items, concurrency=concurrency, actor=state.actor(), on_item=advance
+            )
+        rows = [_batch_row(runner, r, out) for r in results]
     if json_:
         output.emit_json(rows)
     else:
-        output.table(rows, ["line", "image", "task", "state", "error"])
+        output.table(rows, ["line", "image", "task", "state", "error", "files"])
     if any(r["state"] not in ("succeeded", "skipped") for r in rows):
         raise typer.Exit(1)
 
 
+def _batch_row(runner: Lifecycle, result: Any, out: Path | None) -> dict[str, Any]:
+    from liveai.generation import get_task
+    from liveai.scripting import save_result
+
+    files = None
+    if out is not None and result.task_id is not None:
+        with runner.database.transaction() as session:
+            task = get_task(session, result.task_id)
+            saved = save_result(runner.storage, task, out, f"{result.item.image.stem}-{task.id}")
+        files = [str(path) for path in saved] if saved else None
+    return {
+        "line": result.item.line,
+        "image": str(result.item.image),
+        "task": str(result.task_id) if result.task_id else None,
+        "state": result.state,
+        "error": result.error,
+        "files": files,
+    }
+
+
+def _dry_run(runner: Lifecycle, owner: uuid.UUID, items: list[Any], json_: bool) -> None:
+    from liveai.errors import ExitCode
+    from liveai.generation.batch_plan import plan_batch
+
+    plan = plan_batch(runner, owner, items)
+    if json_:
+        output.emit_json(plan.to_dict())
+    else:
+        output.table([vars(i) for i in plan.items], ["line", "image", "price", "state", "problem"])
+        verdict = "can be paid" if plan.payable else "cannot be paid"
+        output.info(f"total {plan.total} credits, {plan.available} available: {verdict}")
+    if not plan.payable:
+        raise typer.Exit(int(ExitCode.INSUFFICIENT_CREDITS))
+    if not plan.valid:
+        raise typer.Exit(int(ExitCode.USAGE))
+
+
 @contextmanager
 def _bar(total: int, *, enabled: bool) -> Iterator[Callable[[Any], None]]:
-    """One progress bar on stderr for the whole batch (off without a terminal)."""
-    if not (enabled and output.stderr().is_terminal):
+    """One progress bar on stderr for the whole batch: done, refused apart, time left."""
+    if not (enabled and output.stderr().is_interactive):
         yield lambda _: None
         return
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    with Progress(console=output.stderr(), transient=True) as progress:
-        bar = progress.add_task("generating", total=total)
-        yield lambda _: progress.advance(bar)
+    columns = (
+        TextColumn("generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[refused]} refused"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=output.stderr(), transient=True) as progress:
+        bar = progress.add_task("generating", total=total, refused=0)
+        refused = 0
+
+        def advance(result: Any) -> None:
+            nonlocal refused
+            refused += result.state == "refused"
+            progress.update(bar, advance=1, refused=refused)
+
+        yield advance

@@ -107,7 +107,8 @@ def stderr() -> Console:
 
 
 def is_terminal() -> bool:
-    return sys.stdout.isatty()
+    """Whether stdout is a terminal, as Rich decides (FORCE_COLOR, TTY_COMPATIBLE honoured)."""
+    return stdout().is_terminal
 
 
 def emit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,6 +97,43 @@ def _emit_task(task_id: object, fmt: output.Format) -> None:
 
     with state.session() as session:
         output.emit(task_to_dict(get_task(session, str(task_id))), fmt)
+
+
+@app.command("download")
+@output.list_options
+def download(
+    tasks: Annotated[
+        list[str],
+        typer.Argument(help="Task ids or unique prefixes.", autocompletion=task_ids),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the videos and posters.")] = Path("."),
+    fmt: output.Format = output.HUMAN,
+) -> None:
+    """Save finished tasks' videos and posters from storage into a folder (TASKID.mp4/.jpg).
+
+    JSON: an array of {id, state, video, poster}
+
+    Example: liveai tasks download 7d0c6f7e 2e72b7e3 --out videos
+    """
+    from liveai.generation import get_task
+    from liveai.scripting import save_result
+    from liveai.storage import open_storage
+
+    storage = open_storage(state.settings())
+    rows = []
+    with state.session() as session:
+        for ref in tasks:
+            task = get_task(session, ref)
+            files = save_result(storage, task, out, str(task.id))
+            video, poster = (str(files[0]), str(files[1])) if files else (None, None)
+            rows.append(
+                {"id": str(task.id), "state": task.state.value, "video": video, "poster": poster}
+            )
+    output.emit(rows, fmt, ["id", "state", "video", "poster"])
+    missing = [row["id"] for row in rows if row["video"] is None]
+    if missing:
+        output.error(f"no video stored for {', '.join(missing)} (see `liveai tasks show ID`)")
+        raise typer.Exit(1)
 
 
 @app.command("resume")

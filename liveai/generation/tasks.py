@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liveai import audit
 from liveai.clock import Clock
-from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
@@ -130,16 +130,22 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    ledger.hold(
-        session,
-        user_id,
-        price,
-        key=task.hold_key,
-        reference=f"task:{task_id}",
-        timeout=timedelta(seconds=settings.generation_hold_timeout_s),
-        reason="generation",
-        clock=clock,
-    )
+    try:
+        ledger.hold(
+            session,
+            user_id,
+            price,
+            key=task.hold_key,
+            reference=f"task:{task_id}",
+            timeout=timedelta(seconds=settings.generation_hold_timeout_s),
+            reason="generation",
+            clock=clock,
+        )
+    except InsufficientCredits as exc:
+        from liveai.generation.pricing import short_of_credits_hint
+
+        exc.hint = short_of_credits_hint(settings, user_id, price)
+        raise
     # Stored last: a refused hold leaves no object behind. A failed commit can still
     # orphan this object; it sits under the user's prefix, where erasure finds it.
     storage.put(upload.storage_key, image.jpeg, content_type=image.content_type)
