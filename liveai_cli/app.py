@@ -47,6 +47,21 @@ def first_paragraph(text: str) -> str:
     return " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
 
 
+def with_shape(fn: Callable[..., Any], name: str | None) -> str:
+    """The command's help with its JSON shape (liveai_cli/shapes.py) before the example."""
+    import inspect
+
+    from liveai_cli.shapes import shape_of
+
+    text = inspect.cleandoc(fn.__doc__ or "")
+    shape = shape_of(fn.__module__, name)
+    if shape is None:
+        return text
+    head, example, tail = text.rpartition("\n\nExample:")
+    line = f"JSON: {shape}"
+    return f"{head}\n\n{line}{example}{tail}" if example else f"{text}\n\n{line}"
+
+
 def debug_enabled() -> bool:
     return os.environ.get("LIVEAI_DEBUG", "") not in ("", "0", "false")
 
@@ -86,7 +101,9 @@ class App(typer.Typer):
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
         def decorator(fn: F) -> F:
             short = first_paragraph(fn.__doc__ or "")
-            register = super(App, self).command(*args, **{"short_help": short, **kwargs})
+            name = args[0] if args else kwargs.get("name")
+            described = {"short_help": short, "help": with_shape(fn, name)}
+            register = super(App, self).command(*args, **{**described, **kwargs})
             register(guarded(fn))
             return fn
 

@@ -19,7 +19,6 @@ app = App(help=summary("config"))
 def show(fmt: output.Format = output.HUMAN) -> None:
     """Show every setting with its source (default, file, environment), secrets masked.
 
-    JSON: an array of {name, value, source, variable, description}
 
     Example: liveai config show --json
     """

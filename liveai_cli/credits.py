@@ -80,8 +80,6 @@ def show(
 ) -> None:
     """Show one transfer.
 
-    JSON: {id, key, kind, phase, user_id, amount, shortfall, pending_id, state, expires_at,
-    reference, reason, actor, created_at, delta}
 
     Example: liveai credits show 6406caca
     """

@@ -38,7 +38,6 @@ def upgrade(fmt: output.Format = output.HUMAN) -> None:
 def current(fmt: output.Format = output.HUMAN) -> None:
     """Say which revision the database is at, as "at revision N of M", and whether it is current.
 
-    JSON: {current, heads, applied, total, up_to_date}
 
     Example: liveai db current --json
     """

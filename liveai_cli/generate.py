@@ -198,8 +198,6 @@ def batch(
 ) -> None:
     """Run every line of a manifest concurrently; lines already done are skipped on a rerun.
 
-    JSON: an array of {line, image, task, state, error, files}; with --dry-run
-    {items, total, available, payable, valid}, each item {line, image, price, state, problem}
 
     Example: liveai generate batch shots.csv --concurrency 8 --out videos
     """

@@ -80,7 +80,6 @@ def doctor(fmt: output.Format = output.HUMAN) -> None:
 
     Each check is ok, warn (works, but look at it), off (not configured) or FAIL.
 
-    JSON: {ok, checks}; each check {name, ok, status, detail}
 
     Example: liveai doctor --json
     """

@@ -96,7 +96,7 @@ def _emit_task(task_id: object, fmt: output.Format) -> None:
     from liveai.generation import get_task, task_to_dict
 
     with state.session() as session:
-        output.emit(task_to_dict(get_task(session, str(task_id))), fmt)
+        output.emit(task_to_dict(get_task(session, str(task_id), include_deleted=True)), fmt)
 
 
 @app.command("download")
@@ -111,7 +111,6 @@ def download(
 ) -> None:
     """Save finished tasks' videos and posters from storage into a folder (TASKID.mp4/.jpg).
 
-    JSON: an array of {id, state, video, poster}
 
     Example: liveai tasks download 7d0c6f7e 2e72b7e3 --out videos
     """
