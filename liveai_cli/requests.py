@@ -119,7 +119,7 @@ def list_(
                 include_closed=all_,
             )
         ]
-    columns = ["id", "kind", "state", "received_at", "due_on", "days_left", "overdue"]
+    columns = ["id", "kind", "state", "due_on", "days_left", "overdue", "received_at"]
     empty = "no requests" if all_ else "no open requests (use --all for closed ones)"
     output.emit(rows, fmt, columns, empty=empty)
 

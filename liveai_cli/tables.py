@@ -1,7 +1,9 @@
 """Tables for a terminal that never cut an id, a key or a date.
 
-Those columns keep their full width; the others fold, and when even folded they do not
-fit, the right-most of them drop (named on stderr) — `--wide` shows every column whole.
+Ids and keys always show whole. Dates show whole or not at all; other columns fold. When
+the table does not fit even so, columns drop from the right, ids and keys never (the
+dropped ones are named on stderr); `--wide` shows every column whole. A command orders
+its columns by value, so the least useful one is the right-most.
 """
 
 from __future__ import annotations
@@ -12,15 +14,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-_KEY_NAMES = {"id", "key", "task", "reference", "at", "date", "due", "modified", "version"}
-_KEY_SUFFIXES = ("_id", "_key", "_at", "_on", "_due", "date")
+_KEY_NAMES = {"id", "key", "task", "reference", "version"}
+_KEY_SUFFIXES = ("_id", "_key")
+_DATE_NAMES = {"at", "date", "due", "modified", "updated"}
+_DATE_SUFFIXES = ("_at", "_on", "_due", "date")
 _FOLDED_MIN = 8
 _GAP = 3
 
 
 def is_key_column(name: str) -> bool:
-    """Ids, keys and dates: cut, they cannot be pasted back or compared."""
+    """Ids and keys: cut, they cannot be pasted back."""
     return name in _KEY_NAMES or name.endswith(_KEY_SUFFIXES)
+
+
+def is_whole_column(name: str) -> bool:
+    """Ids, keys and dates: shown whole or (dates only) not at all, never folded."""
+    return is_key_column(name) or name in _DATE_NAMES or name.endswith(_DATE_SUFFIXES)
 
 
 def natural_widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
@@ -33,7 +42,7 @@ def fitting_columns(columns: Sequence[str], widths: Sequence[int], room: int) ->
 
     def needed() -> int:
         return sum(
-            (widths[i] if is_key_column(columns[i]) else min(widths[i], _FOLDED_MIN)) + _GAP
+            (widths[i] if is_whole_column(columns[i]) else min(widths[i], _FOLDED_MIN)) + _GAP
             for i in keep
         )
 
@@ -58,7 +67,7 @@ def render_table(
     keep = list(range(len(columns))) if wide else fitting_columns(columns, widths, console.width)
     grid = Table(title=title, show_edge=False, header_style="bold")
     for i in keep:
-        whole = wide or is_key_column(columns[i])
+        whole = wide or is_whole_column(columns[i])
         grid.add_column(
             columns[i],
             no_wrap=whole,
@@ -67,7 +76,7 @@ def render_table(
         )
     for row in rows:
         grid.add_row(*(Text(row[i]) for i in keep))
-    shown_widths = [widths[i] if wide or is_key_column(columns[i]) else _FOLDED_MIN for i in keep]
+    shown_widths = [widths[i] if wide or is_whole_column(columns[i]) else _FOLDED_MIN for i in keep]
     room = console.width
     console.width = max(room, sum(w + _GAP for w in shown_widths))
     try:

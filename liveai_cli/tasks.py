@@ -45,7 +45,7 @@ def list_(
         rows = [
             task_to_dict(t) for t in list_tasks(session, user_id=owner, state=wanted, limit=limit)
         ]
-    columns = ["id", "state", "provider", "motion", "duration_s", "charged", "created_at"]
+    columns = ["id", "state", "provider", "created_at", "charged", "motion", "duration_s"]
     output.emit(rows, fmt, columns, empty="no tasks (drop --state or --user to see more)")
 
 

@@ -105,19 +105,33 @@ def test_json_is_one_line_when_piped(toured) -> None:
     assert json.loads(shown)["created_at"].endswith("+00:00")
 
 
+date = cells.human("2026-12-05T11:29:11.5+00:00")
+
+
 def test_a_terminal_table_never_cuts_ids_keys_or_dates() -> None:
     task_id = str(uuid.uuid4())
     key = f"users/{uuid.uuid4()}/results/{task_id}.mp4"
     columns = ["id", "state", "provider", "prompt", "key", "created_at"]
     row = ["succeeded", "kling", "waves roll in on a long beach at dusk " * 2]
-    shown = [[task_id, *row, key, cells.human("2026-12-05T11:29:11.5+00:00")]]
-    for width in (60, 80, 120):
-        screen = Console(width=width, record=True, file=io.StringIO())
+    shown = [[task_id, *row, key, date]]
+    for width in (60, 80, 120, 200):
+        screen = Console(width=width, record=True, file=io.StringIO(), stderr=False)
         render_table(screen, columns, shown)
         text = screen.export_text()
-        for whole in (task_id, key, "2026-12-05 11:29:11 UTC"):
+        for whole in (task_id, key):
             assert whole in text, (width, text)
-        assert "…" not in text
+        assert "…" not in text and "2026-12-05 11:29:" not in text.replace(date, "")
+        assert (date in text) == (width >= 160), (width, text)
+
+
+def test_columns_drop_from_the_right_and_ids_never() -> None:
+    screen = Console(width=100, record=True, file=io.StringIO())
+    columns = ["id", "kind", "state", "due_on", "days_left", "overdue", "received_at"]
+    row = [str(uuid.uuid4()), "deletion", "received", "2026-12-18", "9", "no", date]
+    render_table(screen, columns, [row])
+    text = screen.export_text()
+    assert "2026-12-18" in text and "days_left" in text
+    assert "received_at" not in text
 
 
 def test_wide_shows_every_column() -> None:
