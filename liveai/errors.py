@@ -128,3 +128,15 @@ class SchemaAhead(DatabaseError):
 
 class AmbiguousId(InvalidInput):
     """An id prefix that more than one record starts with."""
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What a third-party exception says, without internals: no object addresses, no
+    `[Errno N]` codes (FFmpeg's are tags like 1094995529), no quoted `<none>` names."""
+    import re
+
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", str(text))
+    text = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", text)
+    text = re.sub(r":\s*'<none>'", "", text)
+    return text.strip().rstrip(":").strip()

@@ -149,11 +149,11 @@ def resume(
 
     with lifecycle() as runner:
         report = work(runner, concurrency=concurrency, once=True)
-    summary = {state: len(ids) for state, ids in sorted(report.finished.items())}
+    counts = ", ".join(f"{len(ids)} {state}" for state, ids in sorted(report.finished.items()))
     if json_:
         output.emit_json({"finished": report.finished, "errors": report.errors})
     else:
-        output.info(f"resumed {report.total} task(s): {summary or 'nothing to do'}")
+        output.info(f"resumed {report.total} task(s): {counts or 'nothing to do'}")
         for line in report.errors:
             output.warn(line)
     if report.errors:

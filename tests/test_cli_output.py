@@ -289,3 +289,23 @@ def test_ids_complete_from_the_database(toured) -> None:
     assert user_ids(task["user_id"][:3]) == [task["user_id"]]
     assert len(request_ids("")) == 1
     assert task_ids("zzzz") == []
+
+
+def test_messages_leak_no_internals() -> None:
+    from liveai.errors import plain_reason
+    from liveai.providers.render import poster_jpeg
+
+    with pytest.raises(ValueError) as raised:
+        poster_jpeg(b"garbage" * 100)
+    assert str(raised.value) == "not a playable video: Invalid data found when processing input"
+    leaky = OSError("cannot identify image file <_io.BytesIO object at 0x7fd40fa17a60>")
+    assert plain_reason(leaky) == "cannot identify image file"
+
+
+def test_resume_reports_counts_in_words(cli_embedded, isolated_env: Path) -> None:
+    queued = cli_embedded("generate", "--sample", "--no-wait", "--json")
+    assert queued.exit_code == 0, queued.output
+    resumed = cli_embedded("tasks", "resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed 1 task(s): 1 succeeded" in resumed.stderr
+    assert "{" not in resumed.stderr
