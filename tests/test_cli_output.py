@@ -309,3 +309,14 @@ def test_resume_reports_counts_in_words(cli_embedded, isolated_env: Path) -> Non
     assert resumed.exit_code == 0, resumed.output
     assert "resumed 1 task(s): 1 succeeded" in resumed.stderr
     assert "{" not in resumed.stderr
+
+
+def test_json_times_are_exact_utc(cli_embedded, isolated_env: Path) -> None:
+    assert cli_embedded("users", "create", "--issuer", "https://x", "--sub", "u1").exit_code == 0
+    opened = cli_embedded(
+        "requests", "open", "--user", "u1", "--kind", "export",
+        "--received", "2026-11-27T18:40+08:00", "--channel", "email", "--json",
+    )  # fmt: skip
+    assert json.loads(opened.stdout)["received_at"] == "2026-11-27T10:40:00+00:00"
+    [listed] = json.loads(cli_embedded("requests", "list", "--json").stdout)
+    assert listed["received_at"] == "2026-11-27T10:40:00+00:00"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -290,7 +290,7 @@ class RequestView:
             "channel": r.channel,
             "region": r.region,
             "state": r.state.value,
-            "received_at": r.received_at.isoformat(),
+            "received_at": _utc(r.received_at),
             "due_on": r.due_on.isoformat(),
             "due_basis": r.due_basis,
             "due_provisional": r.due_provisional,
@@ -300,7 +300,7 @@ class RequestView:
             "verification": r.verification,
             "refusal_reason": r.refusal_reason,
             "extension_reason": r.extension_reason,
-            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "completed_at": _utc(r.completed_at) if r.completed_at else None,
         }
 
 
@@ -350,3 +350,9 @@ def complete(
 ) -> PrivacyRequest:
     begin_work(session, request, actor=actor, clock=clock)
     return transition(session, request, RequestState.COMPLETED, actor=actor, clock=clock, **details)
+
+
+def _utc(moment: datetime) -> str:
+    """Exact, in UTC: as a database without zones hands it back and as JSON shows times."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
