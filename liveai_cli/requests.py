@@ -241,6 +241,7 @@ def extend(
 
 
 @app.command("run")
+@output.json_option
 def run(
     request_id: IdArg,
     out: Annotated[
@@ -248,6 +249,7 @@ def run(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Carry out a verified request: an export writes the bundle; a deletion or guardian
     request erases the account (rerun to finish after a crash); then mark it completed.
@@ -277,11 +279,11 @@ def run(
         assert out is not None
         from liveai_cli.privacy import export
 
-        export(str(user_id), out, json_=False)
+        export(str(user_id), out, json_=fmt.json)
     else:
         from liveai_cli.erasure import run_erasure
 
-        run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=yes, json_=False)
+        run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=yes, json_=fmt.json)
         if dry_run:
             return
     with state.session() as session:

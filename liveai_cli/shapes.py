@@ -66,6 +66,10 @@ SHAPES: dict[str, str] = {
     "requests refuse": REQUEST,
     "requests extend": REQUEST,
     "requests complete": REQUEST,
+    "requests run": (
+        "an export: {subject, generated_at, policy_version, files}; a deletion: "
+        "{run_id, user_id, request_id, steps_done, ...}, as `users erase` prints"
+    ),
     "privacy export": "{subject, generated_at, policy_version, files}",
     "calendar due": "{received_on, due_on, basis, provisional, cn_due, gdpr_due, calendar_version}",
     "calendar status": "{today, calendar_version, known_years, missing_next_year, warning}",
