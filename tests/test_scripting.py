@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,22 @@ def test_tasks_download(cli_embedded, isolated_env: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.stdout)
     assert Path(row["video"]).read_bytes() == Path(made["files"][0]).read_bytes()
+
+
+def test_batch_progress_counts_refusals_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from liveai_cli import generate, output
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, force_interactive=True, width=100)
+    monkeypatch.setattr(output, "_stderr", console)
+    with generate._bar(3, enabled=True) as advance:
+        for state in ("succeeded", "refused", "refused"):
+            advance(SimpleNamespace(state=state))
+    shown = screen.getvalue()
+    assert "3/3" in shown and "2 refused" in shown
+    assert re.search(r"\d+:\d\d:\d\d|-:--:--", shown)  # the time left
