@@ -126,6 +126,24 @@ SHAPES: dict[str, str] = {
     "tasks delete": TASK,
     "tasks download": "an array of {id, state, video, poster}",
     "tasks resume": "{finished, errors}",
+    # Groups from other branches (consents: i19, livephoto: i23).
+    "consents list": ("an array of {consent, kind, scope, granted_at, policy_version, source}"),
+    "consents history": (
+        "an array of {consent, action, at, recorded_at, policy_version, source, evidence, actor}"
+    ),
+    "consents grant": (
+        "{user, consent, action, at, recorded_at, policy_version, source, evidence, actor}"
+    ),
+    "consents withdraw": (
+        "{user, consent, action, at, recorded_at, policy_version, source, evidence, actor, "
+        "cancelled_tasks, account_restricted}"
+    ),
+    "consents required": "an array of {purpose, recipient, role, region, needs, policy}",
+    "consents check": "{user, ok, providers}, each provider {provider, missing, why}",
+    "livephoto make": "{still, video, content_id, still_time_s, still_size, codec}",
+    "livephoto inspect": "{ok, files, pairs}",
+    "livephoto motion": "{file, bytes}",
+    "livephoto from-task": "{still, video, content_id, still_time_s, still_size, codec}",
 }
 
 

@@ -41,7 +41,9 @@ def test_every_json_command_has_a_documented_shape() -> None:
     commands = _commands(typer.main.get_command(app))
     with_json = {path for path, command in commands.items() if _takes_json(command)}
     assert sorted(with_json - set(SHAPES)) == []
-    assert sorted(set(SHAPES) - with_json) == []
+    groups = {path.split()[0] for path in commands}
+    present = {path for path in SHAPES if path.split()[0] in groups}
+    assert sorted(present - with_json) == []
     docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
     for path, shape in SHAPES.items():
         assert f"JSON: {shape}" in docs, path
