@@ -45,8 +45,8 @@ def test_every_json_command_has_a_documented_shape() -> None:
     present = {path for path in SHAPES if path.split()[0] in groups}
     assert sorted(present - with_json) == []
     docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
-    for path, shape in SHAPES.items():
-        assert f"JSON: {shape}" in docs, path
+    for path in present:
+        assert f"JSON: {SHAPES[path]}" in docs, path
 
 
 RUNS = [
