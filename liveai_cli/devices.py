@@ -53,7 +53,7 @@ def add(
 ) -> None:
     """Register a device for a user, or refresh it if the token is known.
 
-    Example: liveai devices add u_123 3f9a…c2 --env production --app-version 1.4.2 --locale zh-Hans
+    Example: liveai devices add u_123 "$DEVICE_TOKEN" --env production --locale zh-Hans
     """
     from liveai.push import device_to_dict, register_device
 
@@ -84,7 +84,7 @@ def remove(
 ) -> None:
     """Forget a device: it gets no more notifications.
 
-    Example: liveai devices remove 3f9a…c2 --yes
+    Example: liveai devices remove "$DEVICE_TOKEN" --yes
     """
     from liveai.push import device_to_dict, get_device, remove_device
 

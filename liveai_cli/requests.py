@@ -128,7 +128,7 @@ def list_(
 def show(request_id: IdArg, json_: JsonOption = False) -> None:
     """Show one request with its deadline and state.
 
-    Example: liveai requests show 5f0c... --json
+    Example: liveai requests show 5f0c8a --json
     """
     from liveai.privacy.requests import get_request
 
@@ -154,7 +154,7 @@ def verify(
 ) -> None:
     """Mark the requester's identity as verified: by the user's valid JWT or by a note.
 
-    Example: echo "$JWT" | liveai requests verify 5f0c... --token
+    Example: echo "$JWT" | liveai requests verify 5f0c8a --token
     """
     from liveai.errors import InvalidInput
     from liveai.privacy.requests import get_request, verify_manually
@@ -207,7 +207,7 @@ def refuse(
 ) -> None:
     """Refuse a request, with the reason the subject will be told (PIPL art. 50).
 
-    Example: liveai requests refuse 5f0c... --reason "identity could not be verified"
+    Example: liveai requests refuse 5f0c8a --reason "identity could not be verified"
     """
     from liveai.privacy.requests import get_request
     from liveai.privacy.requests import refuse as refuse_request
@@ -228,7 +228,7 @@ def extend(
 ) -> None:
     """Extend a GDPR request by two months (only within its first month, with a reason).
 
-    Example: liveai requests extend 5f0c... --reason "hundreds of works to collect"
+    Example: liveai requests extend 5f0c8a --reason "hundreds of works to collect"
     """
     from liveai.privacy.requests import extend as extend_request
     from liveai.privacy.requests import get_request
@@ -254,7 +254,7 @@ def run(
     """Carry out a verified request: an export writes the bundle; a deletion or guardian
     request erases the account (rerun to finish after a crash); then mark it completed.
 
-    Example: liveai requests run 5f0c... --yes
+    Example: liveai requests run 5f0c8a --yes
     """
     from liveai.errors import InvalidInput
     from liveai.models import RequestKind
@@ -296,7 +296,7 @@ def run(
 def complete_(request_id: IdArg, fmt: output.Format = output.HUMAN) -> None:
     """Mark a verified request completed after doing it by hand (a correction, an objection).
 
-    Example: liveai requests complete 5f0c...
+    Example: liveai requests complete 5f0c8a
     """
     from liveai.privacy.requests import complete, get_request
 
