@@ -13,7 +13,7 @@ from liveai_cli.groups import summary
 app = App(help=summary("push"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-COLUMNS = ["device_id", "token", "outcome", "status", "reason", "attempts"]
+COLUMNS = ["device_id", "token", "outcome", "reason", "status", "attempts"]
 
 
 @app.command("send")

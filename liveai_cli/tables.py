@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-_KEY_NAMES = {"id", "key", "task", "reference", "version"}
+_KEY_NAMES = {"id", "key", "task", "reference", "version", "token"}
 _KEY_SUFFIXES = ("_id", "_key")
 _DATE_NAMES = {"at", "date", "due", "modified", "updated"}
 _DATE_SUFFIXES = ("_at", "_on", "_due", "date")
