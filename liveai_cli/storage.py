@@ -35,12 +35,13 @@ def check(json_: JsonOption = False) -> None:
 
 
 @app.command("ls")
+@output.list_options
 def ls(
     prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
     user: Annotated[
         str | None, typer.Option(help="Only this user's objects (an id or a subject).")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List stored objects by key prefix, in key order, with their sizes.
 
@@ -62,13 +63,13 @@ def ls(
         {"key": o.key, "size": o.size, "modified": o.modified.isoformat(timespec="seconds")}
         for o in objects
     ]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["key", "size", "modified"])
-    total = sum(o.size for o in objects)
-    noun = "object" if len(objects) == 1 else "objects"
-    output.info(f"{len(objects)} {noun}, {total:,} bytes in {storage.describe()}")
+    output.emit(rows, fmt, ["key", "size", "modified"], empty=f"no objects in {storage.describe()}")
+    if rows and fmt.name == "human":
+        from liveai_cli.cells import human_bytes
+
+        total = sum(o.size for o in objects)
+        noun = "object" if len(objects) == 1 else "objects"
+        output.info(f"{len(objects)} {noun}, {human_bytes(total)} in {storage.describe()}")
 
 
 @app.command("url")
