@@ -172,7 +172,7 @@ def _queue(
 
     new = NewTask(data, prompt, parse_motion(motion), duration, provider)
     with runner.database.transaction() as session:
-        owner = _owner(session, runner, user)
+        owner, told = _owner(session, runner, user)
         task = create_task(
             session,
             runner.storage,
@@ -183,12 +183,15 @@ def _queue(
             clock=runner.clock,
             actor=state.actor(),
         )
-        return task.id
+        task_id = task.id
+    if told:
+        output.info(told)
+    return task_id
 
 
-def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
-    """The user named, or the local developer user; its creation is told, with the
-    consents given for it."""
+def _owner(session: Session, runner: Lifecycle, user: str | None) -> tuple[User, str | None]:
+    """The user named, or the local developer user; when this made it, the line that says
+    so, with the consents given for it (told once the transaction has committed)."""
     from liveai.generation import resolve_user
     from liveai.generation.pricing import DEV_ISSUER
     from liveai.privacy.consents import current
@@ -197,10 +200,10 @@ def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
     settings = runner.settings
     new = user is None and find_identity(session, DEV_ISSUER, settings.default_user) is None
     owner = resolve_user(session, settings, user, clock=runner.clock)
-    if new:
-        given = ", ".join(s.name for s in current(session, owner.id)) or "none"
-        output.info(f"created the local developer user {owner.id}; consents given: {given}")
-    return owner
+    if not new:
+        return owner, None
+    given = ", ".join(s.name for s in current(session, owner.id)) or "none"
+    return owner, f"created the local developer user {owner.id}; consents given: {given}"
 
 
 def _finish(
@@ -277,7 +280,10 @@ def batch(
         writable_folder(out, "--out")
     with lifecycle() as runner, interrupt_on_sigterm():
         with runner.database.transaction() as session:
-            owner = _owner(session, runner, user).id
+            owner_user, told = _owner(session, runner, user)
+            owner = owner_user.id
+        if told:
+            output.info(told)
         if dry_run:
             _dry_run(runner, owner, items, json_)
             return

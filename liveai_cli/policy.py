@@ -201,6 +201,7 @@ def lists(
 
 
 @app.command("publish")
+@output.json_option
 def publish(
     effective: Annotated[
         str | None,
@@ -215,6 +216,7 @@ def publish(
             "audit log.",
         ),
     ] = None,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Publish the current policy: refuses while lint has errors; stores the text exactly
     as published, dated today, with a date-based label.
@@ -225,6 +227,7 @@ def publish(
     from liveai.models import Base
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.versions import publish as publish_version
+    from liveai.privacy.versions import version_to_dict
 
     when = _date(effective) if effective else None
     facts = _facts()
@@ -242,10 +245,14 @@ def publish(
             )
             label, version = row.label or row.version, row.version
             published, effective_on = row.published_at.isoformat(), row.effective_on
+            shown = {**version_to_dict(row), "created": created}
     except PolicyLintFailed as exc:
         for finding in exc.findings:
             output.text(finding)
         raise
+    if fmt.json:
+        output.emit(shown, fmt)
+        return
     if created:
         output.info(f"published policy {label} (version {version}, effective {effective_on})")
     else:

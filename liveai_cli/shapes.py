@@ -78,7 +78,9 @@ SHAPES: dict[str, str] = {
     ),
     "privacy export": "{subject, generated_at, policy_version, files}",
     "calendar due": "{received_on, due_on, basis, provisional, cn_due, gdpr_due, calendar_version}",
-    "calendar status": "{today, calendar_version, known_years, missing_next_year, warning}",
+    "calendar status": (
+        "{today, calendar_version, calendar_file, known_years, missing_next_year, warning}"
+    ),
     "retention sweep": (
         "{dry_run, now, removed, bytes_removed, batches, failed, late, overdue_left, next_due, "
         "warnings}"
@@ -106,9 +108,13 @@ SHAPES: dict[str, str] = {
     "push send": PUSH,
     "push test": PUSH,
     "policy lint": "{ok, issues}, each issue {location, code, message}",
-    "policy app-privacy": "{tracking, tracking_domains, data_types}",
+    "policy app-privacy": "{tracking, tracking_domains, data_types, client_sdks}",
     "policy versions": (
-        "an array of {version, updated, published_at, actor, categories, recipients}"
+        "an array of {label, version, updated, effective, published_at, actor, categories, "
+        "recipients}"
+    ),
+    "policy publish": (
+        "{label, version, updated, effective, published_at, actor, categories, recipients, created}"
     ),
     "policy diff": "{old, new, needs_consent, material, changes, text_diff}",
     "providers list": (

@@ -29,7 +29,8 @@ HOME = "/tmp/tour"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _RULES = [
-    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<id>"),
+    # Task and user ids; Live Photo content identifiers are upper case.
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I), "<id>"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "<hex>"),
     (
         re.compile(

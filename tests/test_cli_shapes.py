@@ -122,6 +122,12 @@ def test_commands_print_their_documented_shapes(tour, tmp_path: Path) -> None:
     _check("credits grant", run("credits", "grant", "u_8f2", "50", "--reason", "promo"))
     transfer = json.loads(cli("credits", "history", "u_8f2", "--json").stdout)[0]
     _check("credits show", run("credits", "show", transfer["id"]))
+    for consent in ("face_editing", "sensitive:photos"):
+        grant = ("consents", "grant", "u_8f2", consent, "--source", "in-app", "--evidence", "sheet")
+        _check("consents grant", run(*grant))
+    _check("consents list", run("consents", "list", "u_8f2"))
+    _check("consents history", run("consents", "history", "u_8f2"))
+    _check("consents required", run("consents", "required"))
     queued = json.loads(run("generate", "sea.jpg", "--user", "u_8f2", "--no-wait"))
     request = json.loads(
         run("requests", "open", "--user", "u_8f2", "--kind", "correction",
@@ -140,6 +146,8 @@ def test_commands_print_their_documented_shapes(tour, tmp_path: Path) -> None:
     for argv in RUNS:
         path = " ".join(argv[:2]) if " ".join(argv[:2]) in SHAPES else argv[0]
         _check(path, run(*argv))
+    _check("policy publish", run("policy", "publish", "--accept-risk", "the shapes test"))
+    _check("policy versions", run("policy", "versions"))
     _check("users erase", run("users", "erase", "u_8f2", "--dry-run"), variant=1)
     _check("devices remove", run("devices", "remove", token, "--yes"))
     _check("tasks cancel", run("tasks", "cancel", queued["id"]))

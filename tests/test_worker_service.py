@@ -27,7 +27,12 @@ from liveai.models import Task, TaskState
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.video_provider import serve
-from tests.generation_helpers import photo, providers_for, rig_settings
+from tests.generation_helpers import (
+    give_generation_consents,
+    photo,
+    providers_for,
+    rig_settings,
+)
 from tests.providers_helpers import fake_env
 from tests.service_helpers import rows, start, wait_for
 
@@ -82,6 +87,9 @@ def ops_user(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVEAI_RENDER_MAX_SIDE", "96")
     monkeypatch.setenv("LIVEAI_PROVIDER_ORDER", "local")
     assert cli("users", "create", "--issuer", "https://t", "--sub", "ops").exit_code == 0
+    for consent in ("face_editing", "sensitive:photos"):
+        grant = ("consents", "grant", "ops", consent, "--source", "in-app", "--evidence", "t")
+        assert cli(*grant).exit_code == 0
     assert cli("credits", "grant", "ops", "100", "--key", "g1", "--reason", "t").exit_code == 0
 
 
@@ -104,7 +112,7 @@ def test_resume_takes_over_a_gone_runners_task_and_leaves_a_live_ones(
     result = cli("tasks", "resume")
     assert result.exit_code == 0, result.stderr
     assert f"took over task {gone_task}" in result.stderr
-    assert "resumed 1 task(s): {'succeeded': 1}" in result.stderr
+    assert "resumed 1 task(s): 1 succeeded" in result.stderr
     assert f"task {live_task} is run by {elsewhere}" in result.stderr
     assert "its lease ends at" in result.stderr
     assert json.loads(cli("tasks", "show", live_task, "--json").stdout)["state"] == "queued"
@@ -178,6 +186,7 @@ def test_a_long_running_worker_retries_a_failing_task_then_fails_it_and_voids_th
         fakes = providers_for(client, {"a": fake.url})
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="retry")
+            give_generation_consents(session, user.id, SYSTEM_CLOCK)
             ledger.grant(session, user.id, 10, key="g", reason="t")
             task = create_task(
                 session, storage, fakes, settings, user.id, NewTask(photo()), clock=SYSTEM_CLOCK
@@ -205,6 +214,7 @@ def test_max_tasks_drains_after_that_many_claims(database: Database, tmp_path: P
         fakes = providers_for(client, {"a": fake.url})
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="limits")
+            give_generation_consents(session, user.id, SYSTEM_CLOCK)
             ledger.grant(session, user.id, 30, key="g", reason="t")
             for _ in range(3):
                 create_task(
@@ -353,6 +363,7 @@ def test_metrics_are_served_in_the_prometheus_format(database: Database, tmp_pat
         fakes = providers_for(client, {"a": fake.url})
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="metrics")
+            give_generation_consents(session, user.id, SYSTEM_CLOCK)
             ledger.grant(session, user.id, 30, key="g", reason="t")
             for prompt in ("one", "two"):
                 create_task(
