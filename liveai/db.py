@@ -23,7 +23,16 @@ from liveai.settings import Settings
 UPGRADE_HINT = "run `liveai db upgrade`"
 
 
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting platforms hand them out) use psycopg 3."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     parsed = parse_database_url(url)
     try:
         if parsed.get_backend_name() != "sqlite":
@@ -84,6 +93,16 @@ def head_revisions() -> set[str]:
 def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def revision_counts(current: set[str]) -> tuple[int, int]:
+    """How many migrations `current` has applied, and how many there are."""
+    script = ScriptDirectory.from_config(alembic_config())
+    total = sum(1 for _ in script.walk_revisions())
+    known = {rev.revision for rev in script.walk_revisions()}
+    start = tuple(r for r in current if r in known)
+    applied = sum(1 for _ in script.iterate_revisions(start, "base")) if start else 0
+    return applied, total
 
 
 def upgrade(engine: Engine) -> None:

@@ -10,12 +10,22 @@ from liveai.errors import LiveAIError
 from liveai.private_files import private_folder
 from liveai.settings import Settings, load_settings
 
+OFF_PREFIXES = ("not configured", "no token issuer configured", "no remote provider configured")
+
 
 @dataclass(frozen=True)
 class Check:
+    """One health check: `status` is ok, warn (works; look at it), off (not set up) or FAIL."""
+
     name: str
     ok: bool
     detail: str
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            off = self.ok and self.detail.startswith(OFF_PREFIXES)
+            object.__setattr__(self, "status", "FAIL" if not self.ok else "off" if off else "ok")
 
 
 CheckFn = Callable[[Settings], Check]
@@ -138,6 +148,44 @@ def check_audit_key(settings: Settings) -> Check:
     )
 
 
+def check_variables(settings: Settings) -> Check:
+    """Every LIVEAI_* variable is read by a setting: a typo is not silently ignored."""
+    from liveai.settings_guide import unknown_message, unknown_variables
+
+    unknown = unknown_variables()
+    if unknown:
+        return Check("variables", False, "; ".join(unknown_message(v, s) for v, s in unknown))
+    return Check("variables", True, "every LIVEAI_* variable is a setting")
+
+
+def check_deployment(settings: Settings) -> Check:
+    """Production on the embedded SQLite database with the local renderer is a demo setup."""
+    name = "deployment"
+    if settings.environment != "production":
+        return Check(name, True, f"environment {settings.environment}")
+    problems = []
+    if settings.resolved_database_url.startswith("sqlite"):
+        problems.append("the database is SQLite")
+    if _local_renderer_only(settings):
+        problems.append("videos come from the local renderer")
+    if len(problems) == 2:
+        detail = f"environment production, but {' and '.join(problems)}"
+        hint = "set LIVEAI_DATABASE_URL and a provider's keys, or LIVEAI_ENVIRONMENT=development"
+        return Check(name, True, f"{detail}: {hint}", status="warn")
+    return Check(name, True, "environment production")
+
+
+def _local_renderer_only(settings: Settings) -> bool:
+    from liveai.generation.runtime import http_client
+    from liveai.providers.registry import build_providers, candidates
+
+    try:
+        with http_client(settings) as client:
+            return candidates(build_providers(settings, client), settings) == ["local"]
+    except LiveAIError:
+        return False
+
+
 CHECKS: list[CheckFn] = [
     check_database,
     check_storage,
@@ -147,6 +195,8 @@ CHECKS: list[CheckFn] = [
     check_providers,
     check_generation,
     check_audit_key,
+    check_variables,
+    check_deployment,
 ]
 
 

@@ -3,6 +3,7 @@
     LiveAIError (1)
     ├── ConfigError (1)             bad or missing settings, malformed TOML
     ├── InvalidInput (2)            a caller passed something unusable
+    │   └── AmbiguousId             an id prefix more than one record starts with
     ├── NotFound (3)                an unknown user, task, hold, ...
     ├── AuthError (4)               a token or signature was rejected
     │   └── ConsentMissing          the user has not given a consent the step needs
@@ -145,3 +146,19 @@ class SchemaBehind(DatabaseError):
 
 class SchemaAhead(DatabaseError):
     pass
+
+
+class AmbiguousId(InvalidInput):
+    """An id prefix that more than one record starts with."""
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What a third-party exception says, without internals: no object addresses, no
+    `[Errno N]` codes (FFmpeg's are tags like 1094995529), no quoted `<none>` names."""
+    import re
+
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", str(text))
+    text = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", text)
+    text = re.sub(r":\s*'<none>'", "", text)
+    return text.strip().rstrip(":").strip()

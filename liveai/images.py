@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
-from liveai.errors import InvalidInput
+from liveai.errors import InvalidInput, plain_reason
 
 if TYPE_CHECKING:
     from liveai.settings import Settings
@@ -219,7 +219,8 @@ def _register_heif() -> None:
 
 
 def _corrupt(source_type: str, exc: BaseException | None) -> CorruptImage:
-    why = f": {exc}" if exc and str(exc) else ""
+    reason = plain_reason(exc) if exc else ""
+    why = f": {reason}" if reason else ""
     return CorruptImage(
         f"the photo looks like a {source_type.upper()} but cannot be decoded{why}",
         hint="the file is damaged or truncated; send the original photo again",

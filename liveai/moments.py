@@ -5,7 +5,7 @@ a zone. Dates and local times are read in the given zone (the deadline zone), so
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from liveai.errors import InvalidInput
@@ -30,3 +30,9 @@ def parse_moment(value: str, zone: ZoneInfo) -> datetime:
 def in_zone(moment: datetime, zone: ZoneInfo, *, timespec: str = "minutes") -> str:
     """A moment as ISO 8601 in `zone` (the offset is part of it), to the minute."""
     return moment.astimezone(zone).isoformat(timespec=timespec)
+
+
+def utc_text(moment: datetime) -> str:
+    """Exact, in UTC, as JSON shows times (a naive moment, as SQLite hands it back, is UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()

@@ -283,9 +283,26 @@ def _mask_url_password(url: str) -> str:
     return masked_url(url)
 
 
+def _check_explicit_config(path: Path) -> None:
+    """A LIVEAI_CONFIG that names nothing usable is an error, never a silent default."""
+    if not os.environ.get("LIVEAI_CONFIG"):
+        return
+    if path.is_dir():
+        raise ConfigError(
+            f"LIVEAI_CONFIG names the folder {path}, not a file",
+            hint="point it at a liveai.toml file (`liveai config init` writes one)",
+        )
+    if not path.exists():
+        raise ConfigError(
+            f"LIVEAI_CONFIG names {path}, which does not exist",
+            hint="create it with `liveai config init`, or unset LIVEAI_CONFIG",
+        )
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning every way they can be wrong into one ConfigError."""
     path = default_config_path()
+    _check_explicit_config(path)
     try:
         return _usable(Settings(**overrides))
     except UnicodeDecodeError:

@@ -87,8 +87,10 @@ def find_identity(session: Session, issuer: str, subject: str) -> Identity | Non
 
 
 def get_user(session: Session, ref: str | uuid.UUID) -> User:
-    """Find a user by id, by a subject bound to it, or by e-mail (an Apple relay address
-    too); an e-mail on several accounts is refused, naming them."""
+    """Find a user by id, by a subject bound to it, by a unique id prefix, or by e-mail (an
+    Apple relay address too); an e-mail on several accounts is refused, naming them."""
+    from liveai.ids import resolve_id
+
     user_id = _as_uuid(ref)
     if user_id is not None:
         user = session.get(User, user_id, options=[selectinload(User.identities)])
@@ -101,8 +103,14 @@ def get_user(session: Session, ref: str | uuid.UUID) -> User:
     ).all()
     if len(matches) > 1:
         raise Conflict(f"subject {ref!r} is bound to {len(matches)} users", hint="pass a user id")
+    hint = "see `liveai users list` for ids and subjects"
+    if not matches and user_id is None:
+        prefixed = resolve_id(session, User.id, ref, noun="user", hint=hint)
+        found = session.get(User, prefixed) if prefixed else None
+        if found is not None:
+            return found
     if not matches:
-        raise NotFound(f"no user {ref!r}", hint="see `liveai users list` for ids and subjects")
+        raise NotFound(f"no user {ref!r}", hint=hint)
     return matches[0]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from liveai.errors import ExitCode, LiveAIError
 from liveai_cli import output
@@ -15,6 +16,50 @@ from liveai_cli import output
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+# What people type for a command each group names otherwise.
+ALIASES = {"ls": "list", "list": "ls", "delete": "erase"}
+
+
+def _flag_has_no_metavar(self: TyperOption, ctx: Any) -> str | None:
+    """A flag takes no value: its help shows no `<bool>`."""
+    return None if self.is_flag else _typed_metavar(self, ctx)
+
+
+_typed_metavar = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_has_no_metavar  # type: ignore[method-assign]
+
+
+class AliasGroup(TyperGroup):
+    """A command group that also answers to the common aliases (`ls` for `list`, ...)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in ALIASES:
+            return super().get_command(ctx, ALIASES[cmd_name])
+        return found
+
+
+def first_paragraph(text: str) -> str:
+    """A command's summary, whole: listings and docs/cli.md never cut it."""
+    import inspect
+
+    return " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+
+
+def with_shape(fn: Callable[..., Any], name: str | None) -> str:
+    """The command's help with its JSON shape (liveai_cli/shapes.py) before the example."""
+    import inspect
+
+    from liveai_cli.shapes import shape_of
+
+    text = inspect.cleandoc(fn.__doc__ or "")
+    shape = shape_of(fn.__module__, name)
+    if shape is None:
+        return text
+    head, example, tail = text.rpartition("\n\nExample:")
+    line = f"JSON: {shape}"
+    return f"{head}\n\n{line}{example}{tail}" if example else f"{text}\n\n{line}"
 
 
 def debug_enabled() -> bool:
@@ -69,15 +114,20 @@ class App(typer.Typer):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("cls", AliasGroup)
         kwargs.setdefault("context_settings", CONTEXT_SETTINGS)
         kwargs.setdefault("rich_markup_mode", "rich")
         kwargs.setdefault("pretty_exceptions_enable", False)
+        if kwargs.get("help"):
+            kwargs.setdefault("short_help", first_paragraph(kwargs["help"]))
         super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
-        register = super().command(*args, **kwargs)
-
         def decorator(fn: F) -> F:
+            short = first_paragraph(fn.__doc__ or "")
+            name = args[0] if args else kwargs.get("name")
+            described = {"short_help": short, "help": with_shape(fn, name)}
+            register = super(App, self).command(*args, **{**described, **kwargs})
             register(guarded(fn))
             return fn
 

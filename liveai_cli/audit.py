@@ -17,9 +17,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 DEFAULT_LIMIT = 50
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "user_id", "details")
+# On a terminal the least useful right-most, as a narrow one drops columns from the right.
+TABLE_COLUMNS = ("id", "at", "action", "user_id", "actor", "details")
 
 
 @app.command("list")
+@output.list_options
 def list_(
     user: Annotated[
         str | None, typer.Option(help="Only events about this user (id, subject or e-mail).")
@@ -35,8 +38,7 @@ def list_(
         int, typer.Option(min=1, help=f"At most N events (default {DEFAULT_LIMIT}).")
     ] = DEFAULT_LIMIT,
     all_: Annotated[bool, typer.Option("--all", help="Every matching event, no limit.")] = False,
-    csv: Annotated[bool, typer.Option("--csv", help="Print CSV (for auditors).")] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List audit events, newest first (the newest 50 unless --limit or --all); times in
     the deadline zone.
@@ -44,11 +46,11 @@ def list_(
     Example: liveai audit list --action request.* --since 2026-10-01 --csv
     """
     from dataclasses import replace
-    from datetime import datetime
 
     from liveai.audit import EventFilter, event_to_dict, newest_events
-    from liveai.moments import in_zone, parse_moment
+    from liveai.moments import parse_moment
     from liveai.privacy.calendar import deadline_zone
+    from liveai_cli.cells import zoned
 
     state.deadlines()
     zone = deadline_zone()
@@ -62,14 +64,12 @@ def list_(
         if user:
             wanted = replace(wanted, user_id=_user_id(session, user))
         rows = [event_to_dict(e) for e in newest_events(session, wanted)]
-    for row in rows:
-        row["at"] = in_zone(datetime.fromisoformat(row["at"]), zone, timespec="seconds")
-    if json_:
-        output.emit_json(rows)
-    elif csv:
-        output.emit_csv(rows, AUDIT_COLUMNS)
-    else:
-        output.table(rows, AUDIT_COLUMNS, title=f"newest first, times in {zone.key}")
+    if fmt.name == "csv":
+        rows = [{name: row[name] for name in AUDIT_COLUMNS} for row in rows]
+    elif not fmt.json:
+        rows = [{**row, "at": zoned(row["at"], zone)} for row in rows]
+    columns = AUDIT_COLUMNS if fmt.name == "csv" else TABLE_COLUMNS
+    output.emit(rows, fmt, columns, empty="no audit events")
 
 
 def _user_id(session: Any, ref: str) -> Any:

@@ -161,9 +161,11 @@ def apple_exchange(
 
 
 @app.command("apple-revoke")
+@output.json_option
 def apple_revoke(
     user: Annotated[str, typer.Argument(help="A user id, or a subject bound to it.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Revoke the user's Sign in with Apple tokens at Apple and forget them.
 
@@ -179,6 +181,8 @@ def apple_revoke(
         count = revoke_tokens(
             session, user, client=client, http=http, cipher=cipher, actor=state.actor()
         )
+    if fmt.json:
+        output.emit({"user": user, "revoked": count}, fmt)
     if count:
         output.info(f"revoked {count} Sign in with Apple token(s)")
     else:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -32,7 +32,9 @@ def due(
         int | None,
         typer.Option(min=1, max=366, help="Working days allowed (default: the policy's SLA)."),
     ] = None,
-    region: Annotated[str, typer.Option(help="cn, or eu to apply the GDPR month too.")] = "cn",
+    region: Annotated[
+        choices.Region, typer.Option(help="cn, or eu to apply the GDPR month too.")
+    ] = "cn",
     json_: JsonOption = False,
 ) -> None:
     """The due date of a request received on DATE (the day of receipt is not counted).

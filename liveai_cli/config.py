@@ -1,7 +1,8 @@
-"""liveai config: show the settings in force and where they come from."""
+"""liveai config: the settings in force, where each comes from, and a template file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,20 +13,21 @@ from liveai_cli.groups import summary
 
 app = App(help=summary("config"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 @app.command("show")
-def show(json_: JsonOption = False) -> None:
-    """Show every setting, secrets masked.
+@output.list_options
+def show(fmt: output.Format = output.HUMAN) -> None:
+    """Show every setting with its source (default, file, environment), secrets masked.
+
 
     Example: liveai config show --json
     """
-    shown = state.settings().masked()
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    from dataclasses import asdict
+
+    from liveai.settings_guide import describe
+
+    rows = [asdict(info) for info in describe(state.settings())]
+    output.emit(rows, fmt, ["name", "value", "source", "description"])
 
 
 @app.command("path")
@@ -37,3 +39,21 @@ def path() -> None:
     from liveai.settings import default_config_path
 
     output.text(str(default_config_path()))
+
+
+@app.command("init")
+def init(
+    to: Annotated[
+        Path | None, typer.Option("--path", help="Where to write; default: `liveai config path`.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented liveai.toml with every setting at its default (mode 0600).
+
+    Example: liveai config init --path ./liveai.toml
+    """
+    from liveai.settings import default_config_path
+    from liveai.settings_guide import write_template
+
+    written = write_template(to or default_config_path(), force=force)
+    output.info(f"wrote {written}: uncomment the settings you need")

@@ -33,7 +33,8 @@ ScopeOption = Annotated[
 
 
 @app.command("list")
-def list_(user: UserArg, json_: JsonOption = False) -> None:
+@output.list_options
+def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """List the consents that stand now (derived from the history).
 
     Example: liveai consents list u_123 --json
@@ -43,14 +44,13 @@ def list_(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [s.to_dict() for s in current(session, get_user(session, user).id)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["consent", "granted_at", "policy_version", "source"])
+    columns = ["consent", "granted_at", "policy_version", "source"]
+    output.emit(rows, fmt, columns, empty=f"no consents stand for {user}")
 
 
 @app.command("history")
-def history(user: UserArg, json_: JsonOption = False) -> None:
+@output.list_options
+def history(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """Show every grant and withdrawal, oldest first, with its evidence.
 
     Example: liveai consents history u_123
@@ -61,13 +61,11 @@ def history(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [record_to_dict(r) for r in steps(session, get_user(session, user).id)]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:  # the table shows what was given; the effect note is in --json
-        shown = {k: v for k, v in row["evidence"].items() if k != "effect"}
-        row["evidence"] = ", ".join(f"{k}={v}" for k, v in shown.items())
-    output.table(rows, ["at", "consent", "action", "source", "policy_version", "evidence"])
+    if fmt.name == "human":  # the table shows what was given; the effect note is in --json
+        for row in rows:
+            row["evidence"] = {k: v for k, v in row["evidence"].items() if k != "effect"}
+    columns = ["at", "consent", "action", "source", "policy_version", "evidence"]
+    output.emit(rows, fmt, columns, empty=f"no consent recorded for {user}")
 
 
 @app.command("grant")
@@ -163,7 +161,8 @@ def withdraw(
 
 
 @app.command("required")
-def required(json_: JsonOption = False) -> None:
+@output.list_options
+def required(fmt: output.Format = output.HUMAN) -> None:
     """Show what each purpose needs per recipient, derived from the data inventory.
 
     Example: liveai consents required --json
@@ -171,11 +170,11 @@ def required(json_: JsonOption = False) -> None:
     from liveai.privacy.consent_rules import requirements_table
 
     rows = requirements_table()
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["purpose", "recipient", "role", "region", "needs"])
-    output.info("policy acceptance is needed too when the policy changed materially for the step")
+    output.emit(rows, fmt, ["purpose", "recipient", "role", "region", "needs"])
+    if fmt.name == "human":
+        output.info(
+            "policy acceptance is needed too when the policy changed materially for the step"
+        )
 
 
 @app.command("check")

@@ -8,12 +8,19 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
 
 app = App(help=summary("credits"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+UserArg = Annotated[
+    str,
+    typer.Argument(
+        help="A user id (or a unique prefix), or a subject bound to the user.",
+        autocompletion=user_ids,
+    ),
+]
 AmountArg = Annotated[int, typer.Argument(min=1, help="A whole number of credits.")]
 ReasonOption = Annotated[str, typer.Option(help="Why: kept with the transfer.")]
 KeyOption = Annotated[
@@ -43,10 +50,11 @@ def balance(user: UserArg, json_: JsonOption = False) -> None:
 
 
 @app.command("history")
+@output.list_options
 def history(
     user: UserArg,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List a user's transfers, newest first; delta is the change to the posted balance.
 
@@ -61,38 +69,71 @@ def history(
             ledger.transfer_to_dict(t, delta=ledger.user_delta(session, t))
             for t in ledger.history(session, found.id, limit=limit)
         ]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, HISTORY_COLUMNS)
+    output.emit(rows, fmt, HISTORY_COLUMNS, empty="no transfers for this user")
+
+
+@app.command("show")
+@output.json_option
+def show(
+    transfer: Annotated[str, typer.Argument(help="A transfer id, a unique prefix, or its key.")],
+    fmt: output.Format = output.HUMAN,
+) -> None:
+    """Show one transfer.
+
+
+    Example: liveai credits show 6406caca
+    """
+    from liveai import ledger
+
+    with state.session() as session:
+        found = ledger.get_transfer(session, transfer)
+        shown = ledger.transfer_to_dict(found, delta=ledger.user_delta(session, found))
+    output.emit(shown, fmt)
 
 
 @app.command("grant")
-def grant(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+@output.json_option
+def grant(
+    user: UserArg,
+    amount: AmountArg,
+    reason: ReasonOption,
+    key: KeyOption = None,
+    fmt: output.Format = output.HUMAN,
+) -> None:
     """Give a user promotional credits (audited).
 
     Example: liveai credits grant u_123 20 --reason "support: failed generation"
     """
     from liveai import ledger
 
-    _change(ledger.grant, user, amount, reason, key, verb="granted")
+    _change(ledger.grant, user, amount, reason, key, verb="granted", fmt=fmt)
 
 
 @app.command("revoke")
-def revoke(user: UserArg, amount: AmountArg, reason: ReasonOption, key: KeyOption = None) -> None:
+@output.json_option
+def revoke(
+    user: UserArg,
+    amount: AmountArg,
+    reason: ReasonOption,
+    key: KeyOption = None,
+    fmt: output.Format = output.HUMAN,
+) -> None:
     """Take credits back with a correcting transfer; never below zero (exit 5). Audited.
 
     Example: liveai credits revoke u_123 20 --reason "duplicate grant"
     """
     from liveai import ledger
 
-    _change(ledger.correction, user, -amount, reason, key, verb="revoked")
+    _change(ledger.correction, user, -amount, reason, key, verb="revoked", fmt=fmt)
 
 
-def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str) -> None:
+def _change(
+    fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str, fmt: Any
+) -> None:
     import uuid
 
     from liveai.errors import InvalidInput
+    from liveai.ledger import transfer_to_dict
     from liveai.ledger.operations import recorded_here
     from liveai.users import get_user
 
@@ -104,13 +145,18 @@ def _change(fn: Any, user: str, amount: int, reason: str, key: str | None, *, ve
         transfer = fn(session, found.id, amount, key=key, reason=reason, actor=state.actor())
         replay = not recorded_here(session, transfer)
         what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
-    output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
+        shown = {**transfer_to_dict(transfer), "replayed": replay}
+    if fmt.json:
+        output.emit(shown, fmt)
+    else:
+        output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
 
 
 @app.command("holds")
+@output.list_options
 def holds(
     user: Annotated[str | None, typer.Argument(help="Only this user's holds.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List pending holds (credits reserved by generations), oldest first.
 
@@ -122,14 +168,12 @@ def holds(
     with state.session() as session:
         user_id = get_user(session, user).id if user else None
         rows = [ledger.transfer_to_dict(h) for h in ledger.list_holds(session, user_id)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, HOLD_COLUMNS)
+    output.emit(rows, fmt, HOLD_COLUMNS, empty="no pending holds")
 
 
 @app.command("expire-holds")
-def expire_holds() -> None:
+@output.json_option
+def expire_holds(fmt: output.Format = output.HUMAN) -> None:
     """Expire every hold whose timeout has passed, making its credits available again.
 
     Example: liveai credits expire-holds
@@ -138,7 +182,10 @@ def expire_holds() -> None:
 
     with state.session() as session:
         count = ledger.expire_holds(session)
-    output.info(f"{count} hold{'' if count == 1 else 's'} expired")
+    if fmt.json:
+        output.emit({"expired": count}, fmt)
+    else:
+        output.info(f"{count} hold{'' if count == 1 else 's'} expired")
 
 
 @app.command("reconcile")

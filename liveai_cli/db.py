@@ -16,7 +16,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 @app.command("upgrade")
-def upgrade() -> None:
+@output.json_option
+def upgrade(fmt: output.Format = output.HUMAN) -> None:
     """Apply every pending migration.
 
     Example: LIVEAI_DATABASE_URL=postgresql+psycopg://localhost/liveai liveai db upgrade
@@ -25,12 +26,18 @@ def upgrade() -> None:
 
     with state.database(check_schema=False) as database:
         db.upgrade(database.engine)
-    output.info(f"database at {', '.join(sorted(db.head_revisions()))}")
+    heads = sorted(db.head_revisions())
+    if fmt.json:
+        output.emit({"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True}, fmt)
+    else:
+        output.info(f"database at {', '.join(heads)}")
 
 
 @app.command("current")
-def current(json_: JsonOption = False) -> None:
-    """Show the revision the database is at, and whether it is up to date.
+@output.json_option
+def current(fmt: output.Format = output.HUMAN) -> None:
+    """Say which revision the database is at, as "at revision N of M", and whether it is current.
+
 
     Example: liveai db current --json
     """
@@ -39,15 +46,20 @@ def current(json_: JsonOption = False) -> None:
     with state.database(check_schema=False) as database:
         db.ping(database.engine)
         schema = db.schema_state(database.engine)
+    applied, total = db.revision_counts(schema.current)
     report = {
         "current": sorted(schema.current),
         "heads": sorted(schema.heads),
+        "applied": applied,
+        "total": total,
         "up_to_date": schema.up_to_date,
     }
-    if json_:
-        output.emit_json(report)
-    else:
-        output.fields(report)
+    if fmt.json:
+        output.emit(report, fmt)
+        return
+    where = ", ".join(report["current"]) or "an empty database"
+    verdict = "up to date" if schema.up_to_date else "run `liveai db upgrade`"
+    output.text(f"at revision {applied} of {total} ({where}): {verdict}")
 
 
 @app.command("check")

@@ -8,18 +8,26 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
 
 app = App(help=summary("devices"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
+UserArg = Annotated[
+    str,
+    typer.Argument(
+        help="A user id (or a unique prefix), or a subject bound to the user.",
+        autocompletion=user_ids,
+    ),
+]
 TokenArg = Annotated[str, typer.Argument(help="The APNs device token (hexadecimal).")]
 COLUMNS = ["id", "token", "environment", "app_version", "ios_version", "locale", "last_seen_at"]
 
 
 @app.command("list")
-def list_(user: UserArg, json_: JsonOption = False) -> None:
+@output.list_options
+def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """List a user's devices, oldest first.
 
     Example: liveai devices list u_123 --json
@@ -28,13 +36,7 @@ def list_(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [device_to_dict(d) for d in list_devices(session, user)]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:
-        row["token"] = f"{row['token'][:12]}…"
-        row["last_seen_at"] = row["last_seen_at"][:16].replace("T", " ")
-    output.table(rows, COLUMNS)
+    output.emit(rows, fmt, COLUMNS, empty="no devices for this user")
 
 
 @app.command("add")
@@ -51,7 +53,7 @@ def add(
 ) -> None:
     """Register a device for a user, or refresh it if the token is known.
 
-    Example: liveai devices add u_123 3f9a…c2 --env production --app-version 1.4.2 --locale zh-Hans
+    Example: liveai devices add u_123 "$DEVICE_TOKEN" --env production --locale zh-Hans
     """
     from liveai.push import device_to_dict, register_device
 
@@ -74,20 +76,25 @@ def add(
 
 
 @app.command("remove")
+@output.json_option
 def remove(
     token: TokenArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Forget a device: it gets no more notifications.
 
-    Example: liveai devices remove 3f9a…c2 --yes
+    Example: liveai devices remove "$DEVICE_TOKEN" --yes
     """
-    from liveai.push import get_device, remove_device
+    from liveai.push import device_to_dict, get_device, remove_device
 
     with state.session() as session:
         device = get_device(session, token)
-        device_id, user_id = device.id, device.user_id
+        device_id, user_id, shown = device.id, device.user_id, device_to_dict(device)
     output.confirm(f"Remove device {device_id} of user {user_id}?", yes=yes)
     with state.session() as session:
         remove_device(session, token, actor=state.actor())
-    output.info(f"device {device_id} removed")
+    if fmt.json:
+        output.emit({**shown, "removed": True}, fmt)
+    else:
+        output.info(f"device {device_id} removed")

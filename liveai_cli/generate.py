@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
-from liveai_cli import output, state
-from liveai_cli.app import App
+from liveai_cli import choices, output, state
+from liveai_cli.app import AliasGroup, App
 from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_COMMAND = "image"
 
 
-class _ImageByDefault(TyperGroup):
+class _ImageByDefault(AliasGroup):
     """`liveai generate PHOTO` is short for `liveai generate image PHOTO`."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -67,7 +66,7 @@ class _Stages:
         self.status: Any = None
 
     def __enter__(self) -> _Stages:
-        if self.enabled and output.stderr().is_terminal:
+        if self.enabled and output.stderr().is_interactive:
             self.status = output.stderr().status("starting")
             self.status.__enter__()
         return self
@@ -90,12 +89,10 @@ def image(
         Path | None, typer.Argument(help="A jpg, png or heic photo.", show_default=False)
     ] = None,
     prompt: Annotated[str, typer.Option(help="What should happen in the video.")] = "",
-    motion: Annotated[
-        str, typer.Option(help="Camera motion: static, zoom_in, pan_left, orbit_right, ...")
-    ] = "zoom_in",
+    motion: Annotated[choices.Motion, typer.Option(help="Camera motion.")] = "zoom_in",
     duration: Annotated[int | None, typer.Option(min=1, help="Seconds; default 5.")] = None,
     provider: Annotated[
-        str | None,
+        choices.Provider | None,
         typer.Option(
             help="Use exactly this provider (kling, ark, wan, fal, local), or auto: the "
             "configured order with failover (the default)."
@@ -175,7 +172,7 @@ def _queue(
 
     new = NewTask(data, prompt, parse_motion(motion), duration, provider)
     with runner.database.transaction() as session:
-        owner = _owner(session, runner, user)
+        owner, told = _owner(session, runner, user)
         task = create_task(
             session,
             runner.storage,
@@ -186,12 +183,15 @@ def _queue(
             clock=runner.clock,
             actor=state.actor(),
         )
-        return task.id
+        task_id = task.id
+    if told:
+        output.info(told)
+    return task_id
 
 
-def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
-    """The user named, or the local developer user; its creation is told, with the
-    consents given for it."""
+def _owner(session: Session, runner: Lifecycle, user: str | None) -> tuple[User, str | None]:
+    """The user named, or the local developer user; when this made it, the line that says
+    so, with the consents given for it (told once the transaction has committed)."""
     from liveai.generation import resolve_user
     from liveai.generation.pricing import DEV_ISSUER
     from liveai.privacy.consents import current
@@ -200,10 +200,10 @@ def _owner(session: Session, runner: Lifecycle, user: str | None) -> User:
     settings = runner.settings
     new = user is None and find_identity(session, DEV_ISSUER, settings.default_user) is None
     owner = resolve_user(session, settings, user, clock=runner.clock)
-    if new:
-        given = ", ".join(s.name for s in current(session, owner.id)) or "none"
-        output.info(f"created the local developer user {owner.id}; consents given: {given}")
-    return owner
+    if not new:
+        return owner, None
+    given = ", ".join(s.name for s in current(session, owner.id)) or "none"
+    return owner, f"created the local developer user {owner.id}; consents given: {given}"
 
 
 def _finish(
@@ -211,12 +211,14 @@ def _finish(
 ) -> None:
     from liveai.errors import ExitCode
     from liveai.generation import get_task, task_to_dict, transfers_of
+    from liveai.scripting import save_result
 
     with runner.database.transaction() as session:
         task = get_task(session, task_id)
         shown = task_to_dict(task, transfers_of(session, task.id))
-    if out is not None and task.result_key and task.poster_key:
-        shown["files"] = _save(runner, task.result_key, task.poster_key, out, str(task.id))
+    files = save_result(runner.storage, task, out, str(task.id)) if out is not None else None
+    if files:
+        shown["files"] = [str(path) for path in files]
         if live_photo:
             shown["files"] += _live_photo(runner, task_id, out)
     if json_:
@@ -226,18 +228,6 @@ def _finish(
         output.fields({k: shown[k] for k in keys if shown.get(k) is not None})
     if shown["state"] in ("failed", "cancelled"):
         raise typer.Exit(int(ExitCode.UPSTREAM if shown["state"] == "failed" else 1))
-
-
-def _save(runner: Lifecycle, video: str, poster: str, out: Path, name: str) -> list[str]:
-    from liveai.private_files import private_folder, write_private
-
-    private_folder(out)
-    files = []
-    for key, suffix in ((video, ".mp4"), (poster, ".jpg")):
-        path = out / f"{name}{suffix}"
-        write_private(path, runner.storage.get(key))
-        files.append(str(path))
-    return files
 
 
 def _live_photo(runner: Lifecycle, task_id: uuid.UUID, out: Path) -> list[str]:
@@ -259,17 +249,26 @@ def batch(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Save each video, its poster and (live_photo lines) its Live Photo pair here."
+            help="Save each video and poster here as PHOTO-TASKID.mp4/.jpg, and the Live Photo "
+            "pair of live_photo lines."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate and price every line; exit 5 if the balance is short."
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Run every line of a manifest concurrently; lines already done are skipped on a rerun.
 
-    Example: liveai generate batch shots.csv --concurrency 8
+
+    Example: liveai generate batch shots.csv --concurrency 8 --out videos
     """
-    from liveai.generation.batch import read_manifest, run_batch
+    from liveai.generation.batch import read_manifest
     from liveai_cli import progress
+    from liveai_cli.outfiles import writable_folder
     from liveai_cli.service import interrupt_on_sigterm
 
     items = read_manifest(manifest)
@@ -277,61 +276,85 @@ def batch(
         from liveai.errors import InvalidInput
 
         raise InvalidInput("the manifest asks for Live Photos", hint="pass --out DIR for the pairs")
-    bar = progress.tasks_bar("generating", total=len(items), enabled=not json_)
-    with lifecycle() as runner, interrupt_on_sigterm(), bar as counted:
+    if out is not None and not dry_run:
+        writable_folder(out, "--out")
+    with lifecycle() as runner, interrupt_on_sigterm():
         with runner.database.transaction() as session:
-            owner = _owner(session, runner, user).id
-        try:
-            results = run_batch(
-                runner,
-                owner,
-                items,
-                concurrency=concurrency,
-                actor=state.actor(),
-                on_item=lambda result: counted(result.state),  # refusals counted apart
-            )
-        except KeyboardInterrupt:
-            from liveai.stopping import Stopped
-
-            raise Stopped(
-                "interrupted: the unfinished lines stay queued with their credits held",
-                hint="rerun the same command to finish them, or `liveai tasks cancel ID`",
-            ) from None
-        files = _save_batch(runner, results, out) if out is not None else {}
-    rows = [
-        {
-            "line": r.item.line,
-            "image": str(r.item.image),
-            "task": str(r.task_id) if r.task_id else None,
-            "state": r.state,
-            "error": r.error,
-            **({"files": files.get(r.item.line, [])} if out is not None else {}),
-        }
-        for r in results
-    ]
+            owner_user, told = _owner(session, runner, user)
+            owner = owner_user.id
+        if told:
+            output.info(told)
+        if dry_run:
+            _dry_run(runner, owner, items, json_)
+            return
+        with progress.tasks_bar("generating", total=len(items), enabled=not json_) as counted:
+            results = _run_batch(runner, owner, items, concurrency, counted)
+        rows = [_batch_row(runner, r, out) for r in results]
     if json_:
         output.emit_json(rows)
     else:
-        extra = ["files"] if out is not None else []
-        output.table(rows, ["line", "image", "task", "state", "error", *extra])
+        output.table(rows, ["line", "image", "task", "state", "error", "files"])
     if any(r["state"] not in ("succeeded", "skipped") for r in rows):
         raise typer.Exit(1)
 
 
-def _save_batch(runner: Lifecycle, results: list[Any], out: Path) -> dict[int, list[str]]:
-    """Line -> the files written for each finished line (video, poster, Live Photo pair)."""
-    from liveai.generation import get_task
+def _run_batch(
+    runner: Lifecycle, owner: uuid.UUID, items: list[Any], concurrency: int, counted: Any
+) -> list[Any]:
+    from liveai.generation.batch import run_batch
 
-    saved = {}
-    for result in results:
-        if result.task_id is None or result.state not in ("succeeded", "skipped"):
-            continue
+    try:
+        return run_batch(
+            runner,
+            owner,
+            items,
+            concurrency=concurrency,
+            actor=state.actor(),
+            on_item=lambda result: counted(result.state),  # refusals counted apart
+        )
+    except KeyboardInterrupt:
+        from liveai.stopping import Stopped
+
+        raise Stopped(
+            "interrupted: the unfinished lines stay queued with their credits held",
+            hint="rerun the same command to finish them, or `liveai tasks cancel ID`",
+        ) from None
+
+
+def _batch_row(runner: Lifecycle, result: Any, out: Path | None) -> dict[str, Any]:
+    from liveai.generation import get_task
+    from liveai.scripting import save_result
+
+    files = None
+    if out is not None and result.task_id is not None:
         with runner.database.transaction() as session:
             task = get_task(session, result.task_id)
-            video, poster = task.result_key, task.poster_key
-        if video and poster:
-            files = _save(runner, video, poster, out, str(result.task_id))
-            if result.item.live_photo:
-                files += _live_photo(runner, result.task_id, out)
-            saved[result.item.line] = files
-    return saved
+            saved = save_result(runner.storage, task, out, f"{result.item.image.stem}-{task.id}")
+        files = [str(path) for path in saved] if saved else None
+        if files and result.item.live_photo:
+            files += _live_photo(runner, result.task_id, out)
+    return {
+        "line": result.item.line,
+        "image": str(result.item.image),
+        "task": str(result.task_id) if result.task_id else None,
+        "state": result.state,
+        "error": result.error,
+        "files": files,
+    }
+
+
+def _dry_run(runner: Lifecycle, owner: uuid.UUID, items: list[Any], json_: bool) -> None:
+    from liveai.errors import ExitCode
+    from liveai.generation.batch_plan import plan_batch
+
+    plan = plan_batch(runner, owner, items)
+    if json_:
+        output.emit_json(plan.to_dict())
+    else:
+        output.table([vars(i) for i in plan.items], ["line", "image", "price", "state", "problem"])
+        verdict = "can be paid" if plan.payable else "cannot be paid"
+        output.info(f"total {plan.total} credits, {plan.available} available: {verdict}")
+    if not plan.payable:
+        raise typer.Exit(int(ExitCode.INSUFFICIENT_CREDITS))
+    if not plan.valid:
+        raise typer.Exit(int(ExitCode.USAGE))

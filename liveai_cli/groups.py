@@ -8,7 +8,8 @@ Each group lives in `liveai_cli/<name>.py` as a Typer app named `app`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, MutableMapping
+import sys
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
 import typer
@@ -16,6 +17,17 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 Command = TyperCommand | TyperGroup
+
+# `liveai --help` shows one panel per persona, in this order; a group missing here
+# goes to the last panel.
+PANELS: dict[str, list[str]] = {
+    "Generate": ["generate", "tasks", "worker", "providers", "intake", "livephoto"],
+    "Money": ["credits", "receipts"],
+    "Users & devices": ["users", "auth", "devices", "push"],
+    "Compliance": ["requests", "privacy", "consents", "calendar", "policy", "audit", "retention"],
+    "Operate": ["doctor", "config", "db", "storage"],
+}
+OTHER_PANEL = "More"
 
 SUMMARIES: dict[str, str] = {
     "config": "Show the settings in force (secrets masked) and the config file path.",
@@ -50,10 +62,20 @@ def summary(name: str) -> str:
     return SUMMARIES[name]
 
 
+def panel(name: str) -> str:
+    return next((title for title, names in PANELS.items() if name in names), OTHER_PANEL)
+
+
+def _position(name: str) -> int:
+    order = [n for names in PANELS.values() for n in names]
+    return order.index(name) if name in order else len(order)
+
+
 def load_group(name: str) -> Command:
     module = importlib.import_module(f"liveai_cli.{name}")
     group = typer.main.get_group(module.app)
     group.name = name
+    group.rich_help_panel = panel(name)
     return group
 
 
@@ -97,12 +119,40 @@ class LazyGroup(TyperGroup):
         self._listing = False
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(self.lazy_commands)
+        return sorted(self.lazy_commands, key=_position)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if self._listing and cmd_name in SUMMARIES and cmd_name not in self.lazy_commands.built:
-            return TyperGroup(name=cmd_name, help=summary(cmd_name))
-        return self.lazy_commands.get(cmd_name)
+            return TyperGroup(
+                name=cmd_name, help=summary(cmd_name), rich_help_panel=panel(cmd_name)
+            )
+        found = self.lazy_commands.get(cmd_name)
+        if found is not None:
+            found.rich_help_panel = panel(cmd_name)
+        return found
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """An unknown command is suggested across groups: `export` -> `privacy export`."""
+        from liveai_cli.usage import suggest_across_groups
+
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:
+            message = str(getattr(exc, "message", ""))
+            if args and message.startswith("No such command") and "Did you mean" not in message:
+                suggest_across_groups(self, ctx, args[0], exc)
+            raise
+
+    def main(
+        self, args: Sequence[str] | None = None, *a: Any, standalone_mode: bool = True, **kw: Any
+    ) -> Any:
+        """Usage errors as one line plus the usage; bare `liveai` shows help and exits 0."""
+        if not standalone_mode:
+            return super().main(args, *a, standalone_mode=False, **kw)
+        from liveai_cli.usage import run_standalone
+
+        parent = super()
+        sys.exit(run_standalone(lambda: parent.main(args, *a, standalone_mode=False, **kw)))
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """List the groups by their summaries, without building them."""

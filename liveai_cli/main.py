@@ -6,6 +6,8 @@ credits, 6 upstream failure, 130 interrupted.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +19,8 @@ from liveai_cli.groups import LazyGroup
 app = App(
     name="liveai",
     cls=LazyGroup,
+    # Plain text, not Rich markup, so docs/cli.md has no HTML entities.
+    rich_markup_mode="markdown",
     help=(
         "Operations and compliance toolkit for the live.ai app.\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 auth rejected, "
@@ -48,6 +52,14 @@ def root(
     log_format: Annotated[
         str, typer.Option("--log-format", help="Log lines as text or json (one object a line).")
     ] = "text",
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="FILE",
+            help="Load LIVEAI_* variables from this dotenv file (the environment wins).",
+        ),
+    ] = None,
 ) -> None:
     """Operations and compliance toolkit for the live.ai app."""
     from liveai_cli.logs import FORMATS, setup_logging
@@ -55,13 +67,31 @@ def root(
     if log_format not in FORMATS:
         raise typer.BadParameter("pick text or json", param_hint="--log-format")
     setup_logging(-1 if quiet else verbose, log_format)
+    if env_file is not None:
+        from liveai.settings_guide import read_env_file
+
+        for name, value in read_env_file(env_file).items():
+            os.environ.setdefault(name, value)
+    _warn_unknown_variables()
+
+
+def _warn_unknown_variables() -> None:
+    """A misspelt LIVEAI_* variable is ignored by the settings: say so on every command."""
+    if not any(name.upper().startswith("LIVEAI_") for name in os.environ):
+        return
+    from liveai.settings_guide import unknown_message, unknown_variables
+
+    for variable, suggestion in unknown_variables():
+        output.warn(unknown_message(variable, suggestion))
 
 
 @app.command("doctor")
-def doctor(
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
+@output.json_option
+def doctor(fmt: output.Format = output.HUMAN) -> None:
     """Check configuration, database reachability and schema, and storage; exit 1 on a failure.
+
+    Each check is ok, warn (works, but look at it), off (not configured) or FAIL.
+
 
     Example: liveai doctor --json
     """
@@ -70,14 +100,12 @@ def doctor(
     from liveai.doctor import run_checks
 
     checks = run_checks()
-    if json_:
-        output.emit_json({"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]})
+    ok = all(c.ok for c in checks)
+    if fmt.json:
+        output.emit({"ok": ok, "checks": [asdict(c) for c in checks]}, fmt)
     else:
-        output.table(
-            [{**asdict(c), "ok": "ok" if c.ok else "FAIL"} for c in checks],
-            ["name", "ok", "detail"],
-        )
-    if not all(c.ok for c in checks):
+        output.checks([(c.name, c.status, c.detail) for c in checks])
+    if not ok:
         raise typer.Exit(1)
 
 

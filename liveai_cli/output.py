@@ -1,14 +1,25 @@
-"""The only code that writes to the terminal: data to stdout, everything else to stderr."""
+"""The only code that writes to the terminal: data to stdout, everything else to stderr.
+
+A command renders through one path: `emit(data, fmt, columns)`. `fmt` comes from the
+`--json`/`--nl`/`--csv`/`--wide` flags that `@list_options` (lists) or `@json_option`
+(one object) add to the command in place of its `fmt: Format` parameter. Human output is
+a table in a terminal and tab-separated columns with a header when stdout is a pipe;
+JSON is exact (UTC times, byte counts) and compact when piped.
+"""
 
 from __future__ import annotations
 
-import json
+import functools
+import inspect
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+
+from liveai_cli import cells
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,8 +27,69 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _C1 = re.compile(r"[\x80-\x9f]")
+F = TypeVar("F", bound=Callable[..., Any])
+
 _stdout: Console | None = None
 _stderr: Console | None = None
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (see JSON shapes).")]
+NlOption = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV with a header.")]
+WideOption = Annotated[bool, typer.Option("--wide", help="Show every column, never folded.")]
+
+
+@dataclass(frozen=True)
+class Format:
+    """How a command prints its result: human, json, nl or csv; wide for every column."""
+
+    name: str = "human"
+    wide: bool = False
+
+    @property
+    def json(self) -> bool:
+        return self.name in ("json", "nl")
+
+
+HUMAN = Format()
+
+
+def pick(*, json_: bool = False, nl: bool = False, csv: bool = False, wide: bool = False) -> Format:
+    """The one format the flags ask for; two at once is a usage error."""
+    chosen = [name for name, on in (("json", json_), ("nl", nl), ("csv", csv)) if on]
+    if len(chosen) > 1:
+        raise typer.BadParameter(f"pick one of --{' or --'.join(chosen)}")
+    return Format(chosen[0] if chosen else "human", wide=wide)
+
+
+def list_options(fn: F) -> F:
+    """Give a command `--json --nl --csv --wide` in place of its `fmt: Format` parameter."""
+    extra = {"json_": JsonOption, "nl": NlOption, "csv_": CsvOption, "wide": WideOption}
+    return _with_format(
+        fn, extra, lambda kw: pick(json_=kw["json_"], nl=kw["nl"], csv=kw["csv_"], wide=kw["wide"])
+    )
+
+
+def json_option(fn: F) -> F:
+    """Give a command `--json` in place of its `fmt: Format` parameter."""
+    return _with_format(fn, {"json_": JsonOption}, lambda kw: pick(json_=kw["json_"]))
+
+
+def _with_format(fn: F, extra: dict[str, Any], build: Callable[[dict[str, Any]], Format]) -> F:
+    signature = inspect.signature(fn, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "fmt"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=False)
+        for name, kind in extra.items()
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {name: kwargs.pop(name) for name in extra}
+        return fn(*args, fmt=build(flags), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+    return wrapper  # type: ignore[return-value]
 
 
 def stdout() -> Console:
@@ -38,11 +110,49 @@ def stderr() -> Console:
     return _stderr
 
 
+def is_terminal() -> bool:
+    """Whether stdout is a terminal, as Rich decides (FORCE_COLOR, TTY_COMPATIBLE honoured)."""
+    return stdout().is_terminal
+
+
+def emit(
+    data: Any,
+    fmt: Format = HUMAN,
+    columns: Sequence[str] | None = None,
+    *,
+    empty: str | None = None,
+) -> None:
+    """Print a list (rows, with `columns` for people) or one object, as `fmt` asks."""
+    if isinstance(data, Mapping):
+        _emit_object(data, fmt)
+        return
+    rows = list(data)
+    if fmt.name == "json":
+        emit_json(rows)
+    elif fmt.name == "nl":
+        for row in rows:
+            sys.stdout.write(_json(row, indent=None) + "\n")
+    elif fmt.name == "csv":
+        _csv(rows, columns)
+    elif not rows:
+        info(empty or "nothing to list")
+    else:
+        table(rows, columns or list(rows[0]), wide=fmt.wide)
+
+
+def _emit_object(data: Mapping[str, Any], fmt: Format) -> None:
+    if fmt.json:
+        line = _json(data, indent=2 if fmt.name == "json" and is_terminal() else None)
+        sys.stdout.write(line + "\n")
+    elif fmt.name == "csv":
+        _csv([data], None)
+    else:
+        fields(data)
+
+
 def emit_json(data: Any) -> None:
-    """One stable JSON document on stdout: sorted keys, no colour, no wrapping; C1 controls,
-    which JSON leaves raw, written as escapes."""
-    document = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    sys.stdout.write(_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", document))
+    """One JSON document on stdout: sorted keys; pretty in a terminal, one line when piped."""
+    sys.stdout.write(_json(data, indent=2 if is_terminal() else None))
     sys.stdout.write("\n")
 
 
@@ -50,44 +160,69 @@ def text(line: str) -> None:
     sys.stdout.write(clean(line) + "\n")
 
 
-def table(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None
-) -> None:
-    from rich.table import Table
+def _csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None) -> None:
+    import csv
 
-    grid = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        grid.add_column(column)
+    names = list(columns or [])
     for row in rows:
-        grid.add_row(*(_styled_or_cell(row.get(column)) for column in columns))
-    _print_uncut(grid)
+        names.extend(key for key in row if key not in names)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(name)) for name in names])
 
 
-def _print_uncut(grid: Any) -> None:
-    """Print at the table's natural width, wider than the terminal if need be: a cut id
-    or date is worse than a wrapped line."""
-    from rich.console import Console
-    from rich.measure import Measurement
-
-    console = stdout()
-    natural = Measurement.get(console, console.options.update_width(10_000), grid).maximum
-    if natural <= console.width:
-        console.print(grid)
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    wide: bool = False,
+) -> None:
+    """Rows for people: a table in a terminal, tab-separated columns with a header in a pipe."""
+    shown = [[clean(cells.human(row.get(c), c)) for c in columns] for row in rows]
+    if not is_terminal():
+        text("\t".join(columns))
+        for line in shown:
+            text("\t".join(cells.one_line(v) for v in line))
         return
-    Console(soft_wrap=True, highlight=False, width=natural).print(grid)
+    from liveai_cli.tables import render_table
+
+    render_table(stdout(), columns, shown, title=title, wide=wide)
 
 
-def _styled_or_cell(value: Any) -> Any:
+STATUS_STYLES = {"ok": "green", "warn": "yellow", "off": "dim", "FAIL": "bold red"}
+
+
+def checks(rows: Sequence[tuple[str, str, str]]) -> None:
+    """Health checks as `name  status  detail`, the status coloured in a terminal."""
+    if not is_terminal():
+        table(
+            [{"name": n, "status": s, "detail": d} for n, s, d in rows],
+            ["name", "status", "detail"],
+        )
+        return
     from rich.text import Text
 
-    return value if isinstance(value, Text) else _escape(_cell(value))
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, status, detail in rows:
+        line = Text(clean(name.ljust(width)) + "  ")
+        line.append(status.ljust(4), style=STATUS_STYLES.get(status, ""))
+        line.append("  " + clean(detail))
+        stdout().print(line)
 
 
-def alert(message: str) -> Any:
-    """A cell shown in red on a terminal (plain text in a pipe)."""
-    from rich.text import Text
+def _csv_cell(value: Any) -> str:
+    exact = cells.exact(value)
+    if isinstance(value, str) and exact[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + exact  # a spreadsheet would run it as a formula
+    return exact
 
-    return Text(message, style="bold red")
+
+def _json(data: Any, *, indent: int | None) -> str:
+    """JSON text with C1 controls, which JSON leaves raw, written as escapes."""
+    document = cells.to_json(data, indent=indent)
+    return _C1.sub(lambda found: f"\\u{ord(found.group()):04x}", document)
 
 
 def write_file(path: Path, content: str) -> None:
@@ -109,41 +244,15 @@ def write_file(path: Path, content: str) -> None:
             os.unlink(partial)
 
 
-def emit_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """RFC 4180 CSV on stdout: a header row, then one row per record, cells as plain text."""
-    import csv
-
-    writer = csv.writer(sys.stdout, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(_csv_cell(row.get(column)) for column in columns)
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # a spreadsheet would run it as a formula
-    return _cell(value)
-
-
 def fields(data: Mapping[str, Any]) -> None:
     """A record as aligned `key  value` lines."""
+    from rich.text import Text
+
     width = max((len(key) for key in data), default=0)
     for key, value in data.items():
-        stdout().print(f"[bold]{_escape(key.ljust(width))}[/bold]  {_escape(_cell(value))}")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+        line = Text(clean(key.ljust(width)), style="bold")
+        line.append("  " + clean(cells.human(value, key)))
+        stdout().print(line)
 
 
 def info(message: str) -> None:

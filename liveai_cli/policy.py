@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -31,8 +31,8 @@ def _facts() -> OperatorFacts:
 
 @app.command("render")
 def render(
-    lang: Annotated[str, typer.Option(help="zh, en or both (Chinese first).")] = "both",
-    fmt: Annotated[str, typer.Option("--format", help="md, html or txt.")] = "md",
+    lang: Annotated[choices.PolicyLang, typer.Option(help="both: Chinese first.")] = "both",
+    fmt: Annotated[choices.PolicyFormat, typer.Option("--format", help="The file format.")] = "md",
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Render the current (unpublished) policy from the inventory and the operator facts.
@@ -161,7 +161,7 @@ def _yes(flag: Any) -> str:
 
 @app.command("ropa")
 def ropa(
-    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    fmt: Annotated[choices.RopaFormat, typer.Option("--format", help="The file format.")] = "md",
 ) -> None:
     """Print the record of processing activities (GDPR art. 30(1)(a)-(g), PIPL), in both
     languages.
@@ -201,6 +201,7 @@ def lists(
 
 
 @app.command("publish")
+@output.json_option
 def publish(
     effective: Annotated[
         str | None,
@@ -215,6 +216,7 @@ def publish(
             "audit log.",
         ),
     ] = None,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Publish the current policy: refuses while lint has errors; stores the text exactly
     as published, dated today, with a date-based label.
@@ -225,6 +227,7 @@ def publish(
     from liveai.models import Base
     from liveai.privacy.inventory import DEFAULT_INVENTORY
     from liveai.privacy.versions import publish as publish_version
+    from liveai.privacy.versions import version_to_dict
 
     when = _date(effective) if effective else None
     facts = _facts()
@@ -242,10 +245,14 @@ def publish(
             )
             label, version = row.label or row.version, row.version
             published, effective_on = row.published_at.isoformat(), row.effective_on
+            shown = {**version_to_dict(row), "created": created}
     except PolicyLintFailed as exc:
         for finding in exc.findings:
             output.text(finding)
         raise
+    if fmt.json:
+        output.emit(shown, fmt)
+        return
     if created:
         output.info(f"published policy {label} (version {version}, effective {effective_on})")
     else:
@@ -263,7 +270,8 @@ def _date(value: str) -> date:
 
 
 @app.command("versions")
-def versions(json_: JsonOption = False) -> None:
+@output.list_options
+def versions(fmt: output.Format = output.HUMAN) -> None:
     """List the published policy versions, oldest first.
 
     Example: liveai policy versions --json
@@ -272,16 +280,14 @@ def versions(json_: JsonOption = False) -> None:
 
     with state.session() as session:
         rows = [version_to_dict(v) for v in list_versions(session)]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["label", "version", "updated", "effective", "published_at", "actor"])
+    columns = ["label", "version", "updated", "effective", "published_at", "actor"]
+    output.emit(rows, fmt, columns, empty="no policy version published yet")
 
 
 @app.command("show")
 def show(
     version: Annotated[str, typer.Argument(help="A published label, hash or hash prefix.")],
-    fmt: Annotated[str, typer.Option("--format", help="md, html or txt.")] = "md",
+    fmt: Annotated[choices.PolicyFormat, typer.Option("--format", help="The file format.")] = "md",
 ) -> None:
     """Print a published version exactly as it was published (历史版本).
 

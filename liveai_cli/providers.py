@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
@@ -16,7 +16,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 @app.command("list")
-def list_(json_: JsonOption = False) -> None:
+@output.list_options
+def list_(fmt: output.Format = output.HUMAN) -> None:
     """List Kling, Ark, Wan and fal: order, region, overseas or not, credentials, enabled.
 
     Credentials come from LIVEAI_KLING_*, LIVEAI_ARK_*, LIVEAI_WAN_*, LIVEAI_FAL_*; the order
@@ -29,22 +30,15 @@ def list_(json_: JsonOption = False) -> None:
     from liveai.providers.remote import describe
 
     rows = [asdict(info) for info in describe(state.settings())]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:
-        row["order"] = row.pop("position")
-        row["overseas"] = "yes" if row["overseas"] else "no"
-        row["credentials"] = "yes" if row["credentials"] else "no"
-        row["enabled"] = "yes" if row["enabled"] else "no"
-    columns = ["order", "name", "model", "region", "overseas", "credentials", "enabled", "reason"]
-    output.table(rows, columns)
+    columns = ["position", "name", "model", "region", "overseas", "credentials", "enabled"]
+    output.emit(rows, fmt, [*columns, "reason"])
 
 
 @app.command("check")
 def check(
     name: Annotated[
-        str | None, typer.Argument(help="kling, ark, wan or fal; default: every configured one.")
+        choices.RemoteProvider | None,
+        typer.Argument(help="One provider; default: every configured one."),
     ] = None,
     json_: JsonOption = False,
 ) -> None:

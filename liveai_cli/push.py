@@ -13,7 +13,7 @@ from liveai_cli.groups import summary
 app = App(help=summary("push"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-COLUMNS = ["device_id", "token", "outcome", "status", "reason", "attempts"]
+COLUMNS = ["device_id", "token", "outcome", "reason", "status", "attempts"]
 
 
 @app.command("send")
@@ -48,7 +48,7 @@ def test(
 ) -> None:
     """Send a test alert to one device token; exit 6 unless APNs accepted it.
 
-    Example: liveai push test 3f9a…c2 --env sandbox
+    Example: liveai push test "$DEVICE_TOKEN" --env sandbox
     """
     from liveai.push import Notification, Pusher, send_test
 
@@ -65,5 +65,4 @@ def _render(rows: list[dict[str, Any]], json_: bool) -> None:
     if json_:
         output.emit_json(rows)
         return
-    shown = [{**row, "token": f"{row['token'][:12]}…"} for row in rows]
-    output.table(shown, COLUMNS)
+    output.table(rows, COLUMNS)

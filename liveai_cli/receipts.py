@@ -142,10 +142,11 @@ def notify(file: FileArg, json_: JsonOption = False) -> None:
 
 
 @app.command("list")
+@output.list_options
 def list_(
     user: Annotated[str | None, typer.Option("--user", help="Only this user's purchases.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List credited App Store purchases, oldest first.
 
@@ -157,20 +158,18 @@ def list_(
     with state.session() as session:
         user_id = get_user(session, user).id if user else None
         rows = [purchase_to_dict(p) for p in list_purchases(session, user_id=user_id, limit=limit)]
-    if json_:
-        output.emit_json(rows)
-        return
     columns = ["transaction_id", "product_id", "credits", "state", "environment", "user_id"]
-    output.table(rows, columns)
+    output.emit(rows, fmt, columns, empty="no purchases")
 
 
 @app.command("notifications")
+@output.list_options
 def notifications(
     type_: Annotated[
         str | None, typer.Option("--type", help="Only this type, e.g. CONSUMPTION_REQUEST.")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List the App Store Server Notifications received, oldest first.
 
@@ -181,14 +180,13 @@ def notifications(
     with state.session() as session:
         found = list_notifications(session, notification_type=type_, limit=limit)
         rows = [notification_to_dict(n) for n in found]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["received_at", "type", "subtype", "transaction_id", "reason", "outcome"])
+    columns = ["received_at", "type", "subtype", "transaction_id", "reason", "outcome"]
+    output.emit(rows, fmt, columns, empty="no notifications received")
 
 
 @app.command("products")
-def products(json_: JsonOption = False) -> None:
+@output.list_options
+def products(fmt: output.Format = output.HUMAN) -> None:
     """List the product catalogue: App Store product id and the credits one pack grants.
 
     Example: liveai receipts products --json
@@ -197,7 +195,4 @@ def products(json_: JsonOption = False) -> None:
     from liveai.purchases.operations import product_rows
 
     rows = product_rows(store_config(state.settings()))
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["product_id", "credits"])
+    output.emit(rows, fmt, ["product_id", "credits"], empty="no products configured")

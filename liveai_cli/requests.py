@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
+from liveai_cli.complete import request_ids
 from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
@@ -18,7 +19,12 @@ if TYPE_CHECKING:
 app = App(help=summary("requests"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-IdArg = Annotated[str, typer.Argument(help="The request id.")]
+IdArg = Annotated[
+    str,
+    typer.Argument(
+        help="The request id, or a unique prefix of 6+ characters.", autocompletion=request_ids
+    ),
+]
 
 
 def _parse_time(value: str) -> datetime:
@@ -42,8 +48,10 @@ def _show(request: Any, json_: bool) -> None:
     shown = RequestView(request, _today()).as_dict()
     if json_:
         output.emit_json(shown)
-    else:
-        output.fields(shown)
+        return
+    for name in ("received_at", "completed_at"):
+        shown[name] = _in_deadline_zone(shown[name])
+    output.fields(shown)
 
 
 @app.command("open")
@@ -51,15 +59,15 @@ def open_(
     user: Annotated[
         str, typer.Option(help="The subject: a user id, a bound subject or an e-mail.")
     ],
-    kind: Annotated[str, typer.Option(help="export, deletion, correction, guardian, objection.")],
+    kind: Annotated[choices.RequestKind, typer.Option(help="What the subject asks for.")],
     received: Annotated[
         str,
         typer.Option(
             help="When it arrived: a date, a local time (the deadline zone) or ISO with zone."
         ),
     ],
-    channel: Annotated[str, typer.Option(help="email or in-app.")],
-    region: Annotated[str, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
+    channel: Annotated[choices.Channel, typer.Option(help="How it arrived.")],
+    region: Annotated[choices.Region, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
     json_: JsonOption = False,
 ) -> None:
     """Register a request; its due date is fixed from the day of receipt.
@@ -84,21 +92,23 @@ def open_(
         _show(request, json_)
 
 
+# By value, the least useful right-most: a narrow terminal drops columns from the right.
 LIST_COLUMNS = (
     "id",
     "subject",
     "kind",
+    "state",
+    "due",
+    "overdue",
+    "working_days_left",
+    "received",
     "channel",
     "region",
-    "state",
-    "received",
-    "due",
-    "working_days_left",
-    "overdue",
 )
 
 
 @app.command("list")
+@output.list_options
 def list_(
     overdue: Annotated[bool, typer.Option(help="Only open requests past their due date.")] = False,
     due_within: Annotated[
@@ -112,15 +122,13 @@ def list_(
     reveal: Annotated[
         bool, typer.Option(help="Show subjects' names and e-mails unmasked.")
     ] = False,
-    csv: Annotated[bool, typer.Option("--csv", help="Print CSV (for auditors).")] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List requests by due date (open ones unless --all); dates are in the deadline zone.
 
     Example: liveai requests list --due-within 5 --strict
     """
     from liveai.models import User
-    from liveai.privacy.calendar import deadline_zone
     from liveai.privacy.requests import RequestView, list_requests
     from liveai.privacy.subjects import subject_label
 
@@ -136,16 +144,12 @@ def list_(
             row["subject"] = subject_label(session.get(User, request.user_id), reveal=reveal)
             rows.append(row)
     alarming = [r for r in rows if _alarming(r, today, due_within)]
-    if json_:
-        output.emit_json(rows)
-    elif csv:
-        output.emit_csv([_register_row(r, plain=True) for r in rows], LIST_COLUMNS)
+    empty = "no requests" if all_ else "no open requests (use --all for closed ones)"
+    if fmt.json:
+        output.emit(rows, fmt, empty=empty)
     else:
-        output.table(
-            [_register_row(r, plain=False) for r in rows],
-            LIST_COLUMNS,
-            title=f"times in {deadline_zone().key}",
-        )
+        shown = [_register_row(r, plain=fmt.name == "csv") for r in rows]
+        output.emit(shown, fmt, LIST_COLUMNS, empty=empty)
     if strict and alarming:
         output.error(f"{len(alarming)} request(s) overdue or due soon")
         raise typer.Exit(1)
@@ -164,10 +168,11 @@ def _alarming(row: dict[str, Any], today: Any, due_within: int | None) -> bool:
 
 
 def _register_row(row: dict[str, Any], *, plain: bool) -> dict[str, Any]:
-    mark: Any = row["overdue"] if plain else (output.alert("OVERDUE") if row["overdue"] else "")
+    """A register line for people (times in the deadline zone, named) or for CSV (exact)."""
+    mark: Any = row["overdue"] if plain else ("OVERDUE" if row["overdue"] else "")
     return {
         **row,
-        "received": row["received_at"].replace("T", " "),
+        "received": row["received_at"] if plain else _in_deadline_zone(row["received_at"]),
         "due": row["due_on"] + (" (provisional)" if row["due_provisional"] else ""),
         "overdue": mark,
     }
@@ -177,7 +182,7 @@ def _register_row(row: dict[str, Any], *, plain: bool) -> dict[str, Any]:
 def show(request_id: IdArg, json_: JsonOption = False) -> None:
     """Show one request with its deadline and state.
 
-    Example: liveai requests show 5f0c... --json
+    Example: liveai requests show 5f0c8a --json
     """
     from liveai.privacy.requests import get_request
 
@@ -187,6 +192,7 @@ def show(request_id: IdArg, json_: JsonOption = False) -> None:
 
 
 @app.command("verify")
+@output.json_option
 def verify(
     request_id: IdArg,
     note: Annotated[
@@ -199,10 +205,11 @@ def verify(
             help="Read the user's JWT from standard input and verify it (never a flag value).",
         ),
     ] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Mark the requester's identity as verified: by the user's valid JWT or by a note.
 
-    Example: echo "$JWT" | liveai requests verify 5f0c... --token
+    Example: echo "$JWT" | liveai requests verify 5f0c8a --token
     """
     from liveai.errors import InvalidInput
     from liveai.privacy.requests import get_request, verify_manually
@@ -215,7 +222,15 @@ def verify(
             verify_manually(session, request, note, actor=state.actor())
         else:
             _verify_token(session, request)
-        output.info(f"request {request.id} verified")
+        _done(request, "verified", fmt)
+
+
+def _done(request: Any, what: str, fmt: output.Format) -> None:
+    """The request a write command changed: as JSON, or one line on stderr."""
+    if fmt.json:
+        _show(request, json_=True)
+    else:
+        output.info(f"request {request.id} {what}")
 
 
 def _verify_token(session: Any, request: Any) -> None:
@@ -239,12 +254,15 @@ def _verify_token(session: Any, request: Any) -> None:
 
 
 @app.command("refuse")
+@output.json_option
 def refuse(
-    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+    request_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why (told to the subject).")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Refuse a request, with the reason the subject will be told (PIPL art. 50).
 
-    Example: liveai requests refuse 5f0c... --reason "identity could not be verified"
+    Example: liveai requests refuse 5f0c8a --reason "identity could not be verified"
     """
     from liveai.privacy.requests import get_request
     from liveai.privacy.requests import refuse as refuse_request
@@ -253,16 +271,19 @@ def refuse(
         request = refuse_request(
             session, get_request(session, request_id), reason, actor=state.actor()
         )
-        output.info(f"request {request.id} refused")
+        _done(request, "refused", fmt)
 
 
 @app.command("extend")
+@output.json_option
 def extend(
-    request_id: IdArg, reason: Annotated[str, typer.Option(help="Why (told to the subject).")]
+    request_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why (told to the subject).")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Extend a GDPR request by two months (only within its first month, with a reason).
 
-    Example: liveai requests extend 5f0c... --reason "hundreds of works to collect"
+    Example: liveai requests extend 5f0c8a --reason "hundreds of works to collect"
     """
     from liveai.privacy.requests import extend as extend_request
     from liveai.privacy.requests import get_request
@@ -271,10 +292,11 @@ def extend(
         request = extend_request(
             session, get_request(session, request_id), reason, actor=state.actor()
         )
-        output.info(f"request {request.id} extended to {request.due_on}")
+        _done(request, f"extended to {request.due_on}", fmt)
 
 
 @app.command("run")
+@output.json_option
 def run(
     request_id: IdArg,
     out: Annotated[
@@ -282,12 +304,13 @@ def run(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Carry out a verified request: an export writes the bundle; a deletion or guardian
     request erases the account (rerun to finish after a crash). The request is then
     completed, or awaits the steps left to do by hand (`requests steps`).
 
-    Example: liveai requests run 5f0c... --yes
+    Example: liveai requests run 5f0c8a --yes
     """
     from liveai.errors import InvalidInput
     from liveai.models import RequestKind
@@ -306,7 +329,7 @@ def run(
             raise InvalidInput("an export request needs --out FILE.zip")
         check_workable(request)
     if kind is RequestKind.EXPORT:
-        _run_export(request_key, user_id, out, dry_run)
+        _run_export(request_key, user_id, out, dry_run, fmt.json)
         return
     from liveai_cli.erasure import run_erasure
 
@@ -318,10 +341,12 @@ def run(
         )
         with state.session() as session:
             begin_work(session, get_request(session, request_key), actor=state.actor())
-    run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=True, json_=False)
+    run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=True, json_=fmt.json)
 
 
-def _run_export(request_key: Any, user_id: Any, out: Path | None, dry_run: bool) -> None:
+def _run_export(
+    request_key: Any, user_id: Any, out: Path | None, dry_run: bool, json_: bool
+) -> None:
     from liveai.privacy.requests import begin_work, get_request
     from liveai.privacy.steps import finish_work
 
@@ -333,10 +358,18 @@ def _run_export(request_key: Any, user_id: Any, out: Path | None, dry_run: bool)
 
     with state.session() as session:
         begin_work(session, get_request(session, request_key), actor=state.actor())
-    export(str(user_id), out, json_=False)
+    export(str(user_id), out, json_=json_)
     with state.session() as session:
         request = finish_work(session, get_request(session, request_key), [], actor=state.actor())
         _say_completed(request)
+
+
+def _in_deadline_zone(utc: str | None) -> str | None:
+    """A JSON (UTC) time as people read the register: in the deadline zone, named."""
+    from liveai.privacy.calendar import deadline_zone
+    from liveai_cli.cells import zoned
+
+    return zoned(utc, deadline_zone()) if utc else None
 
 
 def _say_completed(request: Any) -> None:
@@ -349,11 +382,13 @@ def _say_completed(request: Any) -> None:
 
 
 @app.command("complete")
+@output.json_option
 def complete_(
     request_id: IdArg,
     note: Annotated[
         str | None, typer.Option(help="What was done, or why it was late (for the report).")
     ] = None,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Mark a verified request completed after doing it by hand (a correction, an objection).
 
@@ -367,10 +402,13 @@ def complete_(
             session, get_request(session, request_id), note=note, actor=state.actor()
         )
         _say_completed(request)
+        if fmt.json:
+            _show(request, json_=True)
 
 
 @app.command("steps")
-def steps(request_id: IdArg, json_: JsonOption = False) -> None:
+@output.list_options
+def steps(request_id: IdArg, fmt: output.Format = output.HUMAN) -> None:
     """The steps a request leaves to do by hand, open or confirmed.
 
     Example: liveai requests steps 5f0c...
@@ -382,17 +420,19 @@ def steps(request_id: IdArg, json_: JsonOption = False) -> None:
     with state.session() as session:
         request = get_request(session, request_id)
         rows = [step_to_dict(n, s) for n, s in enumerate(list_steps(session, request), start=1)]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["step", "key", "open", "description", "confirmed_at", "note"])
+    if not fmt.json and fmt.name != "csv":
+        rows = [{**r, "confirmed_at": _in_deadline_zone(r["confirmed_at"])} for r in rows]
+    columns = ["step", "key", "open", "description", "confirmed_at", "note"]
+    output.emit(rows, fmt, columns, empty=f"no steps by hand for request {request_id}")
 
 
 @app.command("confirm")
+@output.json_option
 def confirm(
     request_id: IdArg,
     step: Annotated[str, typer.Argument(help="The step's key (e.g. apple) or number.")],
     note: Annotated[str, typer.Option(help="What was done, by whom, how it was checked.")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Confirm a step done by hand; the last one completes the request.
 
@@ -408,6 +448,8 @@ def confirm(
         output.info(f"step {confirmed.key} of request {request.id} confirmed")
         if request.completed_at is not None:
             _say_completed(request)
+        if fmt.json:
+            _show(request, json_=True)
 
 
 @app.command("report")

@@ -177,12 +177,13 @@ def logrotate_config(
 
 
 @app.command("status")
+@output.list_options
 def status(
     log_dir: Annotated[
         Path | None, typer.Option(help="Also report the nginx logs in this folder.")
     ] = None,
     now: NowOption = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Per category: its retention, how much is held, what is due next, what is overdue.
 
@@ -197,10 +198,7 @@ def status(
     with state.session() as session:
         found = retention_status(session, settings, _now(now), log_dir=log_dir, facts=facts)
         rows = [c.as_dict() for c in found]
-    if json_:
-        output.emit_json(rows)
-    else:
-        output.table(rows, ["category", "retention", "held", "held_bytes", "next_due", "overdue"])
+    output.emit(rows, fmt, ["category", "retention", "held", "held_bytes", "next_due", "overdue"])
 
 
 def _render(shown: dict[str, Any], json_: bool) -> None:

@@ -47,6 +47,7 @@ def check(json_: JsonOption = False) -> None:
 
 
 @app.command("ls")
+@output.list_options
 def ls(
     prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
     user: Annotated[
@@ -58,14 +59,14 @@ def ls(
             "--versions", help="Also older versions, delete markers and unfinished writes."
         ),
     ] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List stored objects by key prefix, in key order, with their sizes.
 
     Example: liveai storage ls --user 6f1c1f3e-8d55-4d7a-9a43-5b0e2c1d9a10 --json
     """
     if versions:
-        _ls_versions(prefix, user, json_)
+        _ls_versions(prefix, user, fmt)
         return
     from liveai.storage import open_storage, user_prefix
 
@@ -83,16 +84,16 @@ def ls(
         {"key": o.key, "size": o.size, "modified": o.modified.isoformat(timespec="seconds")}
         for o in objects
     ]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["key", "size", "modified"])
-    total = sum(o.size for o in objects)
-    noun = "object" if len(objects) == 1 else "objects"
-    output.info(f"{len(objects)} {noun}, {total:,} bytes in {storage.describe()}")
+    output.emit(rows, fmt, ["key", "size", "modified"], empty=f"no objects in {storage.describe()}")
+    if rows and fmt.name == "human":
+        from liveai_cli.cells import human_bytes
+
+        total = sum(o.size for o in objects)
+        noun = "object" if len(objects) == 1 else "objects"
+        output.info(f"{len(objects)} {noun}, {human_bytes(total)} in {storage.describe()}")
 
 
-def _ls_versions(prefix: str, user: str | None, json_: bool) -> None:
+def _ls_versions(prefix: str, user: str | None, fmt: output.Format) -> None:
     """Everything under the prefix that still holds bytes or history."""
     from liveai.storage import open_storage, user_prefix
 
@@ -116,11 +117,10 @@ def _ls_versions(prefix: str, user: str | None, json_: bool) -> None:
         }
         for v in found
     ]
-    if json_:
-        output.emit_json(rows)
-        return
-    output.table(rows, ["key", "kind", "version_id", "size", "modified"])
-    output.info(f"{len(rows)} versions in {storage.describe()}")
+    columns = ["key", "kind", "version_id", "size", "modified"]
+    output.emit(rows, fmt, columns, empty=f"no versions in {storage.describe()}")
+    if rows and fmt.name == "human":
+        output.info(f"{len(rows)} versions in {storage.describe()}")
 
 
 @app.command("url")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from liveai_cli import output, state
+from liveai_cli import choices, output, state
 from liveai_cli.app import App
+from liveai_cli.complete import task_ids
 from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
@@ -16,40 +18,38 @@ if TYPE_CHECKING:
 app = App(help=summary("tasks"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-TaskArg = Annotated[str, typer.Argument(help="A task id.")]
-STATES = "queued, submitted, running, succeeded, failed, cancelled"
+TaskArg = Annotated[
+    str,
+    typer.Argument(help="A task id, or a unique prefix of 6+ characters.", autocompletion=task_ids),
+]
 
 
 @app.command("list")
+@output.list_options
 def list_(
     user: Annotated[str | None, typer.Option(help="Only this user's (id or subject).")] = None,
-    state_: Annotated[str | None, typer.Option("--state", help=f"One of: {STATES}.")] = None,
+    state_: Annotated[
+        choices.TaskState | None, typer.Option("--state", help="Only tasks in this state.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 100,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List tasks, newest first (deleted works are not listed).
 
     Example: liveai tasks list --state failed --json
     """
-    from liveai.errors import InvalidInput
     from liveai.generation import list_tasks, task_to_dict
     from liveai.models import TaskState
     from liveai.users import get_user
 
-    try:
-        wanted = TaskState(state_) if state_ else None
-    except ValueError:
-        raise InvalidInput(f"unknown state {state_!r}", hint=f"pick one of: {STATES}") from None
+    wanted = TaskState(state_) if state_ else None
     with state.session() as session:
         owner = get_user(session, user).id if user else None
         rows = [
             task_to_dict(t) for t in list_tasks(session, user_id=owner, state=wanted, limit=limit)
         ]
-    if json_:
-        output.emit_json(rows)
-        return
-    columns = ["id", "state", "provider", "motion", "duration_s", "charged", "created_at"]
-    output.table(rows, columns)
+    columns = ["id", "state", "provider", "created_at", "charged", "motion", "duration_s"]
+    output.emit(rows, fmt, columns, empty="no tasks (drop --state or --user to see more)")
 
 
 @app.command("show")
@@ -73,7 +73,8 @@ def show(task: TaskArg, json_: JsonOption = False) -> None:
 
 
 @app.command("cancel")
-def cancel(task: TaskArg) -> None:
+@output.json_option
+def cancel(task: TaskArg, fmt: output.Format = output.HUMAN) -> None:
     """Cancel a task: whoever runs it stops it upstream and the credits are returned.
 
     A task nobody runs (or whose runner is gone) is cancelled here and now; a running one
@@ -98,20 +99,66 @@ def cancel(task: TaskArg) -> None:
         with lifecycle() as runner:
             take_over(runner.database, runner.clock)
             runner.run(task_id)
+    if fmt.json:
+        _emit_task(task_id, fmt)
+    elif not running:
         output.info(f"task {task_id} cancelled; its credits are released")
-        return
-    assert until is not None
-    output.info(
-        f"task {task_id} cancel requested: its runner {owner} stops it and releases the "
-        f"credits at its next look (within seconds), or it is cancelled by whoever takes it "
-        f"over once the lease ends at {_aware(until):%H:%M:%S} UTC"
-    )
+    else:
+        assert until is not None
+        output.info(
+            f"task {task_id} cancel requested: its runner {owner} stops it and releases the "
+            f"credits at its next look (within seconds), or it is cancelled by whoever takes "
+            f"it over once the lease ends at {_aware(until):%H:%M:%S} UTC"
+        )
 
 
 def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _emit_task(task_id: object, fmt: output.Format) -> None:
+    from liveai.generation import get_task, task_to_dict
+
+    with state.session() as session:
+        output.emit(task_to_dict(get_task(session, str(task_id), include_deleted=True)), fmt)
+
+
+@app.command("download")
+@output.list_options
+def download(
+    tasks: Annotated[
+        list[str],
+        typer.Argument(help="Task ids or unique prefixes.", autocompletion=task_ids),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the videos and posters.")] = Path("."),
+    fmt: output.Format = output.HUMAN,
+) -> None:
+    """Save finished tasks' videos and posters from storage into a folder (TASKID.mp4/.jpg).
+
+
+    Example: liveai tasks download 7d0c6f7e 2e72b7e3 --out videos
+    """
+    from liveai.generation import get_task
+    from liveai.scripting import save_result
+    from liveai.storage import open_storage
+
+    storage = open_storage(state.settings())
+    rows = []
+    with state.session() as session:
+        for ref in tasks:
+            task = get_task(session, ref)
+            files = save_result(storage, task, out, str(task.id))
+            video, poster = (str(files[0]), str(files[1])) if files else (None, None)
+            rows.append(
+                {"id": str(task.id), "state": task.state.value, "video": video, "poster": poster}
+            )
+    output.emit(rows, fmt, ["id", "state", "video", "poster"])
+    missing = [row["id"] for row in rows if row["video"] is None]
+    if missing:
+        output.error(f"no video stored for {', '.join(missing)} (see `liveai tasks show ID`)")
+        raise typer.Exit(1)
 
 
 @app.command("resume")
@@ -137,7 +184,7 @@ def resume(
     with lifecycle() as runner, progress.tasks_bar("resuming tasks", enabled=not json_) as step:
         result = resume_all(runner, concurrency=concurrency, wait=wait, on_task=step)
     report = result.report
-    summary = {state: len(ids) for state, ids in sorted(report.finished.items())}
+    counts = ", ".join(f"{len(ids)} {state}" for state, ids in sorted(report.finished.items()))
     held = [
         {"task": str(h.task_id), "runner": h.owner, "lease_until": h.until.isoformat()}
         for h in result.held
@@ -154,7 +201,7 @@ def resume(
     else:
         for task_id in result.taken_over:
             output.info(f"took over task {task_id}: its runner's process is gone")
-        output.info(f"resumed {report.total} task(s): {summary or 'nothing to do'}")
+        output.info(f"resumed {report.total} task(s): {counts or 'nothing to do'}")
         for row in held:
             output.info(
                 f"task {row['task']} is run by {row['runner']} (alive, or on another host); "
@@ -167,9 +214,11 @@ def resume(
 
 
 @app.command("delete")
+@output.json_option
 def delete(
     task: TaskArg,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Delete a work for its user: the video, poster and photo go; the record is marked.
 
@@ -184,4 +233,8 @@ def delete(
         deleted = delete_task(
             session, open_storage(state.settings()), task, clock=SYSTEM_CLOCK, actor=state.actor()
         )
-        output.info(f"task {deleted.id} deleted")
+        deleted_id = deleted.id
+    if fmt.json:
+        _emit_task(deleted_id, fmt)
+    else:
+        output.info(f"task {deleted_id} deleted")

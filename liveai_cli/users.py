@@ -8,13 +8,18 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
+from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
 
 app = App(help=summary("users"))
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 UserArg = Annotated[
-    str, typer.Argument(help="A user id, a subject bound to the user, or an e-mail.")
+    str,
+    typer.Argument(
+        help="A user id (or a unique prefix), a subject bound to the user, or an e-mail.",
+        autocompletion=user_ids,
+    ),
 ]
 
 
@@ -59,9 +64,10 @@ def show(user: UserArg, json_: JsonOption = False) -> None:
 
 
 @app.command("list")
+@output.list_options
 def list_(
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """List users, oldest first.
 
@@ -71,27 +77,33 @@ def list_(
 
     with state.session() as session:
         rows = [user_to_dict(u) for u in list_users(session, limit=limit)]
-    if json_:
-        output.emit_json(rows)
-        return
-    for row in rows:
-        row["subjects"] = [i["subject"] for i in row["identities"]]
-    output.table(rows, ["id", "status", "display_name", "email", "subjects", "created_at"])
+    if not fmt.json:
+        for row in rows:
+            row["subjects"] = [i["subject"] for i in row["identities"]]
+    columns = ["id", "status", "display_name", "email", "subjects", "created_at"]
+    output.emit(rows, fmt, columns, empty="no users yet (liveai users create)")
 
 
 @app.command("rename")
+@output.json_option
 def rename(
-    user: UserArg, name: Annotated[str, typer.Argument(help="The new display name.")]
+    user: UserArg,
+    name: Annotated[str, typer.Argument(help="The new display name.")],
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Change a user's display name (the right to correction).
 
     Example: liveai users rename u_123 "Ann Lee"
     """
-    from liveai.users import rename_user
+    from liveai.users import rename_user, user_to_dict
 
     with state.session() as session:
         renamed = rename_user(session, user, name, actor=state.actor())
-        output.info(f"user {renamed.id} renamed")
+        shown = user_to_dict(renamed)
+    if fmt.json:
+        output.emit(shown, fmt)
+    else:
+        output.info(f"user {shown['id']} renamed")
 
 
 def _show(shown: dict[str, object], json_: bool) -> None:

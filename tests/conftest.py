@@ -30,14 +30,18 @@ REQUIRE_POSTGRES = os.environ.get("LIVEAI_REQUIRE_POSTGRES", "") not in ("", "0"
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """No test sees the developer's settings: a fresh LIVEAI_HOME and no config file."""
     for name in list(os.environ):
         if name.startswith("LIVEAI_") and not name.startswith(("LIVEAI_TEST_", "LIVEAI_REQUIRE_")):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     monkeypatch.setenv("LIVEAI_HOME", str(home))
-    monkeypatch.setenv("LIVEAI_CONFIG", str(tmp_path / "absent.toml"))
+    empty_config = tmp_path_factory.mktemp("config") / "liveai.toml"
+    empty_config.write_text("")
+    monkeypatch.setenv("LIVEAI_CONFIG", str(empty_config))
     monkeypatch.setenv("NO_COLOR", "1")
     return home
 

@@ -37,7 +37,7 @@ def test_render_to_stdout_and_to_a_file(cli_embedded, tmp_path: Path) -> None:
 
 def test_render_refuses_an_unknown_language_with_exit_2(cli_embedded) -> None:
     result = cli_embedded("policy", "render", "--lang", "fr")
-    assert result.exit_code == 2 and "unknown language 'fr'" in result.stderr
+    assert result.exit_code == 2 and "'fr' is not one of 'zh', 'en', 'both'" in result.stderr
 
 
 def test_lint_lists_each_finding_with_rule_line_and_hint_and_exits_1(cli_embedded) -> None:

@@ -112,7 +112,7 @@ def test_cli_list_and_check(cli_embedded, fakes: dict[str, object], monkeypatch)
     assert failed.exit_code == 6
     assert "InvalidApiKey" in failed.stdout
     unknown = cli_embedded("providers", "check", "sora")
-    assert unknown.exit_code == 3 and "sora" in unknown.stderr
+    assert unknown.exit_code == 2 and "sora" in unknown.stderr
 
 
 def test_doctor_includes_the_providers(cli_embedded, fakes: dict[str, object], monkeypatch) -> None:

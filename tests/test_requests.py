@@ -185,7 +185,7 @@ def test_cli_register_flow(cli) -> None:
         "--channel",
         "email",
     )
-    assert bad_kind.exit_code == 2 and "request kind" in bad_kind.stderr
+    assert bad_kind.exit_code == 2 and "'lunch' is not one of" in bad_kind.stderr
     assert cli("requests", "show", "00000000-0000-0000-0000-000000000000").exit_code == 3
 
 

@@ -59,7 +59,7 @@ def test_masked_hides_database_password() -> None:
 def test_config_show_json_and_path(cli_embedded, isolated_env: Path) -> None:
     result = cli_embedded("config", "show", "--json")
     assert result.exit_code == 0, result.output
-    shown = json.loads(result.stdout)
+    shown = {row["name"]: row["value"] for row in json.loads(result.stdout)}
     assert shown["home"] == str(isolated_env)
     assert shown["resolved_database_url"].endswith("liveai.db")
     path = cli_embedded("config", "path")

@@ -374,7 +374,7 @@ def test_cli_storage_ls_by_user(cli: Cli, isolated_env: Path) -> None:
     assert [(r["key"], r["size"]) for r in rows] == [(upload_key(user_id, "a.jpg"), 3)]
     human = cli("storage", "ls", "users/")
     assert human.exit_code == 0
-    assert "2 objects, 4 bytes" in human.stderr
+    assert "2 objects, 4 B in" in human.stderr
 
 
 def test_cli_storage_url(cli_embedded: Cli, s3_env: S3Env) -> None:

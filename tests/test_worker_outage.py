@@ -39,9 +39,9 @@ def outage_rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Cluster, FakeK
             monkeypatch.setenv(name, value)
         cli = Cli(monkeypatch, cluster.url)
         assert cli("users", "create", "--issuer", "https://t", "--sub", "ops").exit_code == 0
-        for kind in ("face_editing", "sensitive:photos"):
-            granted = cli("consents", "grant", "ops", kind, "--source", "staff", "--evidence", "t")
-            assert granted.exit_code == 0, granted.stderr
+        for consent in ("face_editing", "sensitive:photos"):
+            grant = ("consents", "grant", "ops", consent, "--source", "in-app", "--evidence", "t")
+            assert cli(*grant).exit_code == 0
         assert cli("credits", "grant", "ops", "100", "--key", "g", "--reason", "t").exit_code == 0
         yield cluster, kling, cli
 

@@ -41,6 +41,18 @@ def dev_grant_allowed(settings: Settings) -> bool:
     return settings.is_embedded or settings.environment == "development"
 
 
+def short_of_credits_hint(settings: Settings, user_id: object, price: int) -> str:
+    """What to do when a generation's price cannot be held: the command, and on a
+    configured database why the developer user got no free credits."""
+    grant = f"`liveai credits grant {user_id} {max(price, 100)} --reason testing` adds more"
+    if dev_grant_allowed(settings):
+        return grant
+    return (
+        f"{grant}; the local developer user's one-time {settings.dev_grant_credits}-credit "
+        "grant applies only to the embedded database or with LIVEAI_ENVIRONMENT=development"
+    )
+
+
 def developer_user(session: Session, settings: Settings, *, clock: Clock) -> User:
     """The local developer user, created on first use.
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liveai import audit
 from liveai.clock import Clock
-from liveai.errors import Conflict, InvalidInput, NotFound, UpstreamError
+from liveai.errors import Conflict, InsufficientCredits, InvalidInput, NotFound, UpstreamError
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
@@ -140,16 +140,22 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    ledger.hold(
-        session,
-        user_id,
-        price,
-        key=task.hold_key,
-        reference=f"task:{task_id}",
-        timeout=timedelta(seconds=settings.generation_hold_timeout_s),
-        reason="generation",
-        clock=clock,
-    )
+    try:
+        ledger.hold(
+            session,
+            user_id,
+            price,
+            key=task.hold_key,
+            reference=f"task:{task_id}",
+            timeout=timedelta(seconds=settings.generation_hold_timeout_s),
+            reason="generation",
+            clock=clock,
+        )
+    except InsufficientCredits as exc:
+        from liveai.generation.pricing import short_of_credits_hint
+
+        exc.hint = short_of_credits_hint(settings, user_id, price)
+        raise
     # Stored last: a refused hold leaves no object behind. A failed commit can still
     # orphan this object; it sits under the user's prefix, where erasure finds it.
     storage.put(upload.storage_key, image.jpeg, content_type=image.content_type)
@@ -165,10 +171,14 @@ def find_by_client_key(session: Session, client_key: str) -> Task | None:
 
 
 def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = False) -> Task:
-    task_id = _as_uuid(ref)
+    """A task by id or unique id prefix."""
+    from liveai.ids import resolve_id
+
+    hint = "see `liveai tasks list` for ids"
+    task_id = resolve_id(session, Task.id, ref, noun="task", hint=hint)
     task = session.get(Task, task_id) if task_id else None
     if task is None or (task.deleted_at is not None and not include_deleted):
-        raise NotFound(f"no task {ref!r}", hint="see `liveai tasks list` for ids")
+        raise NotFound(f"no task {ref!r}", hint=hint)
     return task
 
 

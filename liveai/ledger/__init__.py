@@ -21,7 +21,14 @@ from liveai.ledger.operations import (
     grant,
     refund,
 )
-from liveai.ledger.queries import Balance, balance, history, transfer_to_dict, user_delta
+from liveai.ledger.queries import (
+    Balance,
+    balance,
+    get_transfer,
+    history,
+    transfer_to_dict,
+    user_delta,
+)
 from liveai.ledger.reconcile import Mismatch, ReconcileReport, reconcile
 from liveai.ledger.standalone import Ledger
 from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
@@ -45,6 +52,7 @@ __all__ = [
     "expire_holds",
     "find_transfer",
     "get_hold",
+    "get_transfer",
     "grant",
     "history",
     "hold",

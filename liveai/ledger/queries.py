@@ -72,6 +72,20 @@ def user_delta(session: Session, transfer: Transfer) -> int:
     return -transfer.amount if debit_code == f"user:{transfer.user_id}" else transfer.amount
 
 
+def get_transfer(session: Session, ref: str) -> Transfer:
+    """A transfer by id, unique id prefix, or idempotency key."""
+    from liveai.ids import resolve_id
+
+    hint = "see `liveai credits history USER` for ids"
+    transfer_id = resolve_id(session, Transfer.id, ref, noun="transfer", hint=hint)
+    found = session.get(Transfer, transfer_id) if transfer_id else None
+    if found is None:
+        found = session.scalar(select(Transfer).where(Transfer.key == ref))
+    if found is None:
+        raise NotFound(f"no transfer {ref!r}", hint=hint)
+    return found
+
+
 def transfer_to_dict(transfer: Transfer, *, delta: int | None = None) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "id": str(transfer.id),

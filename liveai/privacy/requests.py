@@ -23,7 +23,7 @@ from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
-from liveai.moments import in_zone
+from liveai.moments import utc_text
 from liveai.privacy.calendar import (
     Region,
     add_one_month,
@@ -158,13 +158,19 @@ def _set_processing(
 
 
 def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
-    try:
-        key = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(request_id)
-    except ValueError:
-        raise InvalidInput(f"{request_id!r} is not a request id") from None
-    request = session.get(PrivacyRequest, key)
+    """A request by id or unique id prefix."""
+    from liveai.ids import id_prefix, resolve_id
+
+    hint = "see `liveai requests list --all` for ids"
+    if isinstance(request_id, str) and id_prefix(request_id) is None:
+        try:
+            uuid.UUID(request_id)
+        except ValueError:
+            raise InvalidInput(f"{request_id!r} is not a request id", hint=hint) from None
+    key = resolve_id(session, PrivacyRequest.id, request_id, noun="request", hint=hint)
+    request = session.get(PrivacyRequest, key) if key else None
     if request is None:
-        raise NotFound(f"no request {request_id}", hint="see `liveai requests list`")
+        raise NotFound(f"no request {request_id}", hint=hint)
     return request
 
 
@@ -331,7 +337,7 @@ class RequestView:
             "region": r.region,
             "state": r.state.value,
             "zone": deadline_zone().key,
-            "received_at": in_zone(r.received_at, deadline_zone()),
+            "received_at": utc_text(r.received_at),
             "received_on": r.received_on.isoformat(),
             "due_on": r.due_on.isoformat(),
             "due_basis": r.due_basis,
@@ -343,7 +349,7 @@ class RequestView:
             "verification": r.verification,
             "refusal_reason": r.refusal_reason,
             "extension_reason": r.extension_reason,
-            "completed_at": in_zone(r.completed_at, deadline_zone()) if r.completed_at else None,
+            "completed_at": utc_text(r.completed_at) if r.completed_at else None,
             "completed_on": r.completed_on.isoformat() if r.completed_on else None,
             "on_time": r.on_time,
             "working_days_late": (

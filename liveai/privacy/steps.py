@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import PrivacyRequest, RequestKind, RequestState, RequestStep
-from liveai.moments import in_zone
+from liveai.moments import utc_text
 from liveai.privacy import requests as register
-from liveai.privacy.calendar import deadline_zone
 
 ERASING_KINDS = (RequestKind.DELETION, RequestKind.GUARDIAN)
 
@@ -99,14 +98,14 @@ def _find(steps: Sequence[RequestStep], ref: str, request: PrivacyRequest) -> Re
 
 
 def step_to_dict(number: int, step: RequestStep) -> dict[str, Any]:
-    zone = deadline_zone()
+    """A step as JSON shows it: times exact, in UTC."""
     return {
         "step": number,
         "key": step.key,
         "open": step.confirmed_at is None,
         "description": step.description,
-        "opened_at": in_zone(step.opened_at, zone),
-        "confirmed_at": in_zone(step.confirmed_at, zone) if step.confirmed_at else None,
+        "opened_at": utc_text(step.opened_at),
+        "confirmed_at": utc_text(step.confirmed_at) if step.confirmed_at else None,
         "confirmed_by": step.confirmed_by,
         "note": step.note,
     }

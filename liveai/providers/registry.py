@@ -10,13 +10,15 @@ it silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import httpx
 
 from liveai.errors import ConfigError, InvalidInput
-from liveai.providers.base import Provider
+from liveai.providers.base import Provider, Recipient, VideoRequest
 from liveai.providers.local import LocalProvider
+from liveai.providers.moderation import Moderator, parse_terms
 from liveai.settings import Settings
 
 LOCAL = "local"
@@ -32,8 +34,30 @@ def explicit_choice(name: str | None) -> str | None:
 def build_providers(settings: Settings, client: httpx.Client) -> dict[str, Provider]:
     """Every usable provider by name: the configured remote ones, and always `local`."""
     providers: dict[str, Provider] = dict(_remote_providers(settings, client))
-    providers[LOCAL] = LocalProvider(settings.home / "render", max_side=settings.render_max_side)
+    terms = parse_terms(settings.blocked_terms)
+    work_dir, side = settings.home / "render", settings.render_max_side
+    local = ScreenedLocal(work_dir, side, Moderator(terms)) if terms else None
+    providers[LOCAL] = local or LocalProvider(work_dir, max_side=side)
     return providers
+
+
+class ScreenedLocal(LocalProvider):
+    """The local renderer with the blocked terms checked first: every generation is
+    moderated, whichever provider makes it (the image check stays with remote ones)."""
+
+    def __init__(self, work_dir: Path, max_side: int, moderator: Moderator) -> None:
+        super().__init__(work_dir, max_side=max_side)
+        self.moderator = moderator
+
+    def screening_recipients(self, request: VideoRequest) -> Sequence[Recipient]:
+        return []
+
+    def screen(self, request: VideoRequest) -> None:
+        self.moderator.check(request)
+
+    def submit(self, request: VideoRequest) -> str:
+        self.moderator.check(request)
+        return super().submit(request)
 
 
 def _remote_providers(settings: Settings, client: httpx.Client) -> Mapping[str, Provider]:

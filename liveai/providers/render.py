@@ -346,7 +346,9 @@ def poster_jpeg(mp4: bytes | BinaryIO, *, quality: int = 85) -> bytes:
         with av.open(io.BytesIO(mp4) if isinstance(mp4, bytes) else mp4, mode="r") as container:
             chosen = _middle_frame(container)
     except (av.FFmpegError, IndexError) as exc:
-        raise ValueError(f"not a playable video: {exc}") from None
+        from liveai.errors import plain_reason
+
+        raise ValueError(f"not a playable video: {plain_reason(exc)}") from None
     if chosen is None:
         raise ValueError("the video has no frames")
     buffer = io.BytesIO()
