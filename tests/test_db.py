@@ -102,3 +102,11 @@ def test_single_statements_commit_on_their_own_on_postgresql_only(database: Data
     with database.transaction() as session:
         kept = session.execute(text("SELECT count(*) FROM probe")).scalar_one()
     assert kept == (1 if database.dialect == "postgresql" else 0)
+
+
+def test_the_schema_has_one_head() -> None:
+    """Revisions built in parallel are joined by a merge revision, so `upgrade head` and
+    `db current` speak of one revision."""
+    from liveai.db import head_revisions
+
+    assert len(head_revisions()) == 1
