@@ -55,7 +55,8 @@ SHAPES: dict[str, str] = {
     "credits expire-holds": "{expired}",
     "credits reconcile": "{ok, accounts, transfers, clawback_shortfall, mismatches, problems}",
     "audit list": "an array of {id, at, actor, action, user_id, details, hash}",
-    "audit verify": "{ok, checked, first_bad_id, reason}",
+    "audit verify": "{ok, checked, first_bad_id, reason, anchors, redacted}",
+    "audit anchor": "{anchor, count, hash}",
     "auth verify": "{token, user}",
     "auth bind": "{provider, created, user}",
     "auth apple-exchange": "{user_id, client_id, stored_at}",
@@ -83,9 +84,13 @@ SHAPES: dict[str, str] = {
     ),
     "retention sweep": (
         "{dry_run, now, removed, bytes_removed, batches, failed, late, overdue_left, next_due, "
-        "warnings}"
+        "partial_removed, warnings}"
     ),
     "retention logs": "{dry_run, cutoff, removed, bytes_removed, kept, unreadable, live}",
+    "retention records": (
+        "{dry_run, now, cutoffs, requests_deleted, consents_deleted, data_transfers_deleted, "
+        "purchases_deleted, transfers_retired, accounts, warnings}"
+    ),
     "retention status": "an array of {category, retention, held, held_bytes, next_due, overdue}",
     "receipts verify": CREDITED,
     "receipts transaction": CREDITED,
@@ -122,8 +127,10 @@ SHAPES: dict[str, str] = {
         "base_url}"
     ),
     "providers check": "{ok, checks}, each check {name, ok, detail}",
-    "storage check": "{ok, storage}",
-    "storage ls": "an array of {key, size, modified}",
+    "storage check": "{ok, storage, versioning, object_lock, blocks_erasure}",
+    "storage ls": (
+        "an array of {key, size, modified}; with --versions {key, kind, version_id, size, modified}"
+    ),
     "intake check": (
         "{width, height, jpeg_bytes, sha256, source_bytes, source_sha256, source_type}"
     ),
