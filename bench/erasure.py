@@ -27,21 +27,19 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import boto3
+from heavy_user import insert_tasks, insert_transfers  # bench/ is the script's folder
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 
-from liveai import audit, ledger
+from liveai import audit
 from liveai.db import Database, make_engine, upgrade
-from liveai.models import DataTransfer, Task, TaskState, Transfer, Upload
 from liveai.storage import result_key, upload_key
 from liveai.users import create_user
 
-NOW = datetime(2026, 11, 1, tzinfo=UTC)
 KEY = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "region_name": "us-east-1"}
 RUN_ERASURE = """
 import json, sys, time, uuid
@@ -97,78 +95,20 @@ def seed(database: Database, bucket: str, transfers: int, tasks: int, tag: str) 
             email=f"{tag}@privaterelay.appleid.com",
             display_name=f"Heavy {tag}",
         )
-        first = ledger.grant(session, user.id, 1, key=f"bench:{tag}:0", reason="bench")
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "key": f"promo:{subject}:{n}" if n % 100 == 0 else f"bench:{tag}:{n}",
-                "kind": first.kind,
-                "phase": first.phase,
-                "user_id": user.id,
-                "debit_account_id": first.debit_account_id,
-                "credit_account_id": first.credit_account_id,
-                "amount": 1,
-                "shortfall": 0,
-                "reason": "bench",
-                "actor": "bench",
-                "created_at": NOW,
-            }
-            for n in range(1, transfers)
-        ]
-        for at in range(0, len(rows), 5000):
-            session.execute(insert(Transfer), rows[at : at + 5000])
-        uploads = [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user.id,
-                "storage_key": upload_key(user.id, f"{n}.jpg"),
-                "media_type": "image/jpeg",
-                "size_bytes": 64,
-                "sha256": "0" * 64,
-                "width": 640,
-                "height": 480,
-                "created_at": NOW,
-                "delete_after": NOW + timedelta(days=30),
-            }
-            for n in range(tasks)
-        ]
-        session.execute(insert(Upload), uploads)
-        task_rows = [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user.id,
-                "upload_id": u["id"],
-                "state": TaskState.SUCCEEDED,
-                "prompt": "a calm sea",
-                "motion": "zoom_in",
-                "duration_s": 5,
-                "price": 10,
-                "hold_key": f"task:{tag}:{n}:hold",
-                "result_key": result_key(user.id, f"{n}.mp4"),
-                "poster_key": result_key(user.id, f"{n}.jpg"),
-                "attempts": 1,
-                "polls": 3,
-                "cancel_requested": False,
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-            for n, u in enumerate(uploads)
-        ]
-        session.execute(insert(Task), task_rows)
-        session.execute(
-            insert(DataTransfer),
-            [
-                {
-                    "task_id": t["id"],
-                    "user_id": user.id,
-                    "provider": "kling",
-                    "region": "mainland_china",
-                    "items": ["image", "prompt"],
-                    "transport": "base64",
-                    "at": NOW,
-                }
-                for t in task_rows
-            ],
+        insert_transfers(
+            session,
+            user.id,
+            transfers,
+            key=lambda n: f"promo:{subject}:{n}" if n % 100 == 0 and n else f"bench:{tag}:{n}",
+        )
+        task_rows = insert_tasks(
+            session,
+            user.id,
+            tasks,
+            tag=f"{tag}:",
+            upload_bytes=64,
+            posters=True,
+            uploads_deleted=False,
         )
         events = [
             audit.Event("task.succeeded", user.id, {"task_id": str(t["id"]), "charged": 10})

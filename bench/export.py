@@ -16,18 +16,15 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from heavy_user import insert_tasks, insert_transfers  # bench/ is the script's folder
+from sqlalchemy import create_engine, text
 
-from liveai import ledger
 from liveai.db import Database, make_engine, upgrade
-from liveai.models import DataTransfer, Task, TaskState, Transfer, Upload
-from liveai.storage import LocalStorage, result_key, upload_key
+from liveai.storage import LocalStorage, result_key
 from liveai.users import create_user
 
-NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PEAK = """
 def peak_mb():
     # VmHWM belongs to this process image alone (ru_maxrss would include the fork it came from)
@@ -59,80 +56,17 @@ BASELINE = PEAK + "print(peak_mb())"
 def seed(database: Database, storage: LocalStorage, transfers: int, tasks: int) -> uuid.UUID:
     with database.transaction() as session:
         user = create_user(session, issuer="https://bench/oidc", subject="heavy")
-        first = ledger.grant(session, user.id, 1, key="bench:0", reason="bench")
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "key": f"bench:{n}",
-                "kind": first.kind,
-                "phase": first.phase,
-                "user_id": user.id,
-                "debit_account_id": first.debit_account_id,
-                "credit_account_id": first.credit_account_id,
-                "amount": 1,
-                "shortfall": 0,
-                "reason": "bench",
-                "actor": "bench",
-                "created_at": NOW,
-            }
-            for n in range(1, transfers)
-        ]
-        for at in range(0, len(rows), 5000):
-            session.execute(insert(Transfer), rows[at : at + 5000])
+        insert_transfers(session, user.id, transfers, key=lambda n: f"bench:{n}")
         for n in range(tasks):
             storage.put(result_key(user.id, f"{n}.mp4"), b"v" * 2048, content_type="video/mp4")
-        uploads = [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user.id,
-                "storage_key": upload_key(user.id, f"{n}.jpg"),
-                "media_type": "image/jpeg",
-                "size_bytes": 1,
-                "sha256": "0" * 64,
-                "width": 640,
-                "height": 480,
-                "created_at": NOW,
-                "delete_after": NOW + timedelta(days=30),
-                "deleted_at": NOW,
-            }
-            for n in range(tasks)
-        ]
-        session.execute(insert(Upload), uploads)
-        task_rows = [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user.id,
-                "upload_id": u["id"],
-                "state": TaskState.SUCCEEDED,
-                "prompt": "a calm sea",
-                "motion": "zoom_in",
-                "duration_s": 5,
-                "price": 10,
-                "hold_key": f"task:{n}:hold",
-                "result_key": result_key(user.id, f"{n}.mp4"),
-                "attempts": 1,
-                "polls": 3,
-                "cancel_requested": False,
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-            for n, u in enumerate(uploads)
-        ]
-        session.execute(insert(Task), task_rows)
-        session.execute(
-            insert(DataTransfer),
-            [
-                {
-                    "task_id": t["id"],
-                    "user_id": user.id,
-                    "provider": "kling",
-                    "region": "mainland_china",
-                    "items": ["image", "prompt"],
-                    "transport": "base64",
-                    "at": NOW,
-                }
-                for t in task_rows
-            ],
+        insert_tasks(
+            session,
+            user.id,
+            tasks,
+            tag="",
+            upload_bytes=1,
+            posters=False,
+            uploads_deleted=True,
         )
         return user.id
 
