@@ -1,8 +1,9 @@
 """The provider interface every video model implements (local renderer, Kling, Ark, Wan, fal).
 
 A provider only translates: it turns a VideoRequest into its API's call and its API's
-answers into a ProviderStatus, raising a ProviderError subclass for failures. Credits,
-retries, failover, storage and persistence live in generation.py.
+answers into a ProviderStatus, raising a ProviderError subclass for failures. Retries and
+timeouts live in the HTTP layer (`providers/http.py`, one CallPolicy); credits, failover,
+storage and persistence in the task lifecycle (`generation/lifecycle.py`).
 """
 
 from __future__ import annotations
