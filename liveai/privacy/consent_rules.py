@@ -161,6 +161,13 @@ def recipients_of(step: Purpose, inventory: Inventory = DEFAULT_INVENTORY) -> li
     ]
 
 
+def step_recipients(step: Purpose, inventory: Inventory = DEFAULT_INVENTORY) -> list[str]:
+    """Who may carry the step out, by name: its recipients, and for a generation also the
+    local renderer (ourselves)."""
+    names = [t.key for t in recipients_of(step, inventory)]
+    return [*names, LOCAL] if step.key == "generation" else names
+
+
 def _serves(step: Purpose, party: ThirdParty) -> bool:
     if step.key == "generation":
         return party.provider is not None
@@ -174,8 +181,7 @@ def every_need(inventory: Inventory = DEFAULT_INVENTORY) -> dict[Need, list[Purp
     policy must disclose, and all it may promise."""
     found: dict[Need, list[Purpose]] = {}
     for step in PURPOSES:
-        names: list[str | None] = [t.key for t in recipients_of(step, inventory)]
-        for name in [*names, LOCAL] if step.key == "generation" else names:
+        for name in step_recipients(step, inventory):
             for need in required_consents(step.key, name, inventory):
                 steps = found.setdefault(Need(need.kind, need.scope), [])
                 if step not in steps:
@@ -187,10 +193,7 @@ def requirements_table(inventory: Inventory = DEFAULT_INVENTORY) -> list[dict[st
     """Every purpose and recipient with what it needs: `liveai consents required`."""
     rows = []
     for step in PURPOSES:
-        names: list[str | None] = [t.key for t in recipients_of(step, inventory)]
-        if step.key == "generation":
-            names.append(LOCAL)
-        for name in names:
+        for name in step_recipients(step, inventory):
             party = recipient(name, inventory) if name and name != LOCAL else None
             needs = required_consents(step.key, name, inventory)
             rows.append(
