@@ -58,8 +58,9 @@ from liveai.models import (
     User,
     UserStatus,
 )
-from liveai.privacy import consents, erasure_tasks, erasure_text
+from liveai.privacy import consents, erasure_tasks, erasure_text, steps
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.privacy.requests import OPEN_STATES
 from liveai.storage import Storage, user_prefix
 
 KEEP_BARE_ID = frozenset({"audit_events", "erasure_runs"})
@@ -458,9 +459,6 @@ class Eraser:
     def _settle_request(self, session: Session, run: ErasureRun) -> None:
         """Settle the request the run carries out in the run's last transaction, so no
         crash leaves the two apart (the run forgets the request right after)."""
-        from liveai.privacy import steps
-        from liveai.privacy.requests import OPEN_STATES
-
         request = None if run.request_id is None else session.get(PrivacyRequest, run.request_id)
         if request is None or request.state not in OPEN_STATES:
             return
