@@ -52,7 +52,7 @@ from liveai.events import TaskFinishedHandler
 from liveai.generation import ambiguous, rows, transfers
 from liveai.generation.group import Step, run_grouped
 from liveai.generation.pricing import price_for
-from liveai.generation.settle import Outcome, Settler, release
+from liveai.generation.settle import Outcome, Settler, release_provider_copy
 from liveai.generation.tasks import poster_key, video_key
 from liveai.models import Task, TaskState
 from liveai.privacy import consents
@@ -599,7 +599,7 @@ class Lifecycle:
         """Finish the task with ``outcome``, then tell whoever listens."""
         settler = self._settler()
         finished = settler.settle(task, outcome, self._lost(task))
-        release(provider, finished)
+        release_provider_copy(provider, finished)
         self.progress(task.id, finished.state.value)
         settler.announce(finished)
         return finished

@@ -187,7 +187,7 @@ class Settler:
         return len(missed)
 
 
-def release(provider: Provider | None, task: Task) -> None:
+def release_provider_copy(provider: Provider | None, task: Task) -> None:
     """Let the provider drop its copy of a settled task, where it keeps one on request."""
     if provider is not None and isinstance(provider, Releasable) and task.provider_task_id:
         try:
