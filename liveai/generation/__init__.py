@@ -5,8 +5,9 @@
 transactions of its own; ``work`` runs many with leases, on any number of machines.
 """
 
+from liveai.generation.developer import developer_user, resolve_user
 from liveai.generation.lifecycle import Lifecycle, Outcome
-from liveai.generation.pricing import developer_user, hold_amount, price_for, resolve_user
+from liveai.generation.pricing import hold_amount, price_for
 from liveai.generation.tasks import (
     NewTask,
     create_task,

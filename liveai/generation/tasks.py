@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import Clock
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput, NotFound, UpstreamError
+from liveai.generation.developer import short_of_credits_hint
 from liveai.generation.pricing import hold_amount
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
@@ -152,8 +153,6 @@ def create_task(
             clock=clock,
         )
     except InsufficientCredits as exc:
-        from liveai.generation.pricing import short_of_credits_hint
-
         exc.hint = short_of_credits_hint(settings, user_id, price)
         raise
     # Stored last: a refused hold leaves no object behind. A failed commit can still
