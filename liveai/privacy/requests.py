@@ -25,7 +25,7 @@ from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
 from liveai.moments import utc_text
 from liveai.privacy.calendar import (
-    Region,
+    Jurisdiction,
     add_one_month,
     deadline_zone,
     due_date,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from liveai.auth import Principal
 
 CHANNELS = ("email", "in-app")
-REGIONS = ("cn", "eu")
+JURISDICTIONS = ("cn", "eu")
 GDPR_EXTENSION_MONTHS = 2
 OPEN_STATES = (
     RequestState.RECEIVED,
@@ -103,7 +103,7 @@ def open_request(
 ) -> PrivacyRequest:
     """Register a request and fix its deadline from the day it was received."""
     _choice(channel, CHANNELS, "the channel")
-    region_code = cast(Region, _choice(region, REGIONS, "the region"))
+    region_code = cast(Jurisdiction, _choice(region, JURISDICTIONS, "the region"))
     if received_at.tzinfo is None:
         raise InvalidInput("the receipt time needs a time zone, e.g. 2026-11-02T09:30+08:00")
     now = clock.now()

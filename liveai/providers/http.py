@@ -26,7 +26,8 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.jwks import require_https
-from liveai.providers.base import Paced, Provider, Region
+from liveai.privacy.inventory import Region
+from liveai.providers.base import Paced, Provider
 from liveai.providers.download import ResultOrigin
 
 
