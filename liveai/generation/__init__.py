@@ -6,7 +6,7 @@ transactions of its own; ``work`` runs many with leases, on any number of machin
 """
 
 from liveai.generation.developer import developer_user, resolve_user
-from liveai.generation.lifecycle import Lifecycle, Outcome
+from liveai.generation.lifecycle import Lifecycle, TaskOutcome
 from liveai.generation.pricing import hold_amount, price_for
 from liveai.generation.tasks import (
     NewTask,
@@ -25,7 +25,7 @@ from liveai.generation.worker import WorkReport, work
 __all__ = [
     "Lifecycle",
     "NewTask",
-    "Outcome",
+    "TaskOutcome",
     "WorkReport",
     "create_task",
     "delete_task",
