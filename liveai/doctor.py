@@ -87,7 +87,7 @@ def check_identity(settings: Settings) -> Check:
     """Both token key sets (Logto, Apple) reachable, when configured."""
     import httpx
 
-    from liveai.auth import probe_key_sets
+    from liveai.identity.tokens import probe_key_sets
 
     with httpx.Client(timeout=settings.identity_http_timeout_s) as http:
         probes = probe_key_sets(settings, http=http)

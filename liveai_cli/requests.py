@@ -240,8 +240,8 @@ def _verify_token(session: Any, request: Any) -> None:
 
     import httpx
 
-    from liveai.auth import authenticate, verifier_from_settings
     from liveai.errors import InvalidInput
+    from liveai.identity.tokens import authenticate, verifier_from_settings
     from liveai.privacy.requests import verify_with_subject
 
     token = sys.stdin.read().strip()

@@ -36,7 +36,7 @@ from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.users import get_user
 
 if TYPE_CHECKING:
-    from liveai.auth import Principal
+    from liveai.identity.tokens import Principal
 
 CHANNELS = ("email", "in-app")
 JURISDICTIONS = ("cn", "eu")

@@ -23,7 +23,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError, InvalidInput
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.models import ApnsEnvironment
 from liveai.push.token import ProviderToken
 
