@@ -9,6 +9,10 @@ overdraft, an unknown user, a first use of a shard, a refused claim) goes to the
 path in a transaction, which does it or explains why not. On SQLite every call takes the
 general path.
 
+Its caller is the app's backend, spending or holding credits with nothing else to write;
+`bench/ledger.py` measures it. No command or worker uses it: each writes other rows in
+the transaction that moves the credits.
+
 Like a DB-API connection, a `Ledger` keeps one connection (checked out, and pinged, once)
 and belongs to one thread at a time; close it when done. A connection lost mid-call is
 replaced and the statement sent once more: its key makes a second run that finds the
