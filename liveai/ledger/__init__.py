@@ -20,6 +20,7 @@ from liveai.ledger.operations import (
     correction,
     credit_purchase,
     grant,
+    purchase_key,
     refund,
 )
 from liveai.ledger.queries import (
@@ -58,6 +59,7 @@ __all__ = [
     "hold",
     "list_holds",
     "post_hold",
+    "purchase_key",
     "reconcile",
     "refund",
     "transfer_to_dict",
