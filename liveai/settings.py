@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     # --- core ---
     home: Path = Field(default_factory=default_home, description="Data folder")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL")
-    debug: bool = False
     environment: Literal["production", "staging", "development"] = "production"
 
     # --- storage ---
