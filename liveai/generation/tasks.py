@@ -181,15 +181,6 @@ def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = 
     return task
 
 
-def _as_uuid(ref: str | uuid.UUID) -> uuid.UUID | None:
-    if isinstance(ref, uuid.UUID):
-        return ref
-    try:
-        return uuid.UUID(ref)
-    except ValueError:
-        return None
-
-
 def list_tasks(
     session: Session,
     *,
