@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from liveai.dburl import masked_url
 from liveai.errors import ConfigError
 
 APP_NAME = "liveai"
@@ -277,8 +278,6 @@ class Settings(BaseSettings):
 
 
 def _mask_url_password(url: str) -> str:
-    from liveai.dburl import masked_url
-
     return masked_url(url)
 
 

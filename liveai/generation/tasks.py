@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liveai import audit
+from liveai import audit, ledger
 from liveai.clock import Clock
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput, NotFound, UpstreamError
 from liveai.generation.developer import short_of_credits_hint
 from liveai.generation.pricing import hold_amount
+from liveai.ids import resolve_id
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 from liveai.privacy import consents
@@ -92,8 +93,6 @@ def create_task(
     it may go to has the user's consent, InsufficientCredits when the user cannot cover
     the hold; nothing is stored or queued then.
     """
-    from liveai import ledger
-
     _require_active(session, user_id)
     refuse_control(new.prompt, what="prompt", lines=True)
     if len(new.prompt) > MAX_PROMPT:
@@ -171,8 +170,6 @@ def find_by_client_key(session: Session, client_key: str) -> Task | None:
 
 def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = False) -> Task:
     """A task by id or unique id prefix."""
-    from liveai.ids import resolve_id
-
     hint = "see `liveai tasks list` for ids"
     task_id = resolve_id(session, Task.id, ref, noun="task", hint=hint)
     task = session.get(Task, task_id) if task_id else None

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.ids import id_prefix, resolve_id
 from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
 from liveai.moments import utc_text
 from liveai.privacy.calendar import (
@@ -159,8 +160,6 @@ def _set_processing(
 
 def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
     """A request by id or unique id prefix."""
-    from liveai.ids import id_prefix, resolve_id
-
     hint = "see `liveai requests list --all` for ids"
     if isinstance(request_id, str) and id_prefix(request_id) is None:
         try:

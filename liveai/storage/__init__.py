@@ -51,6 +51,7 @@ __all__ = [
 def open_storage(settings: Settings) -> Storage:
     """The storage the settings choose: LIVEAI_STORAGE=local (the default) or s3."""
     if settings.storage == "s3":
+        # In the function: boto3 takes long to import, and only S3 storage needs it.
         from liveai.storage.s3 import S3Storage
 
         return S3Storage.from_settings(settings)
