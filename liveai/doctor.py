@@ -1,4 +1,5 @@
-"""Health checks for `liveai doctor`: configuration, database, storage, and later features."""
+"""Health checks for `liveai doctor`: configuration, database, storage, identity, App Store,
+APNs, providers, generation, the audit key, unknown variables and the deployment."""
 
 from __future__ import annotations
 
