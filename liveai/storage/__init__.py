@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from liveai.errors import UpstreamError
+from liveai import errors
 from liveai.storage.base import (
     DELETE_BATCH,
     MAX_PRESIGN_EXPIRY,
@@ -65,7 +65,7 @@ def probe_storage(storage: Storage) -> None:
     storage.put(key, payload, content_type="application/octet-stream")
     try:
         if storage.get(key) != payload:
-            raise UpstreamError(
+            raise errors.UpstreamError(
                 f"{storage.describe()} returned different bytes than were stored",
                 hint="check the storage service or the proxy in front of it",
             )
