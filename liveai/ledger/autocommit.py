@@ -122,7 +122,7 @@ class Ledger:
             return None
         sql, args = core.pg_submission(
             spec, key=core.check_key(key), system=SystemAccount.CONSUMED, actor="system",
-            now=now, expires_at=expires_at, standalone=True,
+            now=now, expires_at=expires_at, autocommit=True,
         )  # fmt: skip
         row = self._run(sql, args)
         if row is None or row[2] is None:
@@ -142,13 +142,13 @@ class Ledger:
             return None
         sql, args = holds.pg_resolution(
             pending_key, phase, key=core.check_key(key), amount=amount, reason=reason,
-            now=self.clock.now(), standalone=True,
+            now=self.clock.now(), autocommit=True,
         )  # fmt: skip
         row = self._run(sql, args)
         if row is None:
             return None
         _, values, inserted = holds.resolved(row, phase, args)
-        assert inserted, "a standalone statement raises instead of skipping its insert"
+        assert inserted, "an autocommit statement raises instead of skipping its insert"
         return pg.detached(values)
 
     def _run(self, sql: str, args: Mapping[str, Any]) -> Any:
