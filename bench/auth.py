@@ -21,8 +21,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from liveai.auth import verifier_from_settings
 from liveai.clock import SystemClock
+from liveai.identity.tokens import verifier_from_settings
 from liveai.settings import Settings
 
 ISSUER = "https://auth.example/oidc"

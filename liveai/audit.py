@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError, InvalidInput
 from liveai.models import AuditEvent
+from liveai.settings import load_settings
 
 GENESIS_HASH = "0" * 64
 PERSONAL_KEYS = frozenset(
@@ -97,8 +98,6 @@ _KEYS_LOCK = threading.Lock()
 
 def chain_key() -> bytes:
     """The key of this process's settings (read once per environment)."""
-    from liveai.settings import load_settings
-
     marker = tuple(os.environ.get(n) for n in ("LIVEAI_AUDIT_KEY", "LIVEAI_HOME", "LIVEAI_CONFIG"))
     key = _KEYS.get(marker)
     if key is None:

@@ -1,4 +1,5 @@
-"""Health checks for `liveai doctor`: configuration, database, storage, and later features."""
+"""Health checks for `liveai doctor`: configuration, database, storage, identity, App Store,
+APNs, providers, generation, the audit key, unknown variables and the deployment."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from liveai.audit import KEY_FILE, key_from_settings
+from liveai.db import ensure_schema, make_engine
+from liveai.dburl import masked_url
 from liveai.errors import LiveAIError
+from liveai.generation.runtime import generation_health, http_client
+from liveai.identity.tokens import probe_key_sets
 from liveai.private_files import private_folder
+from liveai.providers.registry import build_providers, candidates
+from liveai.providers.remote import provider_health
+from liveai.purchases.health import app_store_status
+from liveai.push import apns_status
 from liveai.settings import Settings, load_settings
+from liveai.settings_guide import unknown_message, unknown_variables
+from liveai.storage import open_storage, probe_storage
 
 OFF_PREFIXES = ("not configured", "no token issuer configured", "no remote provider configured")
 
@@ -32,9 +44,6 @@ CheckFn = Callable[[Settings], Check]
 
 
 def check_database(settings: Settings) -> Check:
-    from liveai.db import ensure_schema, make_engine
-    from liveai.dburl import masked_url
-
     try:
         engine = make_engine(settings.resolved_database_url)
     except LiveAIError as exc:
@@ -63,8 +72,6 @@ def check_storage(settings: Settings) -> Check:
 
 def check_object_storage(settings: Settings) -> Check:
     """Write, read back and delete a probe object in the configured bucket."""
-    from liveai.storage import open_storage, probe_storage
-
     try:
         storage = open_storage(settings)
         try:
@@ -87,8 +94,6 @@ def check_identity(settings: Settings) -> Check:
     """Both token key sets (Logto, Apple) reachable, when configured."""
     import httpx
 
-    from liveai.auth import probe_key_sets
-
     with httpx.Client(timeout=settings.identity_http_timeout_s) as http:
         probes = probe_key_sets(settings, http=http)
     if not probes:
@@ -98,39 +103,29 @@ def check_identity(settings: Settings) -> Check:
 
 
 def check_app_store(settings: Settings) -> Check:
-    from liveai.purchases.health import app_store_status
-
     ok, detail = app_store_status(settings)
     return Check("app store", ok, detail)
 
 
 def check_push(settings: Settings) -> Check:
-    from liveai.push import apns_status
-
     ok, detail = apns_status(settings)
     return Check("push", ok, detail)
 
 
 def check_providers(settings: Settings) -> Check:
     """Each remote video provider with credentials authenticates (one cheap call each)."""
-    from liveai.providers.remote import provider_health
-
     ok, detail = provider_health(settings)
     return Check("providers", ok, detail)
 
 
 def check_generation(settings: Settings) -> Check:
     """The providers a generation would try, in order, and the price of the default."""
-    from liveai.generation.runtime import generation_health
-
     ok, detail = generation_health(settings)
     return Check("generation", ok, detail)
 
 
 def check_audit_key(settings: Settings) -> Check:
     """Where the audit chain's key comes from: the setting, or a file beside the data."""
-    from liveai.audit import KEY_FILE, key_from_settings
-
     if settings.audit_key is None:
         path = settings.home / KEY_FILE
         if not path.exists():
@@ -150,8 +145,6 @@ def check_audit_key(settings: Settings) -> Check:
 
 def check_variables(settings: Settings) -> Check:
     """Every LIVEAI_* variable is read by a setting: a typo is not silently ignored."""
-    from liveai.settings_guide import unknown_message, unknown_variables
-
     unknown = unknown_variables()
     if unknown:
         return Check("variables", False, "; ".join(unknown_message(v, s) for v, s in unknown))
@@ -176,9 +169,6 @@ def check_deployment(settings: Settings) -> Check:
 
 
 def _local_renderer_only(settings: Settings) -> bool:
-    from liveai.generation.runtime import http_client
-    from liveai.providers.registry import build_providers, candidates
-
     try:
         with http_client(settings) as client:
             return candidates(build_providers(settings, client), settings) == ["local"]

@@ -1,9 +1,22 @@
 """The errors the library raises; each knows the CLI exit code it maps to.
 
+Those defined elsewhere name their module; a test checks the tree against the classes.
+
     LiveAIError (1)
     ├── ConfigError (1)             bad or missing settings, malformed TOML
     ├── InvalidInput (2)            a caller passed something unusable
-    │   └── AmbiguousId             an id prefix more than one record starts with
+    │   ├── AmbiguousId             an id prefix more than one record starts with
+    │   ├── InvalidImage            images.py: a photo refused at intake; ``code`` says why
+    │   │   ├── EmptyImage              no bytes
+    │   │   ├── ImageFileTooLarge       a file over the intake limit
+    │   │   ├── UnsupportedImageType    not a JPEG, PNG or HEIC photo
+    │   │   ├── CorruptImage            it does not decode
+    │   │   ├── AnimatedImage           more than one frame
+    │   │   ├── DecompressionBomb       more pixels than the limit
+    │   │   ├── ImageTooCostly          decoding would pass the memory budget
+    │   │   ├── ImageTooSmall           a side below the minimum
+    │   │   └── BadAspectRatio          too long or too narrow
+    │   └── CorruptMovie            livephoto/boxes.py: MOV/MP4 boxes that do not add up
     ├── NotFound (3)                an unknown user, task, hold, ...
     ├── AuthError (4)               a token or signature was rejected
     │   └── ConsentMissing          the user has not given a consent the step needs
@@ -17,10 +30,13 @@
     │       └── ProviderUnavailable     5xx, timeout, malformed answer; retryable
     ├── Conflict (1)                the request contradicts what is recorded
     ├── PolicyLintFailed (1)        publishing refused: the policy lint has errors
-    └── DatabaseError (1)
-        ├── DatabaseUnavailable     the server cannot be reached
-        ├── SchemaBehind            migrations are pending
-        └── SchemaAhead             the database is newer than this code
+    ├── DatabaseError (1)
+    │   ├── DatabaseUnavailable     the server cannot be reached
+    │   ├── SchemaBehind            migrations are pending
+    │   └── SchemaAhead             the database is newer than this code
+    ├── NotConsented (1)            privacy/consents.py: a step may not send data there
+    ├── LeaseLost (1)               generation/lifecycle.py: another runner took the task
+    └── Stopped (130)               stopping.py: work stopped on request, the task handed back
 
 Every message says what is wrong; ``hint`` says what to do about it.
 """

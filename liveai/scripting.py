@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# The library is imported inside the functions below: `liveai.generate` loads this module,
+# and touching it must not load SQLAlchemy or httpx (tests/test_scripting.py).
 if TYPE_CHECKING:
     from liveai.generation.lifecycle import Lifecycle
     from liveai.models import Task

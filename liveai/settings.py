@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from liveai.dburl import masked_url
 from liveai.errors import ConfigError
 
 APP_NAME = "liveai"
@@ -44,7 +45,6 @@ class Settings(BaseSettings):
     # --- core ---
     home: Path = Field(default_factory=default_home, description="Data folder")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL")
-    debug: bool = False
     environment: Literal["production", "staging", "development"] = "production"
 
     # --- storage ---
@@ -278,8 +278,6 @@ class Settings(BaseSettings):
 
 
 def _mask_url_password(url: str) -> str:
-    from liveai.dburl import masked_url
-
     return masked_url(url)
 
 

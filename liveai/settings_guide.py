@@ -21,13 +21,13 @@ from liveai.errors import ConfigError, InvalidInput
 from liveai.settings import Settings, default_config_path
 
 ENV_PREFIX = "LIVEAI_"
-# Read by the CLI or the tests, not by a setting.
-OTHER_VARIABLES = frozenset({"LIVEAI_CONFIG"})
+# Read by the CLI or the tests, not by a setting (LIVEAI_DEBUG by `liveai_cli.app`, which
+# must work when the settings themselves are what failed).
+OTHER_VARIABLES = frozenset({"LIVEAI_CONFIG", "LIVEAI_DEBUG"})
 OTHER_PREFIXES = ("LIVEAI_TEST_", "LIVEAI_REQUIRE_")
 
 # One line each for the settings whose field declares no description.
 DESCRIPTIONS: dict[str, str] = {
-    "debug": "Show tracebacks (also LIVEAI_DEBUG=1)",
     "environment": "production, staging or development",
     "storage": "Where media is kept: local folder or s3",
     "storage_dir": "Local storage folder; default: HOME/storage",

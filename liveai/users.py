@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.ids import as_uuid, resolve_id
 from liveai.models import Identity, User
 from liveai.text import refuse_control
 
@@ -89,9 +90,7 @@ def find_identity(session: Session, issuer: str, subject: str) -> Identity | Non
 def get_user(session: Session, ref: str | uuid.UUID) -> User:
     """Find a user by id, by a subject bound to it, by a unique id prefix, or by e-mail (an
     Apple relay address too); an e-mail on several accounts is refused, naming them."""
-    from liveai.ids import resolve_id
-
-    user_id = _as_uuid(ref)
+    user_id = as_uuid(ref)
     if user_id is not None:
         user = session.get(User, user_id, options=[selectinload(User.identities)])
         if user is not None:
@@ -130,15 +129,6 @@ def _by_email(session: Session, email: str) -> User:
     if not matches:
         raise NotFound(f"no user has the e-mail {wanted}", hint="see `liveai users list`")
     return matches[0]
-
-
-def _as_uuid(ref: str | uuid.UUID) -> uuid.UUID | None:
-    if isinstance(ref, uuid.UUID):
-        return ref
-    try:
-        return uuid.UUID(ref)
-    except ValueError:
-        return None
 
 
 def list_users(session: Session, *, limit: int | None = None) -> Sequence[User]:

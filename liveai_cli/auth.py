@@ -16,7 +16,7 @@ from liveai_cli.groups import summary
 if TYPE_CHECKING:
     import httpx
 
-    from liveai.auth import Principal, TokenVerifier
+    from liveai.identity.tokens import Principal, TokenVerifier
 
 app = App(help=summary("auth"))
 
@@ -42,7 +42,7 @@ def _http() -> Iterator[httpx.Client]:
 
 @contextmanager
 def _verifier() -> Iterator[TokenVerifier]:
-    from liveai.auth import verifier_from_settings
+    from liveai.identity.tokens import verifier_from_settings
 
     with _http() as http:
         yield verifier_from_settings(state.settings(), http=http)
@@ -54,7 +54,7 @@ def verify(token: TokenArg, nonce: NonceOption = None, json_: JsonOption = False
 
     Example: liveai auth verify - --json < token.jwt
     """
-    from liveai.auth import token_to_dict
+    from liveai.identity.tokens import token_to_dict
     from liveai.users import find_identity, user_to_dict
 
     raw = _read(token)
@@ -86,7 +86,7 @@ def bind(
 
     Example: liveai auth bind - --name Ann < token.jwt
     """
-    from liveai.auth import bind as bind_token
+    from liveai.identity.tokens import bind as bind_token
 
     raw = _read(token)
     with _verifier() as verifier, state.session() as session:
@@ -131,8 +131,8 @@ def apple_exchange(
 
     Example: liveai auth apple-exchange - --user u_123 < code.txt
     """
-    from liveai.apple import AppleClient, cipher_from_settings, exchange_code
-    from liveai.auth import verifier_from_settings
+    from liveai.identity.siwa import AppleClient, cipher_from_settings, exchange_code
+    from liveai.identity.tokens import verifier_from_settings
 
     settings = state.settings()
     client = AppleClient.from_settings(settings)
@@ -171,7 +171,7 @@ def apple_revoke(
 
     Example: liveai auth apple-revoke u_123 --yes
     """
-    from liveai.apple import AppleClient, cipher_from_settings, revoke_tokens
+    from liveai.identity.siwa import AppleClient, cipher_from_settings, revoke_tokens
 
     settings = state.settings()
     client = AppleClient.from_settings(settings)
@@ -198,7 +198,7 @@ def rotate_key(json_: JsonOption = False) -> None:
 
     Example: liveai auth rotate-key --json
     """
-    from liveai.apple import cipher_from_settings, rotate_token_key
+    from liveai.identity.siwa import cipher_from_settings, rotate_token_key
 
     cipher = cipher_from_settings(state.settings())
     with state.session() as session:

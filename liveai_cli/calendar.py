@@ -33,7 +33,7 @@ def due(
         typer.Option(min=1, max=366, help="Working days allowed (default: the policy's SLA)."),
     ] = None,
     region: Annotated[
-        choices.Region, typer.Option(help="cn, or eu to apply the GDPR month too.")
+        choices.Jurisdiction, typer.Option(help="cn, or eu to apply the GDPR month too.")
     ] = "cn",
     json_: JsonOption = False,
 ) -> None:
@@ -43,9 +43,9 @@ def due(
     """
     from liveai.privacy.calendar import due_date
     from liveai.privacy.inventory import DEFAULT_INVENTORY
-    from liveai.privacy.requests import REGIONS, _choice
+    from liveai.privacy.requests import JURISDICTIONS, _choice
 
-    _choice(region, REGIONS, "the region")
+    _choice(region, JURISDICTIONS, "the region")
     state.deadlines()
     result = due_date(
         _parse_date(received),

@@ -193,7 +193,7 @@ def _owner(session: Session, runner: Lifecycle, user: str | None) -> tuple[User,
     """The user named, or the local developer user; when this made it, the line that says
     so, with the consents given for it (told once the transaction has committed)."""
     from liveai.generation import resolve_user
-    from liveai.generation.pricing import DEV_ISSUER
+    from liveai.generation.developer import DEV_ISSUER
     from liveai.privacy.consents import current
     from liveai.users import find_identity
 

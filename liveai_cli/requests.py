@@ -67,7 +67,9 @@ def open_(
         ),
     ],
     channel: Annotated[choices.Channel, typer.Option(help="How it arrived.")],
-    region: Annotated[choices.Region, typer.Option(help="cn, or eu for a GDPR subject.")] = "cn",
+    region: Annotated[
+        choices.Jurisdiction, typer.Option(help="cn, or eu for a GDPR subject.")
+    ] = "cn",
     json_: JsonOption = False,
 ) -> None:
     """Register a request; its due date is fixed from the day of receipt.
@@ -238,8 +240,8 @@ def _verify_token(session: Any, request: Any) -> None:
 
     import httpx
 
-    from liveai.auth import authenticate, verifier_from_settings
     from liveai.errors import InvalidInput
+    from liveai.identity.tokens import authenticate, verifier_from_settings
     from liveai.privacy.requests import verify_with_subject
 
     token = sys.stdin.read().strip()

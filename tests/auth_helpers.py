@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from liveai.auth import APPLE_ISSUER, TokenVerifier, verifier_from_settings
 from liveai.clock import FixedClock
+from liveai.identity.tokens import APPLE_ISSUER, TokenVerifier, verifier_from_settings
 from liveai.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

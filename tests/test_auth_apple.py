@@ -13,18 +13,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liveai.apple import (
+from liveai.clock import FixedClock
+from liveai.errors import AuthError, ConfigError, Conflict, UpstreamError
+from liveai.identity.cipher import TokenCipher
+from liveai.identity.siwa import (
     AppleClient,
     client_secret,
     credentials_of,
     exchange_code,
     revoke_tokens,
 )
-from liveai.auth import APPLE_ISSUER, TokenVerifier, bind
-from liveai.clock import FixedClock
-from liveai.errors import AuthError, ConfigError, Conflict, UpstreamError
+from liveai.identity.tokens import APPLE_ISSUER, TokenVerifier, bind
 from liveai.models import AppleCredential, AuditEvent, Identity
-from liveai.sealed import TokenCipher
 from liveai.settings import Settings
 from liveai.users import create_user
 from tests.auth_helpers import (

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from liveai.auth import APPLE_ISSUER, TokenVerifier, authenticate, bind
 from liveai.errors import AuthError, Conflict
+from liveai.identity.tokens import APPLE_ISSUER, TokenVerifier, authenticate, bind
 from liveai.models import AuditEvent, Identity, User, UserStatus
 from tests.auth_helpers import apple_claims, apple_key, identity_settings, logto_claims, logto_key
 from tests.auth_helpers import make_verifier as _make_verifier

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from liveai.sealed import TokenCipher
+from liveai.identity.cipher import TokenCipher
 from tests.auth_helpers import (
     BUNDLE_ID,
     NOW,

@@ -10,7 +10,7 @@ import pytest
 
 from liveai.clock import FixedClock
 from liveai.errors import ConfigError, NotFound, UpstreamError
-from liveai.logto import LogtoManagement
+from liveai.identity.logto import LogtoManagement
 from liveai.settings import Settings
 from tests.auth_helpers import NOW
 from tests.fakes.logto import FakeLogto

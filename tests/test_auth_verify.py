@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from liveai.auth import TokenVerifier, verifier_from_settings
 from liveai.clock import FixedClock
 from liveai.errors import AuthError, ConfigError, UpstreamError
-from liveai.jwks import KeySet, require_https
+from liveai.identity.jwks import KeySet, require_https
+from liveai.identity.tokens import TokenVerifier, verifier_from_settings
 from liveai.settings import Settings
 from tests.auth_helpers import (
     AUDIENCE,

@@ -256,7 +256,7 @@ def test_declared_choices_match_the_library() -> None:
     from typing import get_args
 
     from liveai.models import RequestKind, TaskState
-    from liveai.privacy.requests import CHANNELS, REGIONS
+    from liveai.privacy.requests import CHANNELS, JURISDICTIONS
     from liveai.providers.base import Motion
     from liveai.providers.registry import AUTO, LOCAL
     from liveai.providers.remote import REMOTE_NAMES
@@ -266,7 +266,7 @@ def test_declared_choices_match_the_library() -> None:
     assert set(get_args(choices.TaskState)) == {s.value for s in TaskState}
     assert set(get_args(choices.RequestKind)) == {k.value for k in RequestKind}
     assert get_args(choices.Channel) == CHANNELS
-    assert get_args(choices.Region) == REGIONS
+    assert get_args(choices.Jurisdiction) == JURISDICTIONS
     assert get_args(choices.RemoteProvider) == REMOTE_NAMES
     assert set(get_args(choices.Provider)) == {AUTO, LOCAL, *REMOTE_NAMES}
 

@@ -13,7 +13,7 @@ def test_the_app_backend_lines_in_docs_run(session, monkeypatch) -> None:  # typ
     check itself is tested in test_auth_*: here it returns the user's principal)."""
     import re
 
-    from liveai.auth import Principal, VerifiedToken
+    from liveai.identity.tokens import Principal, VerifiedToken
     from liveai.models import PrivacyRequest, RequestState
     from liveai.users import create_user
 
@@ -29,7 +29,9 @@ def test_the_app_backend_lines_in_docs_run(session, monkeypatch) -> None:  # typ
             return nullcontext(session)
 
     scope = {"database": Database(), "bearer_token": "t", "verifier": None}
-    monkeypatch.setattr("liveai.auth.authenticate", lambda s, t, verifier: Principal(user, token))
+    monkeypatch.setattr(
+        "liveai.identity.tokens.authenticate", lambda s, t, verifier: Principal(user, token)
+    )
     exec(compile(snippet, "requests-from-the-app.md", "exec"), scope)
     request = scope["request"]
     assert isinstance(request, PrivacyRequest) and request.state is RequestState.VERIFIED
@@ -42,8 +44,8 @@ def test_the_app_backend_needs_five_lines(session) -> None:  # type: ignore[no-u
 
     import pytest
 
-    from liveai.auth import Principal, VerifiedToken
     from liveai.errors import InvalidInput
+    from liveai.identity.tokens import Principal, VerifiedToken
     from liveai.models import RequestKind
     from liveai.privacy.requests import open_from_app
     from liveai.users import create_user

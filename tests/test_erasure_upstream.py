@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from liveai.apple import AppleClient, exchange_code
 from liveai.db import Database, make_engine
+from liveai.identity.cipher import TokenCipher
+from liveai.identity.siwa import AppleClient, exchange_code
 from liveai.models import Identity
 from liveai.privacy.erasure import Eraser, verify_erased
 from liveai.privacy.upstream import upstream_from_settings
-from liveai.sealed import TokenCipher
 from liveai.settings import Settings
 from liveai.storage import user_prefix
 from tests.auth_helpers import BUNDLE_ID, p256_key

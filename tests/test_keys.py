@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from liveai.apple import AppleClient
 from liveai.errors import ConfigError
+from liveai.identity.siwa import AppleClient
 from liveai.purchases.health import app_store_status
 from liveai.settings import load_settings
 

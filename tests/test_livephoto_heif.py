@@ -109,7 +109,7 @@ def test_a_failing_still_leaves_neither_file(
     def broken(*_args: object) -> None:
         raise InvalidInput("the encoder gave up")
 
-    monkeypatch.setattr("liveai.livephoto.heif.write_heic", broken)
+    monkeypatch.setattr("liveai.livephoto.still.write_heic", broken)
     with pytest.raises(InvalidInput, match="gave up"):
         make_pair(video, None, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []

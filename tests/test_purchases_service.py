@@ -66,6 +66,18 @@ def test_a_receipt_credits_each_transaction_once(session, clock, pki) -> None:
     )
 
 
+def test_a_purchase_and_its_ledger_credit_share_one_key(session, clock, pki) -> None:
+    ann = user(session, "ann")
+    redeem_receipt(session, "ann", receipt(in_app(" 7\t")), pki.config(), clock=clock)
+    row = list_purchases(session, user_id=ann.id)[0]
+    credited = session.scalars(select(Transfer.key)).all()
+    assert row.transfer_key == "appstore:7" and credited == [row.transfer_key]
+    direct = ledger.credit_purchase(
+        session, ann.id, 100, transaction_id=" 8\n", product_id="ai.live.credits100"
+    )
+    assert direct.key == ledger.purchase_key("8") == ledger.purchase_key(" 8\n") == "appstore:8"
+
+
 def test_quantity_multiplies_the_pack(session, clock, pki) -> None:
     bo = user(session, "bo")
     redeem_receipt(session, "bo", receipt(in_app("9", quantity="3")), pki.config(), clock=clock)

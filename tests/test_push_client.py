@@ -18,8 +18,8 @@ from liveai.errors import ConfigError, InvalidInput
 from liveai.models import ApnsEnvironment
 from liveai.push import (
     Notification,
-    Outcome,
     ProviderToken,
+    PushOutcome,
     Target,
     load_signing_key,
     make_http_client,
@@ -104,7 +104,7 @@ def test_unusable_keys_are_config_errors(tmp_path: Path) -> None:
 
 def test_delivery_sends_the_documented_headers_and_payload(world: ApnsWorld) -> None:
     result = world.send(target(), NOTE)
-    assert result.outcome is Outcome.DELIVERED
+    assert result.outcome is PushOutcome.DELIVERED
     assert result.attempts == 1
     (received,) = world.server.received
     assert result.apns_id
@@ -131,7 +131,7 @@ def test_dead_tokens_are_reported_invalid_without_retrying(
 ) -> None:
     world.server.script(device_token(1), Fault(status, reason, timestamp_ms=1_700_000_000_000))
     result = world.send(target(), NOTE)
-    assert result.outcome is Outcome.INVALID_TOKEN
+    assert result.outcome is PushOutcome.INVALID_TOKEN
     assert (result.status, result.reason, result.attempts) == (status, reason, 1)
     assert (result.invalid_since is not None) == (status == 410)
     assert world.sleeps == []
@@ -155,7 +155,7 @@ def test_a_second_expired_provider_token_answer_is_not_retried(world: ApnsWorld)
     expired = Fault(403, "ExpiredProviderToken")
     world.server.script(device_token(1), expired, expired)
     result = world.send(target(), NOTE)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert result.reason == "ExpiredProviderToken"
     assert len(world.server.received) == 2
 
@@ -173,7 +173,7 @@ def test_rate_limits_and_server_errors_retry_with_backoff(world: ApnsWorld) -> N
 def test_retries_run_out_and_the_push_fails_with_its_reason(world: ApnsWorld) -> None:
     world.server.always = Fault(500, "InternalServerError")
     result = world.send(target(), NOTE, retries=2)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert (result.status, result.reason, result.attempts) == (500, "InternalServerError", 3)
     assert len(world.server.received) == 3
 
@@ -183,7 +183,7 @@ def test_other_refusals_fail_at_once_and_are_logged_with_their_reason(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="liveai.push"):
         result = world.send(target(), NOTE, topic="com.other.app")
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert (result.status, result.reason, result.attempts) == (400, "TopicDisallowed", 1)
     assert "TopicDisallowed" in caplog.text
     assert device_token(1) not in caplog.text
@@ -192,14 +192,14 @@ def test_other_refusals_fail_at_once_and_are_logged_with_their_reason(
 def test_a_malformed_error_body_still_ends_in_a_result(world: ApnsWorld) -> None:
     world.server.script(device_token(1), Fault(400, body=b"<html>bad gateway</html>"))
     result = world.send(target(), NOTE)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert result.reason == "unreadable answer (HTTP 400)"
 
 
 def test_a_timeout_is_retried_then_fails(world: ApnsWorld) -> None:
     world.server.script(device_token(1), Fault(200, delay=3), Fault(200, delay=3))
     result = world.send(target(), NOTE, timeout=0.3, retries=1)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert result.reason == "ReadTimeout"
     assert result.attempts == 2
     assert world.sleeps == [0.5]
@@ -208,7 +208,7 @@ def test_a_timeout_is_retried_then_fails(world: ApnsWorld) -> None:
 def test_an_unreachable_host_fails_without_raising(world: ApnsWorld) -> None:
     world.server.close()
     result = world.send(target(), NOTE, timeout=1.0, retries=1)
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is PushOutcome.FAILED
     assert result.reason == "ConnectError"
 
 
@@ -290,11 +290,11 @@ def test_the_fake_refuses_a_token_renewed_too_soon_on_one_connection(world: Apns
         load_signing_key(world.key_path), key_id=KEY_ID, team_id=TEAM_ID, clock=world.clock
     )
 
-    async def two_tokens() -> tuple[Outcome, str | None]:
+    async def two_tokens() -> tuple[PushOutcome, str | None]:
         async with make_client(ca_file=world.tls.ca_file) as http:
             assert (await world.pusher().client(http).send(target(1), NOTE)).delivered
             world.clock.advance(timedelta(minutes=5))
             second = await world.pusher(other, retries=0).client(http).send(target(2), NOTE)
             return second.outcome, second.reason
 
-    assert asyncio.run(two_tokens()) == (Outcome.FAILED, "TooManyProviderTokenUpdates")
+    assert asyncio.run(two_tokens()) == (PushOutcome.FAILED, "TooManyProviderTokenUpdates")

@@ -288,7 +288,7 @@ def test_the_packaged_calendar_is_named_when_no_file_is_set(cli) -> None:
 
 
 def test_open_from_app_enters_the_same_register(session) -> None:
-    from liveai.auth import Principal, VerifiedToken
+    from liveai.identity.tokens import Principal, VerifiedToken
 
     user = create_user(session, issuer="https://i/oidc", subject="in-app")
     token = VerifiedToken(provider="logto", issuer="https://i/oidc", subject="in-app", claims={})

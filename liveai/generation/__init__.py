@@ -5,9 +5,10 @@
 transactions of its own; ``work`` runs many with leases, on any number of machines.
 """
 
+from liveai.generation.developer import developer_user, resolve_user
 from liveai.generation.lifecycle import Lifecycle
-from liveai.generation.pricing import developer_user, hold_amount, price_for, resolve_user
-from liveai.generation.settle import Outcome
+from liveai.generation.pricing import hold_amount, price_for
+from liveai.generation.settle import TaskOutcome
 from liveai.generation.tasks import (
     NewTask,
     create_task,
@@ -25,7 +26,7 @@ from liveai.generation.worker import WorkReport, work
 __all__ = [
     "Lifecycle",
     "NewTask",
-    "Outcome",
+    "TaskOutcome",
     "WorkReport",
     "create_task",
     "delete_task",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from liveai import ledger
 from liveai.errors import LiveAIError
 from liveai.generation.batch import Item, item_key
 from liveai.generation.lifecycle import Lifecycle
@@ -54,8 +55,6 @@ class BatchPlan:
 
 def plan_batch(lifecycle: Lifecycle, user_id: uuid.UUID, items: list[Item]) -> BatchPlan:
     """What running the manifest would cost: lines already done are free, bad lines named."""
-    from liveai import ledger
-
     planned = [_plan_item(lifecycle, user_id, item) for item in items]
     with lifecycle.database.transaction() as session:
         available = ledger.balance(session, user_id).available

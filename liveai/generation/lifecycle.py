@@ -52,7 +52,8 @@ from liveai.events import TaskFinishedHandler
 from liveai.generation import ambiguous, rows, transfers
 from liveai.generation.group import Step, run_grouped
 from liveai.generation.pricing import price_for
-from liveai.generation.settle import Outcome, Settler, release_provider_copy
+from liveai.generation.runners import runner_id
+from liveai.generation.settle import Settler, TaskOutcome, release_provider_copy
 from liveai.generation.tasks import poster_key, video_key
 from liveai.models import Task, TaskState
 from liveai.privacy import consents
@@ -118,8 +119,6 @@ class Claim:
 
 def default_runner_id() -> str:
     """host:pid:process start:thread:nonce (see `runners`: a gone runner is provable)."""
-    from liveai.generation.runners import runner_id
-
     return runner_id()
 
 
@@ -261,7 +260,7 @@ class Lifecycle:
         provider = self.providers.get(task.provider or "")
         if provider is not None and task.provider_task_id:
             _best_effort_cancel(provider, task.provider_task_id)
-        return self._settle(task, Outcome(TaskState.FAILED, "gave_up", message))
+        return self._settle(task, TaskOutcome(TaskState.FAILED, "gave_up", message))
 
     def release(self, task_id: uuid.UUID) -> None:
         """Hand back a task this runner holds, for any runner to take now."""
@@ -283,9 +282,9 @@ class Lifecycle:
     def _submit(self, task: Task, photo: Photo | None) -> Task:
         if self._hold_expired(task):
             message = "the credit hold expired before the task ran"
-            return self._settle(task, Outcome(TaskState.FAILED, "hold_expired", message))
+            return self._settle(task, TaskOutcome(TaskState.FAILED, "hold_expired", message))
         if task.cancel_requested:
-            return self._settle(task, Outcome(TaskState.CANCELLED, "cancelled", "cancelled"))
+            return self._settle(task, TaskOutcome(TaskState.CANCELLED, "cancelled", "cancelled"))
         request = self._request(task, photo)
         names = self._order(task)
         last: ProviderError | None = None
@@ -324,7 +323,7 @@ class Lifecycle:
             return self._settle(task, _not_consented(refused))
         message = str(last) if last else "no provider offers this request"
         code = (last.code if last else None) or "no_provider"
-        return self._settle(task, Outcome(TaskState.FAILED, code, message))
+        return self._settle(task, TaskOutcome(TaskState.FAILED, code, message))
 
     def _started_before(self, task: Task, provider: Provider) -> str | None:
         """After a runner died mid-submit (the task was sent to ``provider`` and no id came
@@ -422,7 +421,7 @@ class Lifecycle:
         provider = self.providers.get(task.provider or "")
         if provider is None:
             message = f"provider {task.provider!r} is no longer configured"
-            return self._settle(task, Outcome(TaskState.FAILED, "provider_gone", message))
+            return self._settle(task, TaskOutcome(TaskState.FAILED, "provider_gone", message))
         assert task.provider_task_id is not None and task.submitted_at is not None
         deadline = task.submitted_at + timedelta(seconds=self.settings.generation_poll_timeout_s)
         watch = _Watch(since=task.submitted_at if just_submitted else self.clock.now())
@@ -460,11 +459,11 @@ class Lifecycle:
 
         return backoff
 
-    def _fail_over(self, task: Task, lost: Outcome) -> Task:
+    def _fail_over(self, task: Task, lost: TaskOutcome) -> Task:
         """The provider lost the task: queue it for the next provider, or fail it."""
         rest = [name for name in self._order(task) if name != task.provider]
         if not rest:
-            return self._settle(task, Outcome(TaskState.FAILED, lost.code, lost.message))
+            return self._settle(task, TaskOutcome(TaskState.FAILED, lost.code, lost.message))
         log.warning("task %s: %s; trying %s", task.id, lost.message, rest[0])
         self._write(
             task,
@@ -478,7 +477,7 @@ class Lifecycle:
 
     def _poll_once(
         self, task: Task, provider: Provider, deadline: datetime, watch: _Watch
-    ) -> Outcome | None:
+    ) -> TaskOutcome | None:
         """One round: check for cancel and timeout, poll, store a finished video."""
         assert task.provider_task_id is not None
         if watch.waited >= _CHECK_AFTER_S:
@@ -488,8 +487,8 @@ class Lifecycle:
         if cancel or self.clock.now() >= deadline:
             _best_effort_cancel(provider, task.provider_task_id)
             if cancel:
-                return Outcome(TaskState.CANCELLED, "cancelled", "cancelled on request")
-            return Outcome(TaskState.FAILED, "timed_out", "the provider did not finish in time")
+                return TaskOutcome(TaskState.CANCELLED, "cancelled", "cancelled on request")
+            return TaskOutcome(TaskState.FAILED, "timed_out", "the provider did not finish in time")
         watch.polls += 1
         try:
             status = provider.poll(task.provider_task_id)
@@ -498,7 +497,7 @@ class Lifecycle:
                 return self._store(task, status, provider)
         except ProviderError as exc:
             if _lost(exc):
-                return Outcome(TaskState.QUEUED, exc.code, str(exc))
+                return TaskOutcome(TaskState.QUEUED, exc.code, str(exc))
             if exc.code == "download":
                 return self._download_failed(task, exc, watch)
             if exc.retryable:
@@ -507,14 +506,14 @@ class Lifecycle:
             return _failed(exc, "poll_failed")
         return self._note_status(task, status, watch)
 
-    def _download_failed(self, task: Task, exc: ProviderError, watch: _Watch) -> Outcome | None:
+    def _download_failed(self, task: Task, exc: ProviderError, watch: _Watch) -> TaskOutcome | None:
         """A finished video that would not download: polled and fetched again, a bounded
         number of times (``download_retries``), then the task fails with the error."""
         watch.failed_downloads += 1
         retries = self.settings.download_retries
         if watch.failed_downloads > retries:
             message = f"the result could not be downloaded ({retries} retries): {exc.message}"
-            return Outcome(TaskState.FAILED, "download_failed", message)
+            return TaskOutcome(TaskState.FAILED, "download_failed", message)
         log.warning(
             "task %s: %s; download retry %d of %d", task.id, exc, watch.failed_downloads, retries
         )
@@ -527,7 +526,7 @@ class Lifecycle:
             raise LeaseLost(f"task {task.id} is now run by {owner}")
         return cancel
 
-    def _note_status(self, task: Task, status: ProviderStatus, watch: _Watch) -> Outcome | None:
+    def _note_status(self, task: Task, status: ProviderStatus, watch: _Watch) -> TaskOutcome | None:
         running = status.state is ProviderState.RUNNING and task.state is TaskState.SUBMITTED
         half = timedelta(seconds=self.settings.generation_lease_s / 2)
         renew = task.lease_until is None or task.lease_until - self.clock.now() < half
@@ -540,18 +539,20 @@ class Lifecycle:
             watch.polls, watch.waited = 0, 0.0
         if status.state is ProviderState.FAILED:
             code = status.error_code or "provider_failed"
-            return Outcome(TaskState.FAILED, code, status.error_message or "generation failed")
+            return TaskOutcome(TaskState.FAILED, code, status.error_message or "generation failed")
         if status.state is ProviderState.CANCELLED:
-            return Outcome(TaskState.CANCELLED, "cancelled_upstream", "the provider cancelled it")
+            return TaskOutcome(
+                TaskState.CANCELLED, "cancelled_upstream", "the provider cancelled it"
+            )
         return None
 
-    def _store(self, task: Task, status: ProviderStatus, provider: Provider) -> Outcome | None:
+    def _store(self, task: Task, status: ProviderStatus, provider: Provider) -> TaskOutcome | None:
         self.progress(task.id, "downloading")
         with self._result(status, provider) as video:
             try:
                 poster = poster_jpeg(video)
             except ValueError as exc:
-                return Outcome(TaskState.FAILED, "malformed_result", f"the result is {exc}")
+                return TaskOutcome(TaskState.FAILED, "malformed_result", f"the result is {exc}")
             refused = self._may_store(task)
             if refused is not None:
                 return refused
@@ -559,18 +560,18 @@ class Lifecycle:
             self.storage.put(video_key(task), video, content_type="video/mp4")
         self.storage.put(poster_key(task), poster, content_type="image/jpeg")
         self.progress(task.id, "storing")
-        return Outcome(TaskState.SUCCEEDED, result_url=status.video_url)
+        return TaskOutcome(TaskState.SUCCEEDED, result_url=status.video_url)
 
-    def _may_store(self, task: Task) -> Outcome | None:
+    def _may_store(self, task: Task) -> TaskOutcome | None:
         """Re-read, after the download, that the lease is ours and the account still active
         (an erasure may have started meanwhile); why not to store, or None."""
         cancel, owner, active = rows.may_store(self.database, task.id)
         if owner != self.runner_id:
             raise LeaseLost(f"task {task.id} is now run by {owner}")
         if not active:
-            return Outcome(TaskState.CANCELLED, "account_closed", "the account was closed")
+            return TaskOutcome(TaskState.CANCELLED, "account_closed", "the account was closed")
         if cancel:
-            return Outcome(TaskState.CANCELLED, "cancelled", "cancelled on request")
+            return TaskOutcome(TaskState.CANCELLED, "cancelled", "cancelled on request")
         return None
 
     @contextmanager
@@ -595,7 +596,9 @@ class Lifecycle:
 
     # --- settling ---------------------------------------------------------------
 
-    def _settle(self, task: Task, outcome: Outcome, *, provider: Provider | None = None) -> Task:
+    def _settle(
+        self, task: Task, outcome: TaskOutcome, *, provider: Provider | None = None
+    ) -> Task:
         """Finish the task with ``outcome``, then tell whoever listens."""
         settler = self._settler()
         finished = settler.settle(task, outcome, self._lost(task))
@@ -624,10 +627,10 @@ def _claimed(task: Task, photo: tuple[str, int, int]) -> Claim:
     return Claim(task, Photo(*photo) if task.provider_task_id is None else None)
 
 
-def _not_consented(refused: Sequence[consents.NotConsented]) -> Outcome:
+def _not_consented(refused: Sequence[consents.NotConsented]) -> TaskOutcome:
     """Every provider was passed over for want of consent: the task fails naming them."""
     needs = "; ".join(f"{r.recipient} needs {', '.join(n.name for n in r.needs)}" for r in refused)
-    return Outcome(TaskState.FAILED, "consent_missing", f"no consented provider: {needs}")
+    return TaskOutcome(TaskState.FAILED, "consent_missing", f"no consented provider: {needs}")
 
 
 def _lost(exc: ProviderError) -> bool:
@@ -639,8 +642,8 @@ def _fails_over(exc: ProviderError) -> bool:
     return exc.retryable or isinstance(exc, ProviderAuthError | ProviderBalanceExhausted)
 
 
-def _failed(exc: ProviderError, default_code: str) -> Outcome:
-    return Outcome(TaskState.FAILED, exc.code or default_code, str(exc))
+def _failed(exc: ProviderError, default_code: str) -> TaskOutcome:
+    return TaskOutcome(TaskState.FAILED, exc.code or default_code, str(exc))
 
 
 def _best_effort_cancel(provider: Provider, provider_task_id: str) -> None:

@@ -10,9 +10,12 @@ import httpx
 from liveai import stopping
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
+from liveai.errors import LiveAIError
 from liveai.events import TaskFinishedHandler
 from liveai.generation.lifecycle import Lifecycle, Progress, no_progress
-from liveai.providers.registry import build_providers
+from liveai.generation.pricing import hold_amount
+from liveai.providers.registry import build_providers, candidates
+from liveai.push.service import completion_handler
 from liveai.settings import Settings
 from liveai.storage import open_storage
 
@@ -36,8 +39,6 @@ def build_lifecycle(
     on_finished: Sequence[TaskFinishedHandler] = (),
 ) -> Lifecycle:
     """The lifecycle the settings describe; completion pushes go out when APNs is set up."""
-    from liveai.push.service import completion_handler
-
     push = completion_handler(settings, database)
     return Lifecycle(
         database=database,
@@ -54,10 +55,6 @@ def build_lifecycle(
 
 def generation_health(settings: Settings) -> tuple[bool, str]:
     """Which providers a task would try, in order, and that the default duration is priced."""
-    from liveai.errors import LiveAIError
-    from liveai.generation.pricing import hold_amount
-    from liveai.providers.registry import build_providers, candidates
-
     try:
         with http_client(settings) as client:
             names = candidates(build_providers(settings, client), settings)

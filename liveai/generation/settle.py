@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class TaskOutcome:
     """How a step ended: the terminal state, and why when it is not success.
 
     QUEUED (from polling only) means the provider lost the task: the next provider gets it.
@@ -63,7 +63,7 @@ class Settler:
     runner_id: str
     on_finished: Sequence[TaskFinishedHandler]
 
-    def settle(self, task: Task, outcome: Outcome, lost: LiveAIError) -> Task:
+    def settle(self, task: Task, outcome: TaskOutcome, lost: LiveAIError) -> Task:
         """Finish the task with ``outcome`` (``lost`` is raised when our lease is gone); the
         task as it now stands."""
         try:
@@ -71,7 +71,7 @@ class Settler:
         except _NotCharged as exc:
             # The hold expired (the credits went back): the work is not delivered unpaid.
             self.storage.delete_many([video_key(task), poster_key(task)])
-            outcome = Outcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc}")
+            outcome = TaskOutcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc}")
             return self._finish(task, outcome, lost)
         except BaseException:
             # The final write was refused (the task was taken over, say by an erasure) or
@@ -80,7 +80,7 @@ class Settler:
                 self.storage.delete_many([video_key(task), poster_key(task)])
             raise
 
-    def _finish(self, task: Task, outcome: Outcome, lost: LiveAIError) -> Task:
+    def _finish(self, task: Task, outcome: TaskOutcome, lost: LiveAIError) -> Task:
         """In one transaction (shared with other tasks'): the terminal state, written only
         while our lease stands, the photo's retention clock, the hold posted (_NotCharged
         when it cannot be) or voided, and the audit event; the task as it now stands."""
@@ -111,7 +111,7 @@ class Settler:
         return task
 
     def _final_values(
-        self, task: Task, outcome: Outcome, charged: int, now: datetime
+        self, task: Task, outcome: TaskOutcome, charged: int, now: datetime
     ) -> dict[str, Any]:
         """The task row's columns once it has ended with ``outcome``, its lease cleared."""
         succeeded = outcome.state is TaskState.SUCCEEDED

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liveai import audit
+from liveai import audit, ledger
 from liveai.clock import Clock
 from liveai.errors import Conflict, InsufficientCredits, InvalidInput, NotFound, UpstreamError
+from liveai.generation.developer import short_of_credits_hint
 from liveai.generation.pricing import hold_amount
+from liveai.ids import resolve_id
 from liveai.images import IntakeLimits, prepare_image
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
 from liveai.privacy import consents
@@ -103,8 +105,6 @@ def create_task(
     it may go to has the user's consent, InsufficientCredits when the user cannot cover
     the hold; nothing is stored or queued then.
     """
-    from liveai import ledger
-
     _require_active(session, user_id)
     refuse_control(new.prompt, what="prompt", lines=True)
     if len(new.prompt) > MAX_PROMPT:
@@ -165,8 +165,6 @@ def create_task(
             clock=clock,
         )
     except InsufficientCredits as exc:
-        from liveai.generation.pricing import short_of_credits_hint
-
         exc.hint = short_of_credits_hint(settings, user_id, price)
         raise
     # Stored last: a refused hold leaves no object behind. A failed commit can still
@@ -185,23 +183,12 @@ def find_by_client_key(session: Session, client_key: str) -> Task | None:
 
 def get_task(session: Session, ref: str | uuid.UUID, *, include_deleted: bool = False) -> Task:
     """A task by id or unique id prefix."""
-    from liveai.ids import resolve_id
-
     hint = "see `liveai tasks list` for ids"
     task_id = resolve_id(session, Task.id, ref, noun="task", hint=hint)
     task = session.get(Task, task_id) if task_id else None
     if task is None or (task.deleted_at is not None and not include_deleted):
         raise NotFound(f"no task {ref!r}", hint=hint)
     return task
-
-
-def _as_uuid(ref: str | uuid.UUID) -> uuid.UUID | None:
-    if isinstance(ref, uuid.UUID):
-        return ref
-    try:
-        return uuid.UUID(ref)
-    except ValueError:
-        return None
 
 
 def list_tasks(

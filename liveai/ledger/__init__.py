@@ -11,6 +11,7 @@ expired. Every function works in the caller's transaction and raises before it w
 """
 
 from liveai.ledger.accounts import SYSTEM_SHARDS, SystemAccount
+from liveai.ledger.autocommit import Ledger
 from liveai.ledger.core import find as find_transfer
 from liveai.ledger.holds import expire_holds, get_hold, hold, list_holds, post_hold, void_hold
 from liveai.ledger.operations import (
@@ -19,6 +20,7 @@ from liveai.ledger.operations import (
     correction,
     credit_purchase,
     grant,
+    purchase_key,
     refund,
 )
 from liveai.ledger.queries import (
@@ -30,7 +32,6 @@ from liveai.ledger.queries import (
     user_delta,
 )
 from liveai.ledger.reconcile import Mismatch, ReconcileReport, reconcile
-from liveai.ledger.standalone import Ledger
 from liveai.models import HoldState, Transfer, TransferKind, TransferPhase
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "hold",
     "list_holds",
     "post_hold",
+    "purchase_key",
     "reconcile",
     "refund",
     "transfer_to_dict",

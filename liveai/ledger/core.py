@@ -202,14 +202,14 @@ def pg_submission(
     actor: str,
     now: datetime,
     expires_at: datetime | None,
-    standalone: bool = False,
+    autocommit: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """A new transfer's one statement on PostgreSQL (see `pg.submit_sql`), and its
     arguments: the transfer's row, account ids still unknown, and the system shard."""
     values = row_for(spec, key=key, actor=actor, now=pg.now_param(now), debit=0, credit=0)
     if spec.phase is TransferPhase.PENDING:
         values.update(state=HoldState.PENDING, expires_at=expires_at)
-    sql = pg.submit_sql(spec.kind, spec.phase, spec.direction, system, standalone)
+    sql = pg.submit_sql(spec.kind, spec.phase, spec.direction, system, autocommit)
     return sql, {**values, "shard": accounts.shard_of(spec.user_id)}
 
 

@@ -210,7 +210,7 @@ def pg_resolution(
     amount: int | None,
     reason: str | None,
     now: datetime,
-    standalone: bool = False,
+    autocommit: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """A hold's resolution as one statement on PostgreSQL (see `pg.resolve_sql`), and its
     arguments."""
@@ -223,7 +223,7 @@ def pg_resolution(
         "key": key,
         "actor": "system",
     }
-    return pg.resolve_sql(phase, amount is not None, standalone), args
+    return pg.resolve_sql(phase, amount is not None, autocommit), args
 
 
 def resolved(

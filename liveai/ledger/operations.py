@@ -129,6 +129,11 @@ def consume(
     return transfer
 
 
+def purchase_key(transaction_id: str) -> str:
+    """The idempotency key of an App Store purchase's credit (surrounding blanks dropped)."""
+    return f"appstore:{transaction_id.strip()}"
+
+
 def credit_purchase(
     session: Session,
     user_id: uuid.UUID,
@@ -141,7 +146,7 @@ def credit_purchase(
     """Credit an App Store purchase; the transaction id makes it happen at most once."""
     if not transaction_id or not transaction_id.strip():
         raise InvalidInput("a purchase needs its App Store transaction id")
-    key = f"appstore:{transaction_id.strip()}"
+    key = purchase_key(transaction_id)
     transfer, fresh = _single(
         session, TransferKind.PURCHASE, user_id, amount, direction="credit",
         system=SystemAccount.APPSTORE, key=key, reference=transaction_id,

@@ -65,13 +65,13 @@ def submit_sql(
     phase: TransferPhase,
     direction: str,
     system: SystemAccount,
-    standalone: bool = False,
+    autocommit: bool = False,
 ) -> str:
     """Move the user's and the system shard's balances and insert the transfer.
 
     What the call site fixes (kind, phase, state, system account: enum values) is part of
-    the text, one prepared statement per combination; the rest are parameters. A
-    ``standalone`` statement (its own transaction) writes everything or nothing: the user's
+    the text, one prepared statement per combination; the rest are parameters. An
+    ``autocommit`` statement (its own transaction) writes everything or nothing: the user's
     row is not touched without the shard, and a taken key raises instead of being skipped.
     """
     side = "pending" if phase is TransferPhase.PENDING else "posted"
@@ -81,7 +81,7 @@ def submit_sql(
         user_col, system_col = system_col, user_col
         debit, credit = credit, debit
         guard = f" AND {_AVAILABLE} >= %(amount)s"
-    if standalone:
+    if autocommit:
         guard += (
             " AND EXISTS (SELECT FROM ledger_accounts"
             f" WHERE code = '{system.value}' AND shard = %(shard)s)"
@@ -105,21 +105,21 @@ WITH u AS (
         %(user_id)s::uuid, {debit}, {credit}, %(amount)s::bigint, 0, NULL, {state},
         {timeout}, {expires}, %(reference)s::varchar, %(reason)s::varchar,
         %(actor)s::varchar, %(created_at)s::timestamptz
-    FROM u, s{_on_conflict(standalone)}
+    FROM u, s{_on_conflict(autocommit)}
     RETURNING id
 )
 SELECT (SELECT id FROM u), (SELECT id FROM s), (SELECT id FROM t)"""
 
 
-def _on_conflict(standalone: bool) -> str:
-    return "" if standalone else "\n    ON CONFLICT (key) DO NOTHING"
+def _on_conflict(autocommit: bool) -> str:
+    return "" if autocommit else "\n    ON CONFLICT (key) DO NOTHING"
 
 
 @cache
-def resolve_sql(phase: TransferPhase, partial: bool, standalone: bool = False) -> str:
+def resolve_sql(phase: TransferPhase, partial: bool, autocommit: bool = False) -> str:
     """Claim a hold (pending, not expired, holding enough), release it on both accounts,
     post what is taken, and insert the resolving transfer; no row if the claim fails.
-    A ``standalone`` statement raises on a taken key instead of skipping the insert."""
+    An ``autocommit`` statement raises on a taken key instead of skipping the insert."""
     state = HoldState.POSTED if phase is TransferPhase.POST else HoldState.VOIDED
     amount = "%(amount)s::bigint" if partial else "h.amount"
     posted = amount if phase is TransferPhase.POST else "0"
@@ -146,7 +146,7 @@ WITH h AS (
     SELECT %(id)s::uuid, %(key)s::varchar, h.kind, '{phase.value}', h.user_id,
         h.debit_account_id, h.credit_account_id, {amount}, 0, h.id, NULL, NULL, NULL,
         h.reference, {reason}, %(actor)s::varchar, %(now)s::timestamptz
-    FROM h, s{_on_conflict(standalone)}
+    FROM h, s{_on_conflict(autocommit)}
     RETURNING id
 )
 SELECT h.id, h.kind, h.user_id, h.debit_account_id, h.credit_account_id, h.amount,

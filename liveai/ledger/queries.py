@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import NotFound
+from liveai.ids import resolve_id
 from liveai.ledger.accounts import ACCOUNTS
 from liveai.ledger.core import OPEN_HOLD_CONDITION
 from liveai.models import Transfer, TransferPhase, User
@@ -74,8 +75,6 @@ def user_delta(session: Session, transfer: Transfer) -> int:
 
 def get_transfer(session: Session, ref: str) -> Transfer:
     """A transfer by id, unique id prefix, or idempotency key."""
-    from liveai.ids import resolve_id
-
     hint = "see `liveai credits history USER` for ids"
     transfer_id = resolve_id(session, Transfer.id, ref, noun="transfer", hint=hint)
     found = session.get(Transfer, transfer_id) if transfer_id else None

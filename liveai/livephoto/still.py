@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from liveai.errors import InvalidInput
+from liveai.livephoto.heif import write_heic
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -99,6 +100,4 @@ def write_still(image: Image.Image, exif: bytes, fmt: StillFormat, target: Binar
     if fmt == "jpeg":
         image.save(target, "JPEG", quality=_QUALITY, exif=exif)
         return
-    from liveai.livephoto.heif import write_heic
-
     write_heic(image, exif, target)

@@ -28,7 +28,7 @@ from liveai.errors import ConfigError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PACKAGED_FILE = "liveai/privacy/data/cn_calendar.toml"
-Region = Literal["cn", "eu"]
+Jurisdiction = Literal["cn", "eu"]
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def working_days_between(start: date, end: date) -> int:
     return count if end >= start else -count
 
 
-def due_date(received: date, *, working_days: int, region: Region = "cn") -> DueDate:
+def due_date(received: date, *, working_days: int, region: Jurisdiction = "cn") -> DueDate:
     """The earliest deadline that applies: mainland working days, and for EU subjects
     the GDPR month."""
     cn_due, provisional = nth_working_day_after(received, working_days)

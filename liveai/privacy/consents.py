@@ -21,14 +21,17 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from liveai import audit
+from liveai import audit, ledger
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConsentMissing, InvalidInput, LiveAIError, NotFound
 from liveai.models import Consent, PolicyVersion, Task, TaskState, Upload, User, UserStatus
 from liveai.privacy import consent_rules as rules
+from liveai.privacy.changes import compare
 from liveai.privacy.consent_rules import Need
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+from liveai.privacy.versions import get_version
 from liveai.settings import Settings
+from liveai.users import get_user
 
 SOURCES = ("in-app", "staff")
 GRANTED = "granted"
@@ -182,8 +185,6 @@ def _policy_need(
     old = session.scalar(
         select(PolicyVersion.facts).where(PolicyVersion.version == accepted.policy_version)
     )
-    from liveai.privacy.changes import compare
-
     party = rules.recipient(recipient, inventory) if recipient else None
     touched = {*rules.purpose(purpose).categories, party.key if party else recipient}
     changes = [
@@ -358,8 +359,6 @@ def _lock(session: Session, user_id: uuid.UUID, *, share: bool) -> None:
 
 
 def _user(session: Session, user_ref: str | uuid.UUID) -> User:
-    from liveai.users import get_user
-
     user = get_user(session, user_ref)
     if user.status is UserStatus.ERASED:
         raise NotFound(f"no user {user_ref!r}", hint="see `liveai users list`")
@@ -403,8 +402,6 @@ def grant(
 
 def _shown_version(session: Session, ref: str | None, *, required: bool) -> str | None:
     if ref is not None:
-        from liveai.privacy.versions import get_version
-
         return get_version(session, ref).version
     latest = session.scalar(
         select(PolicyVersion.version).order_by(PolicyVersion.id.desc()).limit(1)
@@ -578,7 +575,6 @@ def _cancel_queued(
 def _cancel(
     session: Session, task: Task, name: str, settings: Settings, actor: str, clock: Clock
 ) -> None:
-    from liveai import ledger
     from liveai.generation.tasks import task_keys  # liveai.generation imports this module
 
     now = clock.now()
@@ -649,8 +645,6 @@ def check_routes(
     """For each (provider, region) a generation may use, and the recipients that moderate
     its photo first: what the user still has to consent to, and why; ``ok`` when nothing
     is missing anywhere."""
-    from liveai.users import get_user
-
     user = get_user(session, user_ref)
     screens = screening or {}
     checked = [

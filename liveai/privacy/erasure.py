@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from liveai import audit
+from liveai import audit, ledger
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
 from liveai.errors import Conflict, LiveAIError, NotFound
@@ -271,8 +271,6 @@ class Eraser:
 
     def _step_holds(self, session: Session, run: ErasureRun) -> None:
         """Void the pending holds first, so none stays on the pseudonymised account."""
-        from liveai import ledger
-
         ledger.expire_holds(session, clock=self.clock)  # those past their timeout: expired
         holds = session.scalars(
             select(Transfer).where(

@@ -26,7 +26,10 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.models import Base, DataTransfer, Task, Upload, User
+from liveai.privacy.document import fill, values
+from liveai.privacy.facts import load_facts
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.privacy.policy import policy_version
 from liveai.private_files import replacing
 from liveai.settings import Settings
 from liveai.storage import Storage
@@ -164,9 +167,6 @@ def _summary(
 def summary_environment(inventory: Inventory, settings: Settings) -> jinja2.Environment:
     """The summary's templates, with the policy's `zh`/`en` filters: prose is filled from
     the same inventory and settings as the policy, so both state the same periods."""
-    from liveai.privacy.document import fill, values
-    from liveai.privacy.facts import load_facts
-
     filled = values(inventory, settings, load_facts(settings.policy_facts_file, inventory))
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("liveai", "templates/export"),
@@ -189,9 +189,6 @@ def export_user(
     clock: Clock = SYSTEM_CLOCK,
 ) -> ExportManifest:
     """Write the bundle to ``out``, 0600 (written to a fresh temporary name, then renamed)."""
-    from liveai.privacy.facts import load_facts
-    from liveai.privacy.policy import policy_version
-
     user = session.get_one(User, user_ref)
     facts = load_facts(settings.policy_facts_file, inventory)
     manifest = ExportManifest(

@@ -24,6 +24,7 @@ from liveai.privacy.inventory import (
     Inventory,
     unclassified_user_tables,
 )
+from liveai.privacy.policy import render_policy, source
 from liveai.settings import Settings
 
 Severity = Literal["error", "warning"]
@@ -570,8 +571,6 @@ def lint_policy(
     metadata: MetaData | None = None,
 ) -> list[LintIssue]:
     """The inventory's and the facts' findings, then what only the rendered policy shows."""
-    from liveai.privacy.policy import render_policy
-
     rendered = render_policy(inventory, settings, facts, fmt="txt")
     structural = lint_inventory(inventory, settings, metadata, facts)
     source_ = _source(inventory, settings, facts)
@@ -588,8 +587,6 @@ def lint_policy(
 
 
 def _source(inventory: Inventory, settings: Settings, facts: OperatorFacts) -> Source:
-    from liveai.privacy.policy import source
-
     return source(inventory, settings, facts)
 
 

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import Conflict, InvalidInput, NotFound
+from liveai.ids import id_prefix, resolve_id
 from liveai.models import PrivacyRequest, RequestKind, RequestState, User, UserStatus
 from liveai.moments import utc_text
 from liveai.privacy.calendar import (
-    Region,
+    Jurisdiction,
     add_one_month,
     deadline_zone,
     due_date,
@@ -36,10 +37,10 @@ from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.users import get_user
 
 if TYPE_CHECKING:
-    from liveai.auth import Principal
+    from liveai.identity.tokens import Principal
 
 CHANNELS = ("email", "in-app")
-REGIONS = ("cn", "eu")
+JURISDICTIONS = ("cn", "eu")
 GDPR_EXTENSION_MONTHS = 2
 OPEN_STATES = (
     RequestState.RECEIVED,
@@ -103,7 +104,7 @@ def open_request(
 ) -> PrivacyRequest:
     """Register a request and fix its deadline from the day it was received."""
     _choice(channel, CHANNELS, "the channel")
-    region_code = cast(Region, _choice(region, REGIONS, "the region"))
+    region_code = cast(Jurisdiction, _choice(region, JURISDICTIONS, "the region"))
     if received_at.tzinfo is None:
         raise InvalidInput("the receipt time needs a time zone, e.g. 2026-11-02T09:30+08:00")
     now = clock.now()
@@ -159,8 +160,6 @@ def _set_processing(
 
 def get_request(session: Session, request_id: str | uuid.UUID) -> PrivacyRequest:
     """A request by id or unique id prefix."""
-    from liveai.ids import id_prefix, resolve_id
-
     hint = "see `liveai requests list --all` for ids"
     if isinstance(request_id, str) and id_prefix(request_id) is None:
         try:

@@ -27,6 +27,7 @@ from liveai.privacy.document import (
 )
 from liveai.privacy.facts import EMPTY, OperatorFacts, missing
 from liveai.privacy.inventory import Inventory, Text, ThirdParty
+from liveai.privacy.policy import environment, policy_version
 from liveai.settings import Settings
 
 SUBJECTS = {
@@ -87,8 +88,6 @@ def ropa(
     record_date: date | None = None,
 ) -> dict[str, Any]:
     """The record of processing activities, one activity per data category."""
-    from liveai.privacy.policy import policy_version
-
     vals = values(inventory, settings, facts)
     operator = inventory.operator
     activities = []
@@ -173,8 +172,6 @@ def _recipient(party: ThirdParty, inventory: Inventory, facts: OperatorFacts) ->
 
 
 def ropa_markdown(inventory: Inventory, settings: Settings, facts: OperatorFacts = EMPTY) -> str:
-    from liveai.privacy.policy import environment
-
     template = environment("md").get_template("ropa.md.j2")
     return template.render(r=ropa(inventory, settings, facts), langs=("zh", "en")).strip() + "\n"
 
@@ -258,8 +255,6 @@ def render_lists(
         )
     if fmt == "csv":
         return _csv(tables[0][1])
-    from liveai.privacy.policy import environment
-
     template = environment(fmt).get_template(f"lists.{fmt}.j2")
     return template.render(tables=tables).strip() + "\n"
 

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from liveai.apple import AppleClient, cipher_from_settings, revoke_tokens
 from liveai.errors import ConfigError
-from liveai.logto import LogtoManagement
+from liveai.identity.logto import LogtoManagement
+from liveai.identity.siwa import AppleClient, cipher_from_settings, revoke_tokens
 from liveai.privacy.erasure import Upstream
 from liveai.providers.registry import build_providers
 from liveai.settings import Settings

@@ -1,1 +1,19 @@
 """Video providers: each module only translates between our task and one API."""
+
+# The face is the modules: importing the package loads none of them.
+__all__ = [
+    "ark",
+    "base",
+    "download",
+    "fal",
+    "http",
+    "kling",
+    "local",
+    "lookup",
+    "moderation",
+    "prompts",
+    "registry",
+    "remote",
+    "render",
+    "wan",
+]

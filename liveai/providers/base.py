@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from liveai.privacy.inventory import Region
+
 
 class Motion(enum.StrEnum):
     STATIC = "static"
@@ -46,7 +48,6 @@ class ProviderState(enum.StrEnum):
         return self in (ProviderState.SUCCEEDED, ProviderState.FAILED, ProviderState.CANCELLED)
 
 
-Region = Literal["mainland_china", "overseas"]
 ImageTransport = Literal["base64", "url", "local"]
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from liveai.errors import ProviderError, ProviderUnavailable
-from liveai.jwks import is_loopback
+from liveai.identity.jwks import is_loopback
 
 # Providers' CDNs label MP4s video/mp4; object stores without a type say octet-stream.
 VIDEO_TYPES = frozenset(

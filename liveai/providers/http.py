@@ -25,8 +25,9 @@ from liveai.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from liveai.jwks import require_https
-from liveai.providers.base import Paced, Provider, Region
+from liveai.identity.jwks import require_https
+from liveai.privacy.inventory import Region
+from liveai.providers.base import Paced, Provider
 from liveai.providers.download import ResultOrigin
 
 

@@ -19,12 +19,12 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from liveai.privacy.inventory import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
     ProviderState,
     ProviderStatus,
-    Region,
     VideoRequest,
 )
 from liveai.providers.download import ResultOrigin

@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 from liveai.errors import ProviderUnavailable
+from liveai.privacy.inventory import Region
 from liveai.private_files import private_folder
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
     ProviderStatus,
-    Region,
     VideoRequest,
 )
 from liveai.providers.render import render_mp4

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 import httpx
 
 from liveai.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from liveai.privacy.inventory import Region
 from liveai.providers import wan
 from liveai.providers.base import (
     ImageTransport,
     ProviderStatus,
     Recipient,
-    Region,
     VideoRequest,
 )
 from liveai.providers.download import ResultOrigin

@@ -13,8 +13,9 @@ import httpx
 from pydantic import SecretStr
 
 from liveai.errors import ConfigError, LiveAIError, NotFound
+from liveai.privacy.inventory import Region
 from liveai.providers import ark, fal, kling, wan
-from liveai.providers.base import Provider, Region
+from liveai.providers.base import Provider
 from liveai.providers.http import CallPolicy, RemoteProvider, region_of
 from liveai.providers.moderation import Moderated, Moderator, QwenVLCheck, parse_terms
 from liveai.settings import Settings

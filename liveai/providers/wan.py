@@ -15,11 +15,11 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from liveai.privacy.inventory import Region
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
     ProviderStatus,
-    Region,
     VideoRequest,
 )
 from liveai.providers.download import ResultOrigin

@@ -16,9 +16,12 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from liveai import audit
+from liveai import audit, ledger
 from liveai.clock import Clock
+from liveai.errors import ConfigError
 from liveai.models import Purchase, PurchaseState, StoreNotification
+from liveai.privacy import consents
+from liveai.purchases.server_api import clients_from_settings
 from liveai.settings import Settings
 
 Sender = Callable[[str, str, dict[str, Any]], None]
@@ -30,8 +33,6 @@ MILLI_PERCENT = 100_000
 
 def consumption_body(session: Session, purchase: Purchase, *, clock: Clock) -> dict[str, Any]:
     """The v2 ConsumptionRequest fields we can state from our records."""
-    from liveai import ledger
-
     available = ledger.balance(session, purchase.user_id, clock=clock).available
     unspent = max(0, min(available, purchase.credits))
     used = purchase.credits - unspent
@@ -54,8 +55,6 @@ def answer(
     actor: str,
 ) -> str:
     """Send the consumption information, or record why not; the outcome as recorded."""
-    from liveai.privacy import consents
-
     if purchase is None:
         return _declined(session, row, None, "not credited here", {}, clock, actor)
     missing = consents.check(session, purchase.user_id, "consumption", APP_STORE)
@@ -108,9 +107,6 @@ def _declined(
 def sender_from_settings(settings: Settings, http: httpx.Client, clock: Clock) -> Sender | None:
     """Send through the App Store Server API of the notification's environment; None when
     the API is not configured."""
-    from liveai.errors import ConfigError
-    from liveai.purchases.server_api import clients_from_settings
-
     try:
         clients = clients_from_settings(settings, http, clock, sleep=lambda _s: None)
     except ConfigError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from liveai.errors import LiveAIError
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.purchases.catalog import load_root, missing_settings
 from liveai.purchases.server_api import load_private_key
 from liveai.settings import Settings

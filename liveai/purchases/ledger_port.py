@@ -6,12 +6,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from liveai import ledger
 from liveai.clock import Clock
-
-
-def purchase_key(transaction_id: str) -> str:
-    """The idempotency key the ledger gives a purchase credit."""
-    return f"appstore:{transaction_id}"
+from liveai.ledger import purchase_key as purchase_key
 
 
 def credit(
@@ -24,8 +21,6 @@ def credit(
     clock: Clock,
 ) -> str:
     """Credit a purchase (a replay with the same key is a no-op); returns the transfer key."""
-    from liveai import ledger
-
     ledger.credit_purchase(
         session,
         user_id,
@@ -48,8 +43,6 @@ def claw_back(
     clock: Clock,
 ) -> tuple[int, int]:
     """Take back what is available (never below zero): (taken, shortfall already spent)."""
-    from liveai import ledger
-
     transfer = ledger.clawback(
         session, user_id, amount, key=key, reference=reference, reason=reason, clock=clock
     )

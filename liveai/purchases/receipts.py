@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from liveai.errors import AuthError, ConfigError, InvalidInput, LiveAIError, UpstreamError
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 
 SANDBOX_RECEIPT = 21007
 PRODUCTION_RECEIPT = 21008

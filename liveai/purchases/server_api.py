@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from liveai.clock import Clock
 from liveai.errors import AuthError, ConfigError, InvalidInput, NotFound, UpstreamError
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.keys import load_p8
 from liveai.settings import Settings
 

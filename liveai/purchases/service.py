@@ -26,7 +26,7 @@ SKIPPED_REVOKED = "skipped: refunded or revoked"
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CreditOutcome:
     transaction_id: str
     product_id: str
     credits: int
@@ -37,7 +37,7 @@ class Outcome:
 class CreditResult:
     user_id: uuid.UUID
     environment: str
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[CreditOutcome] = field(default_factory=list)
 
     @property
     def credited(self) -> int:
@@ -135,21 +135,21 @@ def credit_transaction(
     source: str,
     clock: Clock,
     actor: str = "system",
-) -> Outcome:
+) -> CreditOutcome:
     """Credit one transaction once; a replay for the same user is reported, not repeated."""
     existing = find_purchase(session, tx.transaction_id)
     if existing is None and (tx.revoked or _refunded_before_credit(session, tx.transaction_id)):
-        return Outcome(tx.transaction_id, tx.product_id, 0, SKIPPED_REVOKED)
+        return CreditOutcome(tx.transaction_id, tx.product_id, 0, SKIPPED_REVOKED)
     if existing is None:
         existing = _insert(session, _new_purchase(user, tx, credits, source, clock))
         if existing is not None:
             _post_credit(session, existing, clock=clock, actor=actor)
-            return Outcome(tx.transaction_id, tx.product_id, credits, CREDITED)
+            return CreditOutcome(tx.transaction_id, tx.product_id, credits, CREDITED)
         existing = find_purchase(session, tx.transaction_id)
         assert existing is not None, "a unique violation without a row"
     if existing.user_id != user.id:
         raise _refused_other_user(existing)
-    return Outcome(tx.transaction_id, tx.product_id, existing.credits, ALREADY)
+    return CreditOutcome(tx.transaction_id, tx.product_id, existing.credits, ALREADY)
 
 
 def _post_credit(session: Session, purchase: Purchase, *, clock: Clock, actor: str) -> None:

@@ -23,7 +23,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError, InvalidInput
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.models import ApnsEnvironment
 from liveai.push.token import ProviderToken
 
@@ -43,7 +43,7 @@ DEFAULT_TTL = timedelta(days=1)
 MAX_PARALLEL = 32
 
 
-class Outcome(StrEnum):
+class PushOutcome(StrEnum):
     DELIVERED = "delivered"
     INVALID_TOKEN = "invalid_token"
     FAILED = "failed"
@@ -92,7 +92,7 @@ class Target:
 @dataclass(frozen=True)
 class PushResult:
     target: Target
-    outcome: Outcome
+    outcome: PushOutcome
     status: int | None
     reason: str | None
     attempts: int
@@ -101,7 +101,7 @@ class PushResult:
 
     @property
     def delivered(self) -> bool:
-        return self.outcome is Outcome.DELIVERED
+        return self.outcome is PushOutcome.DELIVERED
 
 
 def ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
@@ -227,12 +227,12 @@ class ApnsClient:
         status = response.status_code
         apns_id = response.headers.get("apns-id")
         if status == 200:
-            return PushResult(target, Outcome.DELIVERED, status, None, attempts, apns_id)
+            return PushResult(target, PushOutcome.DELIVERED, status, None, attempts, apns_id)
         if reason in INVALID_TOKEN_REASONS.get(status, set()):
             log.info("APNs: token %s… is invalid (%s %s)", target.token[:8], status, reason)
             since = _timestamp(response) if status == 410 else None
             return PushResult(
-                target, Outcome.INVALID_TOKEN, status, reason, attempts, apns_id, since
+                target, PushOutcome.INVALID_TOKEN, status, reason, attempts, apns_id, since
             )
         return self._failed(target, status, reason, attempts, apns_id)
 
@@ -251,7 +251,7 @@ class ApnsClient:
             status or "-",
             reason or "-",
         )
-        return PushResult(target, Outcome.FAILED, status, reason, attempts, apns_id)
+        return PushResult(target, PushOutcome.FAILED, status, reason, attempts, apns_id)
 
 
 def _error_document(response: httpx.Response) -> dict[str, Any]:

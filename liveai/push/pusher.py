@@ -17,7 +17,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.push.client import (
     ApnsClient,
     Notification,

@@ -19,7 +19,7 @@ from liveai.db import Database
 from liveai.errors import ConfigError
 from liveai.events import TaskFinished, TaskFinishedHandler
 from liveai.models import ApnsEnvironment, Device
-from liveai.push.client import Notification, Outcome, PushResult, Target
+from liveai.push.client import Notification, PushOutcome, PushResult, Target
 from liveai.push.pusher import Pusher, apns_config, make_signer
 from liveai.push.registry import (
     devices_of,
@@ -75,7 +75,7 @@ def _deliver(
 ) -> list[DeviceOutcome]:
     results = pusher.push([(d.target, compose(d)) for d in devices])
     outcomes: list[DeviceOutcome] = []
-    invalid = [r for r in results if r.outcome is Outcome.INVALID_TOKEN]
+    invalid = [r for r in results if r.outcome is PushOutcome.INVALID_TOKEN]
     removed: set[str] = set()
     if invalid:
         with database.transaction() as session:

@@ -97,6 +97,7 @@ def retention_status(
             logs_status(log_dir, settings.log_retention_days, now, settings.nginx_log_format)
         )
     if facts is not None:
+        # In the function: records imports CategoryStatus from here (a cycle).
         from liveai.retention.records import kept_status
 
         found.extend(kept_status(session, facts, now))

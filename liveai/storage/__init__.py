@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from liveai.errors import UpstreamError
+from liveai import errors
 from liveai.storage.base import (
     DELETE_BATCH,
     MAX_PRESIGN_EXPIRY,
@@ -51,6 +51,7 @@ __all__ = [
 def open_storage(settings: Settings) -> Storage:
     """The storage the settings choose: LIVEAI_STORAGE=local (the default) or s3."""
     if settings.storage == "s3":
+        # In the function: boto3 takes long to import, and only S3 storage needs it.
         from liveai.storage.s3 import S3Storage
 
         return S3Storage.from_settings(settings)
@@ -64,7 +65,7 @@ def probe_storage(storage: Storage) -> None:
     storage.put(key, payload, content_type="application/octet-stream")
     try:
         if storage.get(key) != payload:
-            raise UpstreamError(
+            raise errors.UpstreamError(
                 f"{storage.describe()} returned different bytes than were stored",
                 hint="check the storage service or the proxy in front of it",
             )

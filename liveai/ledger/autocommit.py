@@ -9,6 +9,10 @@ overdraft, an unknown user, a first use of a shard, a refused claim) goes to the
 path in a transaction, which does it or explains why not. On SQLite every call takes the
 general path.
 
+Its caller is the app's backend, spending or holding credits with nothing else to write;
+`bench/ledger.py` measures it. No command or worker uses it: each writes other rows in
+the transaction that moves the credits.
+
 Like a DB-API connection, a `Ledger` keeps one connection (checked out, and pinged, once)
 and belongs to one thread at a time; close it when done. A connection lost mid-call is
 replaced and the statement sent once more: its key makes a second run that finds the
@@ -118,7 +122,7 @@ class Ledger:
             return None
         sql, args = core.pg_submission(
             spec, key=core.check_key(key), system=SystemAccount.CONSUMED, actor="system",
-            now=now, expires_at=expires_at, standalone=True,
+            now=now, expires_at=expires_at, autocommit=True,
         )  # fmt: skip
         row = self._run(sql, args)
         if row is None or row[2] is None:
@@ -138,13 +142,13 @@ class Ledger:
             return None
         sql, args = holds.pg_resolution(
             pending_key, phase, key=core.check_key(key), amount=amount, reason=reason,
-            now=self.clock.now(), standalone=True,
+            now=self.clock.now(), autocommit=True,
         )  # fmt: skip
         row = self._run(sql, args)
         if row is None:
             return None
         _, values, inserted = holds.resolved(row, phase, args)
-        assert inserted, "a standalone statement raises instead of skipping its insert"
+        assert inserted, "an autocommit statement raises instead of skipping its insert"
         return pg.detached(values)
 
     def _run(self, sql: str, args: Mapping[str, Any]) -> Any:

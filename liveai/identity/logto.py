@@ -11,7 +11,7 @@ import httpx
 
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import ConfigError, NotFound, UpstreamError
-from liveai.jwks import require_https
+from liveai.identity.jwks import require_https
 from liveai.settings import Settings
 
 # Refetch the M2M token this long before Logto says it expires.

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import AuthError, ConfigError, Conflict, UpstreamError
-from liveai.jwks import KeySet, require_https
+from liveai.identity.jwks import KeySet, require_https
 from liveai.models import Identity, User, UserStatus
 from liveai.settings import Settings
 from liveai.text import refuse_control

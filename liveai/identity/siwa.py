@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liveai import audit
-from liveai.auth import APPLE_ISSUER, TokenVerifier, bind_verified
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import AuthError, ConfigError, UpstreamError
-from liveai.jwks import require_https
+from liveai.identity.cipher import TokenCipher
+from liveai.identity.jwks import require_https
+from liveai.identity.tokens import APPLE_ISSUER, TokenVerifier, bind_verified
 from liveai.keys import load_p8, p8_text
 from liveai.models import AppleCredential
-from liveai.sealed import TokenCipher
 from liveai.settings import Settings
 from liveai.users import get_user
 
