@@ -89,21 +89,22 @@ class Settings(BaseSettings):
     )
 
     # --- remote providers (Kling, Ark, Wan, fal) ---
-    kling_base_url: str = "https://api-beijing.klingai.com"
+    # A base URL or model left unset is the vendor's default, which its module's SPEC holds.
+    kling_base_url: str | None = None
     kling_access_key: str | None = None
     kling_secret_key: SecretStr | None = None
     kling_api_key: SecretStr | None = None
-    kling_model: str = "kling-v2-1"
+    kling_model: str | None = None
     kling_mode: Literal["std", "pro"] = "std"
-    ark_base_url: str = "https://ark.cn-beijing.volces.com/api/v3"
+    ark_base_url: str | None = None
     ark_api_key: SecretStr | None = None
-    ark_model: str = "doubao-seedance-1-0-pro-250528"
-    wan_base_url: str = "https://dashscope.aliyuncs.com"
+    ark_model: str | None = None
+    wan_base_url: str | None = None
     wan_api_key: SecretStr | None = None
-    wan_model: str = "wan2.6-i2v-flash"
-    fal_base_url: str = "https://queue.fal.run"
+    wan_model: str | None = None
+    fal_base_url: str | None = None
     fal_key: SecretStr | None = None
-    fal_model: str = "fal-ai/kling-video/v2.1/standard/image-to-video"
+    fal_model: str | None = None
     provider_http_timeout_s: float = Field(default=30.0, gt=0)
     provider_retries: int = Field(default=3, ge=0, description="Retries of a transient error")
     provider_retry_base_s: float = Field(default=1.0, ge=0, description="First backoff delay")

@@ -120,7 +120,7 @@ def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> li
     """Every setting: value (secrets masked), source and description."""
     env = {k.upper() for k in (os.environ if environ is None else environ)}
     in_file = _file_keys()
-    shown = settings.masked()
+    shown = {**settings.masked(), **_vendor_defaults(settings)}
     found = []
     for name in Settings.model_fields:
         variable = env_name(name)
@@ -128,6 +128,22 @@ def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> li
         found.append(SettingInfo(name, shown[name], source, description(name), variable))
     for name, text in DERIVED.items():
         found.append(SettingInfo(name, shown[name], "derived", text, ""))
+    return found
+
+
+def _vendor_defaults(settings: Settings) -> dict[str, str]:
+    """Each vendor's base URL and model in force: the setting, else its SPEC's default."""
+    # Imported here: the vendor modules load httpx, and every command reads this module.
+    from liveai.providers.vendors import VENDORS
+
+    found: dict[str, str] = {}
+    for spec in VENDORS:
+        for name, value in (
+            (f"{spec.name}_base_url", spec.base_url_in(settings)),
+            (f"{spec.name}_model", spec.model_in(settings)),
+        ):
+            if name in Settings.model_fields:
+                found[name] = value
     return found
 
 
@@ -157,9 +173,11 @@ def template() -> str:
         "",
     ]
     defaults = Settings.model_construct()
+    vendor_defaults = _vendor_defaults(defaults)
     for name, field in Settings.model_fields.items():
         lines.append(f"# {description(name)}")
         default = None if field.is_required() else getattr(defaults, name, None)
+        default = vendor_defaults.get(name, default)
         if name == "home":
             default = None
         lines.append(f"# {name} = {_toml_value(default)}")

@@ -27,7 +27,8 @@ from liveai.errors import ConsentMissing, InvalidInput, LiveAIError, NotFound
 from liveai.models import Consent, PolicyVersion, Task, TaskState, Upload, User, UserStatus
 from liveai.privacy import consent_rules as rules
 from liveai.privacy.consent_rules import Need
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory
 from liveai.settings import Settings
 
 SOURCES = ("in-app", "staff")

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from liveai import audit
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.models import Base, DataTransfer, Task, Upload, User
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.privacy.inventory import DEFAULT_INVENTORY, user_linked_tables
+from liveai.privacy.inventory_types import Inventory
 from liveai.private_files import replacing
 from liveai.settings import Settings
 from liveai.storage import Storage
