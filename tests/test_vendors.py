@@ -17,6 +17,7 @@ from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 from liveai.providers import kling, vendors
 from liveai.providers.ark import ArkProvider
 from liveai.providers.remote import build_remote_providers
+from liveai.providers.spec import VendorSpec
 from liveai.settings import Settings
 from tests import acme_vendor
 from tests.fakes.ark import FakeArk
@@ -133,3 +134,16 @@ def _disclosing(name: str) -> Inventory:
     )
     parties = (*DEFAULT_INVENTORY.third_parties, party)
     return dataclasses.replace(DEFAULT_INVENTORY, third_parties=parties)
+
+
+def test_the_worked_example_in_the_architecture_compiles() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    section = text.split("## Adding a vendor", 1)[1]
+    module = section.split("```python\n", 1)[1].split("```", 1)[0]
+    found: dict[str, object] = {}
+    exec(compile(module, "acme.py", "exec"), found)
+    spec = found["SPEC"]
+    assert isinstance(spec, VendorSpec) and spec.name == "acme"
+    assert spec.credentials == (("acme_api_key",),)
+    line = section.split("```python\n", 2)[2].split("```", 1)[0]
+    assert "    acme.SPEC,\n" in line
