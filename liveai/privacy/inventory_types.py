@@ -112,7 +112,8 @@ class ThirdParty:
     data_received: Text
     policy_url: str | None
     provider: str | None = None
-    """The name in `settings.provider_order` when this is a video provider."""
+    """The vendor name (a `SPEC.name` in `providers/vendors.py`) when this is a video
+    provider: the vendors' gate runs only the vendors some party names here."""
     self_operated: bool = False
     role: Role = "processor"
     categories: tuple[str, ...] = ()

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 import httpx
 
 from liveai.errors import ConfigError, LiveAIError
-from liveai.privacy.inventory_types import Inventory
 from liveai.providers import vendors, wan
 from liveai.providers.base import Provider, Region
 from liveai.providers.http import CallPolicy, RemoteProvider
@@ -41,17 +40,17 @@ class ProviderCheck:
     detail: str
 
 
-def describe(settings: Settings, inventory: Inventory | None = None) -> list[ProviderInfo]:
+def describe(settings: Settings) -> list[ProviderInfo]:
     """Each remote provider: where it sits in the order, where data goes, usable or why not."""
-    infos = [_info(spec, settings, inventory) for spec in vendors.VENDORS]
+    infos = [_info(spec, settings) for spec in vendors.VENDORS]
     return sorted(infos, key=lambda i: (i.position is None, i.position or 0, i.name))
 
 
-def _info(spec: VendorSpec, settings: Settings, inventory: Inventory | None) -> ProviderInfo:
+def _info(spec: VendorSpec, settings: Settings) -> ProviderInfo:
     order = settings.providers_in_order
     region = spec.region(settings)
     position = order.index(spec.name) + 1 if spec.name in order else None
-    reason = vendors.refusal(spec, settings, inventory)
+    reason = vendors.refusal(spec, settings)
     if reason is None:
         reason = "not in LIVEAI_PROVIDER_ORDER" if position is None else "ready"
     return ProviderInfo(
@@ -108,10 +107,7 @@ def build_moderator(
 
 
 def build_remote_providers(
-    settings: Settings,
-    client: httpx.Client,
-    policy: CallPolicy | None = None,
-    inventory: Inventory | None = None,
+    settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> dict[str, Provider]:
     """The remote providers the gate lets run: credentials, region, disclosure.
 
@@ -124,7 +120,7 @@ def build_remote_providers(
     moderator = build_moderator(settings, client, policy)
     built: dict[str, Provider] = {}
     for spec in vendors.VENDORS:
-        reason = vendors.refusal(spec, settings, inventory)
+        reason = vendors.refusal(spec, settings)
         if reason == vendors.UNDISCLOSED:
             raise ConfigError(
                 f"provider {spec.name} has credentials but the privacy inventory does not "
