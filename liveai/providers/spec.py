@@ -46,7 +46,7 @@ class VendorSpec:
     build: Build
     """The provider, made from the settings."""
     home: Region = "mainland_china"
-    """The region of its default base URL."""
+    """Its region, unless its base URL is on one of ``overseas_hosts``."""
     overseas_hosts: tuple[str, ...] = ()
     """Base URL hosts (and their subdomains) that put it overseas."""
 
