@@ -16,7 +16,7 @@ mechanisms, legal retention periods) is an operator fact.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from typing import TYPE_CHECKING
 
 from liveai.privacy.inventory_types import (
     AppleDisclosure,
@@ -31,6 +31,9 @@ from liveai.privacy.inventory_types import (
     Text,
     ThirdParty,
 )
+
+if TYPE_CHECKING:  # annotations only: reading the inventory need not load SQLAlchemy
+    from sqlalchemy import MetaData
 
 SLA_WORKING_DAYS = 15
 """Days (mainland working days) to answer a request or finish an account deletion."""
