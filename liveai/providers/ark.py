@@ -33,12 +33,13 @@ from liveai.providers.http import (
     generic_error,
 )
 from liveai.providers.prompts import with_motion
-from liveai.providers.spec import VendorSpec, keyed
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
 MODEL = "doubao-seedance-1-0-pro-250528"
 OVERSEAS_HOSTS = ("bytepluses.com",)
 PATH = "/contents/generations/tasks"
+API_KEY = Credential("ark_api_key", "Volcengine Ark API key")
 _STATES = {
     "queued": ProviderState.QUEUED,
     "running": ProviderState.RUNNING,
@@ -194,9 +195,9 @@ SPEC = VendorSpec(
     name="ark",
     base_url=CHINA_URL,
     model=MODEL,
-    credentials=(("ark_api_key",),),
+    credentials=((API_KEY,),),
     # Result videos come from TOS buckets (…tos-cn-beijing.volces.com) or BytePlus storage.
     result_hosts=("volces.com", "bytepluses.com"),
-    build=keyed(ArkProvider, "ark_api_key"),
+    build=keyed(ArkProvider, API_KEY),
     overseas_hosts=OVERSEAS_HOSTS,
 )

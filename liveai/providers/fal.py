@@ -26,11 +26,12 @@ from liveai.providers.base import (
 from liveai.providers.download import ResultOrigin
 from liveai.providers.http import DEFAULT_POLICY, CallPolicy, Json, Transport, dig, generic_error
 from liveai.providers.prompts import with_motion
-from liveai.providers.spec import VendorSpec, keyed
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 QUEUE_URL = "https://queue.fal.run"
 MODEL = "fal-ai/kling-video/v2.1/standard/image-to-video"
 MODERATION_TYPE = "content_policy_violation"
+KEY = Credential("fal_key", "fal API key")
 _STATES = {"IN_QUEUE": ProviderState.QUEUED, "IN_PROGRESS": ProviderState.RUNNING}
 _RETRYABLE_STATUSES = frozenset({408, 409, 502, 503, 504})
 
@@ -193,9 +194,9 @@ SPEC = VendorSpec(
     name="fal",
     base_url=QUEUE_URL,
     model=MODEL,
-    credentials=(("fal_key",),),
+    credentials=((KEY,),),
     # Result videos come from fal's CDN (v3.fal.media, ...).
     result_hosts=("fal.media", "fal.run"),
-    build=keyed(FalProvider, "fal_key"),
+    build=keyed(FalProvider, KEY),
     home="overseas",
 )

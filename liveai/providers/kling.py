@@ -37,7 +37,7 @@ from liveai.providers.http import (
     generic_error,
 )
 from liveai.providers.prompts import with_motion
-from liveai.providers.spec import VendorSpec, secret
+from liveai.providers.spec import Credential, VendorSpec
 
 if TYPE_CHECKING:  # the settings import nothing of the providers, so only for types
     from liveai.settings import Settings
@@ -46,6 +46,9 @@ CHINA_URL = "https://api-beijing.klingai.com"
 GLOBAL_URL = "https://api-singapore.klingai.com"
 MODEL = "kling-v2-1"
 OVERSEAS_HOSTS = ("api-singapore.klingai.com",)
+ACCESS_KEY = Credential("kling_access_key", "Kling access key", secret=False)
+SECRET_KEY = Credential("kling_secret_key", "Kling secret key")
+API_KEY = Credential("kling_api_key", "Kling API key (instead of access and secret keys)")
 PATH = "/v1/videos/image2video"
 TOKEN_LIFETIME_S = 1800
 RESIGN_BEFORE_S = 300
@@ -277,9 +280,9 @@ def build(
     spec: VendorSpec, settings: Settings, client: httpx.Client, policy: CallPolicy
 ) -> KlingProvider:
     auth = KlingAuth(
-        access_key=settings.kling_access_key,
-        secret_key=secret(settings.kling_secret_key) or None,
-        api_key=secret(settings.kling_api_key) or None,
+        access_key=settings.credential(ACCESS_KEY.name) or None,
+        secret_key=settings.credential(SECRET_KEY.name) or None,
+        api_key=settings.credential(API_KEY.name) or None,
     )
     return KlingProvider(
         client,
@@ -295,7 +298,7 @@ SPEC = VendorSpec(
     name="kling",
     base_url=CHINA_URL,
     model=MODEL,
-    credentials=(("kling_api_key",), ("kling_access_key", "kling_secret_key")),
+    credentials=((ACCESS_KEY, SECRET_KEY), (API_KEY,)),
     # Result videos come from Kling's CDNs (cdn.klingai.com, v*-kling.klingai.com, ...).
     result_hosts=("klingai.com",),
     build=build,

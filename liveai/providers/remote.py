@@ -16,7 +16,7 @@ from liveai.providers import vendors, wan
 from liveai.providers.base import Provider, Region
 from liveai.providers.http import CallPolicy, RemoteProvider
 from liveai.providers.moderation import Moderated, Moderator, QwenVLCheck, parse_terms
-from liveai.providers.spec import VendorSpec, secret
+from liveai.providers.spec import VendorSpec
 from liveai.settings import Settings
 
 
@@ -89,14 +89,15 @@ def build_moderator(
     terms = parse_terms(settings.blocked_terms)
     image_check = None
     if settings.qwen_vl_model:
-        if not secret(settings.wan_api_key):
+        api_key = settings.credential(wan.API_KEY.name)
+        if not api_key:
             raise ConfigError(
                 "LIVEAI_QWEN_VL_MODEL is set but the DashScope key is missing",
                 hint="set LIVEAI_WAN_API_KEY (the Qwen-VL check uses the same DashScope key)",
             )
         image_check = QwenVLCheck(
             client,
-            api_key=secret(settings.wan_api_key),
+            api_key=api_key,
             base_url=wan.SPEC.base_url_in(settings),
             model=settings.qwen_vl_model,
             policy=policy or settings_policy(settings),

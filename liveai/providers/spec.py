@@ -3,8 +3,9 @@
 Everything outside the vendor module (the registry, `providers list`, `doctor`, the
 runtime gate, `policy lint`) reads a vendor through its spec; the list of vendors is
 `providers/vendors.py`. The defaults live only in the spec: settings named
-``<name>_base_url`` and ``<name>_model``, when a vendor has them, override them; and
-``credentials`` names the settings fields that authenticate.
+``<name>_base_url`` and ``<name>_model``, when a vendor has them, override them. Its
+``credentials`` are settings too (``LIVEAI_<NAME>`` or ``<name>`` in liveai.toml), which
+`Settings` reads for every vendor in the list without a field of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx
-from pydantic import SecretStr
 
 from liveai.providers.base import Region
 from liveai.providers.http import CallPolicy, RemoteProvider, region_of
@@ -23,11 +23,16 @@ if TYPE_CHECKING:  # the settings import nothing of the providers, so only for t
     from liveai.settings import Settings
 
 
-def secret(value: SecretStr | str | None) -> str:
-    """A setting's plain text, or "" when it is unset."""
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    return value or ""
+@dataclass(frozen=True)
+class Credential:
+    """A setting that authenticates a vendor, read from ``LIVEAI_<NAME>`` or ``<name>``."""
+
+    name: str
+    """The setting's name: ``acme_api_key`` is LIVEAI_ACME_API_KEY."""
+    description: str
+    """Its line in `config show` and `config init`."""
+    secret: bool = True
+    """Whether `config show` masks it (an access key id is not a secret)."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,8 @@ class VendorSpec:
     """The default API base URL; a setting ``<name>_base_url``, if any, overrides it."""
     model: str
     """The default model; a setting ``<name>_model``, if any, overrides it."""
-    credentials: tuple[tuple[str, ...], ...]
-    """Settings fields that authenticate: any one group with every field set."""
+    credentials: tuple[tuple[Credential, ...], ...]
+    """The settings that authenticate: any one group with every one set."""
     result_hosts: tuple[str, ...]
     """The hosts its result videos may be downloaded from (subdomains included)."""
     build: Build
@@ -62,9 +67,15 @@ class VendorSpec:
     def region_at(self, base_url: str) -> Region:
         return region_of(base_url, self.overseas_hosts, self.home)
 
+    def declared(self) -> tuple[Credential, ...]:
+        """Every credential it reads, each once, in the order the groups name them."""
+        found = {credential.name: credential for group in self.credentials for credential in group}
+        return tuple(found.values())
+
     def has_credentials(self, settings: Settings) -> bool:
         return any(
-            all(secret(getattr(settings, field)) for field in group) for group in self.credentials
+            all(settings.credential(credential.name) for credential in group)
+            for group in self.credentials
         )
 
     def provider(
@@ -90,15 +101,15 @@ class KeyedFactory(Protocol):
     ) -> RemoteProvider: ...
 
 
-def keyed(factory: KeyedFactory, key: str) -> Build:
-    """The build of a provider that needs only the API key in the setting ``key``."""
+def keyed(factory: KeyedFactory, key: Credential) -> Build:
+    """The build of a provider that needs only the API key ``key``."""
 
     def build(
         spec: VendorSpec, settings: Settings, client: httpx.Client, policy: CallPolicy
     ) -> RemoteProvider:
         return factory(
             client,
-            api_key=secret(getattr(settings, key)),
+            api_key=settings.credential(key.name),
             base_url=spec.base_url_in(settings),
             model=spec.model_in(settings),
             policy=policy,

@@ -12,7 +12,7 @@ from liveai.errors import NotFound
 from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.privacy.inventory_types import Inventory
 from liveai.providers import ark, fal, kling, wan
-from liveai.providers.spec import VendorSpec
+from liveai.providers.spec import Credential, VendorSpec
 from liveai.settings import Settings
 
 VENDORS: tuple[VendorSpec, ...] = (
@@ -56,3 +56,8 @@ def refusal(spec: VendorSpec, settings: Settings, inventory: Inventory | None = 
     if not disclosed(spec.name, inventory):
         return UNDISCLOSED
     return None
+
+
+def credentials() -> tuple[Credential, ...]:
+    """Every vendor's credentials: the settings `Settings` reads beside its fields."""
+    return tuple(credential for spec in VENDORS for credential in spec.declared())

@@ -32,13 +32,14 @@ from liveai.providers.http import (
     generic_error,
 )
 from liveai.providers.prompts import with_motion
-from liveai.providers.spec import VendorSpec, keyed
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 CHINA_URL = "https://dashscope.aliyuncs.com"
 MODEL = "wan2.6-i2v-flash"
 OVERSEAS_HOSTS = ("dashscope-intl.aliyuncs.com", "dashscope-us.aliyuncs.com", "maas.aliyuncs.com")
 CREATE_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
 TASKS_PATH = "/api/v1/tasks"
+API_KEY = Credential("wan_api_key", "Alibaba DashScope API key")
 _STATES = {
     "PENDING": ProviderState.QUEUED,
     "SUSPENDED": ProviderState.QUEUED,
@@ -198,9 +199,9 @@ SPEC = VendorSpec(
     name="wan",
     base_url=CHINA_URL,
     model=MODEL,
-    credentials=(("wan_api_key",),),
+    credentials=((API_KEY,),),
     # Result videos come from OSS buckets (dashscope-result-….aliyuncs.com).
     result_hosts=("aliyuncs.com",),
-    build=keyed(WanProvider, "wan_api_key"),
+    build=keyed(WanProvider, API_KEY),
     overseas_hosts=OVERSEAS_HOSTS,
 )
