@@ -2,18 +2,30 @@
 
 Precedence, highest first: keyword arguments, environment, the TOML file, defaults.
 The TOML file is `LIVEAI_CONFIG`, or `liveai.toml` in the user config folder; its keys
-are the field names below (``database_url = "..."``).
+are the field names below (``database_url = "..."``). The remote vendors' credentials are
+settings too, read the same ways, but each vendor declares its own in its module's SPEC
+(`providers/spec.py`), so they are not fields here: `Settings.credential` gives one.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +38,11 @@ from liveai.dburl import masked_url
 from liveai.errors import ConfigError
 
 APP_NAME = "liveai"
+ENV_PREFIX = "LIVEAI_"
+# Read by the CLI or the tests, not by a setting (LIVEAI_DEBUG by `liveai_cli.app`, which
+# must work when the settings themselves are what failed).
+OTHER_VARIABLES = frozenset({"LIVEAI_CONFIG", "LIVEAI_DEBUG"})
+OTHER_PREFIXES = ("LIVEAI_TEST_", "LIVEAI_REQUIRE_")
 
 
 def default_config_path() -> Path:
@@ -89,21 +106,17 @@ class Settings(BaseSettings):
     )
 
     # --- remote providers (Kling, Ark, Wan, fal) ---
-    kling_base_url: str = "https://api-beijing.klingai.com"
-    kling_access_key: str | None = None
-    kling_secret_key: SecretStr | None = None
-    kling_api_key: SecretStr | None = None
-    kling_model: str = "kling-v2-1"
+    # A base URL or model left unset is the vendor's default, which its module's SPEC holds.
+    # The SPEC also declares its credentials, which `credential` gives (not fields).
+    kling_base_url: str | None = None
+    kling_model: str | None = None
     kling_mode: Literal["std", "pro"] = "std"
-    ark_base_url: str = "https://ark.cn-beijing.volces.com/api/v3"
-    ark_api_key: SecretStr | None = None
-    ark_model: str = "doubao-seedance-1-0-pro-250528"
-    wan_base_url: str = "https://dashscope.aliyuncs.com"
-    wan_api_key: SecretStr | None = None
-    wan_model: str = "wan2.6-i2v-flash"
-    fal_base_url: str = "https://queue.fal.run"
-    fal_key: SecretStr | None = None
-    fal_model: str = "fal-ai/kling-video/v2.1/standard/image-to-video"
+    ark_base_url: str | None = None
+    ark_model: str | None = None
+    wan_base_url: str | None = None
+    wan_model: str | None = None
+    fal_base_url: str | None = None
+    fal_model: str | None = None
     provider_http_timeout_s: float = Field(default=30.0, gt=0)
     provider_retries: int = Field(default=3, ge=0, description="Retries of a transient error")
     provider_retry_base_s: float = Field(default=1.0, ge=0, description="First backoff delay")
@@ -230,6 +243,31 @@ class Settings(BaseSettings):
         "it may append to the audit log but not rewrite it",
     )
 
+    _credentials: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_credentials(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Take the vendors' credentials out of the input; the fields get the rest, so a
+        name neither a field nor a credential is refused as before."""
+        if not isinstance(data, dict) or set(data) <= set(cls.model_fields):
+            return handler(data)
+        declared = declared_credentials()
+        given = {name: data[name] for name in data if name in declared}
+        settings = handler({name: v for name, v in data.items() if name not in given})
+        settings._credentials = _secrets(given)
+        return settings
+
+    def credential(self, name: str) -> str:
+        """The plain text of the vendor credential ``name``, or "" when it is unset."""
+        value = self._credentials.get(name)
+        return value.get_secret_value() if value is not None else ""
+
+    @property
+    def credentials(self) -> Mapping[str, SecretStr]:
+        """The vendor credentials that are set (to anything, "" included), by name."""
+        return MappingProxyType(self._credentials)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -240,7 +278,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_path())
-        return (init_settings, env_settings, toml)
+        return (init_settings, env_settings, CredentialVariables(settings_cls), toml)
 
     @property
     def resolved_database_url(self) -> str:
@@ -265,16 +303,79 @@ class Settings(BaseSettings):
         shown: dict[str, Any] = {}
         for name, value in self:
             if isinstance(value, SecretStr):
-                shown[name] = "********" if value.get_secret_value() else ""
+                shown[name] = _masked(value)
             elif isinstance(value, Path):
                 shown[name] = str(value)
             elif name == "database_url" and value:
                 shown[name] = _mask_url_password(value)
             else:
                 shown[name] = value
+        shown.update({name: _masked(value) for name, value in self._credentials.items()})
         shown["resolved_database_url"] = _mask_url_password(self.resolved_database_url)
         shown["resolved_storage_dir"] = str(self.resolved_storage_dir)
         return shown
+
+
+class CredentialVariables(PydanticBaseSettingsSource):
+    """The `LIVEAI_*` variables that hold a vendor's credentials (no field reads them)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        variables = beyond_fields(os.environ)
+        if not variables:
+            return {}
+        declared = declared_credentials()
+        return {
+            name: os.environ[variable]
+            for variable in variables
+            if (name := variable.upper().removeprefix(ENV_PREFIX).lower()) in declared
+        }
+
+
+def env_name(name: str) -> str:
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def beyond_fields(environ: Mapping[str, str]) -> list[str]:
+    """The `LIVEAI_*` variables, sorted, that no field reads and neither the CLI nor the
+    tests do: each a vendor's credential, or a typo."""
+    fields = {env_name(name) for name in Settings.model_fields} | OTHER_VARIABLES
+    return [
+        variable
+        for variable in sorted(environ)
+        if (upper := variable.upper()).startswith(ENV_PREFIX)
+        and upper not in fields
+        and not upper.startswith(OTHER_PREFIXES)
+    ]
+
+
+def declared_credentials() -> frozenset[str]:
+    """Every vendor credential's name."""
+    # Imported here, and only when a setting names something no field reads: the vendor
+    # modules load httpx, and every command reads the settings.
+    from liveai.providers.vendors import credentials
+
+    return frozenset(credential.name for credential in credentials())
+
+
+def _secrets(given: Mapping[str, Any]) -> dict[str, SecretStr]:
+    """The credentials as secrets (so no repr shows one), each checked to be text."""
+    wrong = [name for name, value in given.items() if not isinstance(value, str | SecretStr)]
+    if wrong:
+        errors: list[InitErrorDetails] = [
+            {"type": "string_type", "loc": (name,), "input": given[name]} for name in wrong
+        ]
+        raise ValidationError.from_exception_data(Settings.__name__, errors)
+    return {
+        name: value if isinstance(value, SecretStr) else SecretStr(value)
+        for name, value in given.items()
+    }
+
+
+def _masked(value: SecretStr) -> str:
+    return "********" if value.get_secret_value() else ""
 
 
 def _mask_url_password(url: str) -> str:

@@ -15,16 +15,20 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liveai.errors import ConfigError, InvalidInput
-from liveai.settings import Settings, default_config_path
+from liveai.settings import (
+    OTHER_VARIABLES,
+    Settings,
+    beyond_fields,
+    declared_credentials,
+    default_config_path,
+    env_name,
+)
 
-ENV_PREFIX = "LIVEAI_"
-# Read by the CLI or the tests, not by a setting (LIVEAI_DEBUG by `liveai_cli.app`, which
-# must work when the settings themselves are what failed).
-OTHER_VARIABLES = frozenset({"LIVEAI_CONFIG", "LIVEAI_DEBUG"})
-OTHER_PREFIXES = ("LIVEAI_TEST_", "LIVEAI_REQUIRE_")
+if TYPE_CHECKING:  # the vendors load httpx: imported where they are read
+    from liveai.providers.spec import Credential
 
 # One line each for the settings whose field declares no description.
 DESCRIPTIONS: dict[str, str] = {
@@ -45,19 +49,13 @@ DESCRIPTIONS: dict[str, str] = {
     "apple_api_key_id": "In-App Purchase key id",
     "apple_api_issuer_id": "In-App Purchase key issuer id",
     "kling_base_url": "Kling API base URL",
-    "kling_access_key": "Kling access key",
-    "kling_secret_key": "Kling secret key",
-    "kling_api_key": "Kling API key (instead of access and secret keys)",
     "kling_model": "Kling model name",
     "kling_mode": "Kling mode: std or pro",
     "ark_base_url": "Volcengine Ark API base URL",
-    "ark_api_key": "Volcengine Ark API key",
     "ark_model": "Ark (Seedance) model name",
     "wan_base_url": "Alibaba DashScope base URL",
-    "wan_api_key": "Alibaba DashScope API key",
     "wan_model": "Wan model name",
     "fal_base_url": "fal queue base URL",
-    "fal_key": "fal API key",
     "fal_model": "fal model path",
     "provider_http_timeout_s": "Seconds before a provider call times out",
     "qwen_vl_model": "Qwen-VL model for image moderation (optional)",
@@ -102,10 +100,6 @@ def description(name: str) -> str:
     return field.description or DESCRIPTIONS.get(name, "")
 
 
-def env_name(name: str) -> str:
-    return f"{ENV_PREFIX}{name.upper()}"
-
-
 def _file_keys() -> set[str]:
     path = default_config_path()
     if not path.is_file():
@@ -120,26 +114,75 @@ def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> li
     """Every setting: value (secrets masked), source and description."""
     env = {k.upper() for k in (os.environ if environ is None else environ)}
     in_file = _file_keys()
-    shown = settings.masked()
+    shown = {**settings.masked(), **_vendor_defaults(settings)}
     found = []
-    for name in Settings.model_fields:
+    for name, credential in _in_order():
         variable = env_name(name)
         source = "environment" if variable in env else "file" if name in in_file else "default"
-        found.append(SettingInfo(name, shown[name], source, description(name), variable))
+        if credential is not None:
+            value = _credential_shown(settings, credential)
+            found.append(SettingInfo(name, value, source, credential.description, variable))
+        else:
+            found.append(SettingInfo(name, shown[name], source, description(name), variable))
     for name, text in DERIVED.items():
         found.append(SettingInfo(name, shown[name], "derived", text, ""))
     return found
 
 
+def _in_order() -> list[tuple[str, Credential | None]]:
+    """Every setting's name in the fields' order, each vendor's credentials right after
+    its ``<name>_base_url``; a vendor without that setting has them after the others'."""
+    # Imported here: the vendor modules load httpx, and every command reads this module.
+    from liveai.providers.vendors import VENDORS
+
+    after = {f"{spec.name}_base_url": spec.declared() for spec in VENDORS}
+    placed: list[tuple[str, Credential | None]] = []
+    for name in Settings.model_fields:
+        placed.append((name, None))
+        placed.extend((credential.name, credential) for credential in after.pop(name, ()))
+    prefixes = tuple(f"{spec.name}_" for spec in VENDORS)
+    vendors_last = (i for i, (name, _) in enumerate(placed) if name.startswith(prefixes))
+    end = max(vendors_last, default=len(placed) - 1) + 1
+    rest = [(credential.name, credential) for group in after.values() for credential in group]
+    return [*placed[:end], *rest, *placed[end:]]
+
+
+def _credential_shown(settings: Settings, credential: Credential) -> str | None:
+    """What `config show` says of a credential: None when unset, a secret masked."""
+    if credential.name not in settings.credentials:
+        return None
+    value = settings.credential(credential.name)
+    return ("********" if value else "") if credential.secret else value
+
+
+def _vendor_defaults(settings: Settings) -> dict[str, str]:
+    """Each vendor's base URL and model in force: the setting, else its SPEC's default."""
+    # Imported here: the vendor modules load httpx, and every command reads this module.
+    from liveai.providers.vendors import VENDORS
+
+    found: dict[str, str] = {}
+    for spec in VENDORS:
+        for name, value in (
+            (f"{spec.name}_base_url", spec.base_url_in(settings)),
+            (f"{spec.name}_model", spec.model_in(settings)),
+        ):
+            if name in Settings.model_fields:
+                found[name] = value
+    return found
+
+
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
     """`LIVEAI_*` variables no setting reads, each with the closest known name (or None)."""
-    known = {env_name(name) for name in Settings.model_fields} | OTHER_VARIABLES
+    candidates = beyond_fields(os.environ if environ is None else environ)
+    if not candidates:  # decided without loading the vendors
+        return []
+    known = {env_name(name) for name in [*Settings.model_fields, *declared_credentials()]}
+    known |= OTHER_VARIABLES
     unknown = []
-    for variable in sorted(os.environ if environ is None else environ):
-        upper = variable.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known or upper.startswith(OTHER_PREFIXES):
+    for variable in candidates:
+        if variable.upper() in known:
             continue
-        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(variable.upper(), sorted(known), n=1, cutoff=0.75)
         unknown.append((variable, close[0] if close else None))
     return unknown
 
@@ -157,9 +200,15 @@ def template() -> str:
         "",
     ]
     defaults = Settings.model_construct()
-    for name, field in Settings.model_fields.items():
+    vendor_defaults = _vendor_defaults(defaults)
+    for name, credential in _in_order():
+        if credential is not None:
+            lines.extend([f"# {credential.description}", f'# {name} = ""', ""])
+            continue
+        field = Settings.model_fields[name]
         lines.append(f"# {description(name)}")
         default = None if field.is_required() else getattr(defaults, name, None)
+        default = vendor_defaults.get(name, default)
         if name == "home":
             default = None
         lines.append(f"# {name} = {_toml_value(default)}")

@@ -259,7 +259,7 @@ def test_declared_choices_match_the_library() -> None:
     from liveai.privacy.requests import CHANNELS, JURISDICTIONS
     from liveai.providers.base import Motion
     from liveai.providers.registry import AUTO, LOCAL
-    from liveai.providers.remote import REMOTE_NAMES
+    from liveai.providers.vendors import names
     from liveai_cli import choices
 
     assert set(get_args(choices.Motion)) == {m.value for m in Motion}
@@ -267,8 +267,8 @@ def test_declared_choices_match_the_library() -> None:
     assert set(get_args(choices.RequestKind)) == {k.value for k in RequestKind}
     assert get_args(choices.Channel) == CHANNELS
     assert get_args(choices.Jurisdiction) == JURISDICTIONS
-    assert get_args(choices.RemoteProvider) == REMOTE_NAMES
-    assert set(get_args(choices.Provider)) == {AUTO, LOCAL, *REMOTE_NAMES}
+    assert tuple(choices.RemoteProvider) == names()
+    assert tuple(choices.Provider) == (AUTO, *names(), LOCAL)
 
 
 def test_choices_show_in_help_and_refuse_others(cli_embedded, isolated_env: Path) -> None:

@@ -17,7 +17,8 @@ from liveai.models import AuditEvent, Consent, PolicyVersion, User, UserStatus
 from liveai.privacy import consents
 from liveai.privacy.consent_rules import required_consents, requirements_table
 from liveai.privacy.consents import Evidence
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text, ThirdParty
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 from liveai.privacy.versions import publish
 from liveai.settings import Settings
 from liveai.users import create_user

@@ -22,13 +22,10 @@ from liveai.privacy.facts import EMPTY, EXAMPLE, MARKER_PATTERN, load_facts
 from liveai.privacy.inventory import (
     DEFAULT_INVENTORY,
     SLA_WORKING_DAYS,
-    Erasure,
-    Inventory,
-    Text,
-    allowed_providers,
     unclassified_user_tables,
     user_linked_tables,
 )
+from liveai.privacy.inventory_types import Erasure, Inventory, Text
 from liveai.privacy.labels import app_privacy, xcprivacy
 from liveai.privacy.lint import (
     _rendered,
@@ -41,6 +38,7 @@ from liveai.privacy.lint import (
 )
 from liveai.privacy.policy import policy_version, render_policy, source
 from liveai.privacy.ropa import render_lists, ropa, ropa_markdown
+from liveai.providers.vendors import VENDORS, disclosed, named, refusal
 from liveai.settings import Settings
 
 SEED = (Path(__file__).parent / "policy_seed.txt").read_text(encoding="utf-8")
@@ -209,12 +207,17 @@ def test_enabled_providers_must_be_disclosed() -> None:
     assert [(i.code, i.location) for i in issues] == [
         ("undisclosed-provider", "settings.provider_order[acme]")
     ]
-    assert allowed_providers(["kling", "ark", "wan", "fal", "acme"], False) == [
+    keys = {"ark_api_key": "a", "wan_api_key": "w", "fal_key": "f", "kling_api_key": "k"}
+    runnable = [s.name for s in VENDORS if refusal(s, Settings(**keys)) is None]
+    assert runnable == ["kling", "ark", "wan"]
+    overseas = Settings(**keys, allow_overseas=True)
+    assert [s.name for s in VENDORS if refusal(s, overseas) is None] == [
         "kling",
         "ark",
         "wan",
+        "fal",
     ]
-    assert allowed_providers(["local", "fal", "acme"], True) == ["local", "fal"]
+    assert disclosed("local") and not disclosed("acme")
 
 
 def test_every_user_linked_table_is_classified() -> None:
@@ -807,14 +810,14 @@ def test_templates_ship_in_the_package() -> None:
 
 
 def test_the_provider_registry_places_providers_where_the_policy_says() -> None:
-    remote = pytest.importorskip("liveai.providers.remote")
-    region_for = getattr(remote, "region_for", None)
-    if region_for is None:
-        pytest.skip("the provider registry exposes no region_for")
     settings = Settings()
     for party in DEFAULT_INVENTORY.third_parties:
         if party.provider in settings.providers_in_order:
-            assert region_for(party.provider, settings) == party.region, party.key
+            assert named(party.provider).region(settings) == party.region, party.key
+
+
+def test_the_inventory_discloses_exactly_the_vendors() -> None:
+    assert DEFAULT_INVENTORY.disclosed_providers == {spec.name for spec in VENDORS}
 
 
 def _category(key: str, **changes: object) -> Inventory:

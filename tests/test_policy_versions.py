@@ -14,7 +14,8 @@ from liveai.errors import InvalidInput, NotFound, PolicyLintFailed
 from liveai.models import AuditEvent, PolicyVersion
 from liveai.privacy.changes import compare
 from liveai.privacy.facts import EMPTY, EXAMPLE, load_facts
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory, Text
 from liveai.privacy.policy import policy_version
 from liveai.privacy.versions import (
     diff_versions,

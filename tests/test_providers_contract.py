@@ -83,7 +83,7 @@ def _fal(client: httpx.Client) -> Harness:
         fake,
         lambda p, t=2.0, c=4: FalProvider(
             client,
-            key="id:secret",
+            api_key="id:secret",
             base_url=fake.url,
             policy=replace(p, timeout_s=t, max_concurrency=c),
         ),

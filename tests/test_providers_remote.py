@@ -82,7 +82,7 @@ def test_check_each_provider_against_its_fake(
     settings = load_settings(**fake_settings(fakes), allow_overseas=True)
     results = check_providers(settings, client)
     assert [(r.name, r.ok) for r in results] == [(n, True) for n in ("kling", "ark", "wan", "fal")]
-    bad = settings.model_copy(update={"ark_api_key": load_settings(ark_api_key="nope").ark_api_key})
+    bad = load_settings(**{**fake_settings(fakes), "ark_api_key": "nope"}, allow_overseas=True)
     (ark,) = check_providers(bad, client, "ark")
     assert not ark.ok and "AuthenticationError" in ark.detail
     (none,) = check_providers(load_settings(), client, "wan")
@@ -145,7 +145,7 @@ def test_retry_after_from_the_server_is_waited(client: httpx.Client) -> None:
 
     policy, sleeps = quick_policy(retries=1)
     with FakeFal(keys={"k:s"}) as fake:
-        provider = FalProvider(client, key="k:s", base_url=fake.url, policy=policy)
+        provider = FalProvider(client, api_key="k:s", base_url=fake.url, policy=policy)
         fake.inject("rate_limit", "submit")
         assert provider.submit(video_request()) in fake.tasks
     assert sleeps.delays == [3.0]
@@ -154,7 +154,7 @@ def test_retry_after_from_the_server_is_waited(client: httpx.Client) -> None:
 def test_a_returned_url_on_another_host_is_refused(client: httpx.Client) -> None:
     from liveai.errors import ProviderUnavailable
 
-    provider = FalProvider(client, key="k:s", base_url="http://127.0.0.1:9")
+    provider = FalProvider(client, api_key="k:s", base_url="http://127.0.0.1:9")
     provider._urls["r1"] = {"status_url": "https://elsewhere.example/r1/status"}
     with pytest.raises(ProviderUnavailable, match="outside"):
         provider.poll("r1")

@@ -14,6 +14,7 @@ __all__ = [
     "export",
     "facts",
     "inventory",
+    "inventory_types",
     "labels",
     "lint",
     "policy",

@@ -16,7 +16,7 @@ from typing import Any
 
 from liveai.privacy.document import REGION, ROLE, fill, required_consent_needs, values
 from liveai.privacy.facts import OperatorFacts, facts_json
-from liveai.privacy.inventory import Category, Inventory, Text
+from liveai.privacy.inventory_types import Category, Inventory, Text
 from liveai.settings import Settings
 
 DAYS_PER_YEAR = 365

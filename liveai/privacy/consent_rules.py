@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liveai.errors import InvalidInput
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text, ThirdParty
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 
 POLICY = "policy"
 PROVIDE = "provide"

@@ -28,7 +28,8 @@ from liveai.models import Consent, PolicyVersion, Task, TaskState, Upload, User,
 from liveai.privacy import consent_rules as rules
 from liveai.privacy.changes import compare
 from liveai.privacy.consent_rules import Need
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory
 from liveai.privacy.versions import get_version
 from liveai.settings import Settings
 from liveai.users import get_user

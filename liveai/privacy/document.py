@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from liveai.privacy.consent_rules import RECIPIENT_SCOPED, SENSITIVE, Need, every_need
 from liveai.privacy.facts import OperatorFacts, missing
-from liveai.privacy.inventory import Category, Inventory, LegalBasis, Text, ThirdParty
+from liveai.privacy.inventory_types import Category, Inventory, LegalBasis, Text, ThirdParty
 from liveai.settings import Settings
 
 BlockKind = Literal["h1", "h2", "h3", "meta", "p", "ul"]

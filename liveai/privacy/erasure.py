@@ -59,7 +59,8 @@ from liveai.models import (
     UserStatus,
 )
 from liveai.privacy import consents, erasure_tasks, erasure_text, steps
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.privacy.inventory import DEFAULT_INVENTORY, user_linked_tables
+from liveai.privacy.inventory_types import Inventory
 from liveai.privacy.requests import OPEN_STATES
 from liveai.storage import Storage, user_prefix
 

@@ -28,7 +28,8 @@ from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.models import Base, DataTransfer, Task, Upload, User
 from liveai.privacy.document import fill, values
 from liveai.privacy.facts import load_facts
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, user_linked_tables
+from liveai.privacy.inventory import DEFAULT_INVENTORY, user_linked_tables
+from liveai.privacy.inventory_types import Inventory
 from liveai.privacy.policy import policy_version
 from liveai.private_files import replacing
 from liveai.settings import Settings

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
 from liveai.errors import InvalidInput
-from liveai.privacy.inventory import Inventory
+from liveai.privacy.inventory_types import Inventory
 
 EXAMPLE = Path(__file__).parent / "data" / "operator_facts.example.toml"
 MARKER = "[待确认 / to be confirmed: {key}]"

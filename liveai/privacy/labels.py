@@ -11,7 +11,7 @@ from typing import Any
 from liveai.errors import ConfigError
 from liveai.privacy.document import REGION, fill, values
 from liveai.privacy.facts import EMPTY, OperatorFacts
-from liveai.privacy.inventory import Inventory
+from liveai.privacy.inventory_types import Inventory
 from liveai.settings import Settings
 
 PREFIX = "NSPrivacyCollectedDataType"

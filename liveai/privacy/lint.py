@@ -18,13 +18,10 @@ from sqlalchemy import MetaData
 
 from liveai.privacy.document import Block, Fact, Source, all_facts, fill, scope_name
 from liveai.privacy.facts import EMPTY, MARKER_PATTERN, OperatorFacts
-from liveai.privacy.inventory import (
-    LOCAL_PROVIDERS,
-    Erasure,
-    Inventory,
-    unclassified_user_tables,
-)
+from liveai.privacy.inventory import unclassified_user_tables
+from liveai.privacy.inventory_types import Erasure, Inventory
 from liveai.privacy.policy import render_policy, source
+from liveai.providers.vendors import disclosed
 from liveai.settings import Settings
 
 Severity = Literal["error", "warning"]
@@ -397,11 +394,9 @@ def _retention(inventory: Inventory, settings: Settings) -> list[LintIssue]:
 
 
 def _providers(inventory: Inventory, settings: Settings) -> list[LintIssue]:
-    by_provider = {t.provider: t for t in inventory.third_parties if t.provider}
     issues: list[LintIssue] = []
     for name in settings.providers_in_order:
-        party = by_provider.get(name)
-        if name in LOCAL_PROVIDERS or party is not None:
+        if disclosed(name, inventory):
             continue
         issues.append(
             issue(

@@ -33,7 +33,7 @@ from liveai.privacy.document import (
     required_consent_needs,
 )
 from liveai.privacy.facts import EMPTY, OperatorFacts, facts_json
-from liveai.privacy.inventory import Inventory
+from liveai.privacy.inventory_types import Inventory
 from liveai.settings import Settings
 
 LANGS: tuple[str, ...] = ("zh", "en", "both")

@@ -26,7 +26,7 @@ from liveai.privacy.document import (
     values,
 )
 from liveai.privacy.facts import EMPTY, OperatorFacts, missing
-from liveai.privacy.inventory import Inventory, Text, ThirdParty
+from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 from liveai.privacy.policy import environment, policy_version
 from liveai.settings import Settings
 

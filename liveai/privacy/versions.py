@@ -26,7 +26,7 @@ from liveai.models import PolicyVersion
 from liveai.privacy.changes import Change, compare, snapshot
 from liveai.privacy.document import Dates
 from liveai.privacy.facts import EMPTY, OperatorFacts
-from liveai.privacy.inventory import Inventory
+from liveai.privacy.inventory_types import Inventory
 from liveai.privacy.lint import errors, lint_policy
 from liveai.privacy.policy import FORMATS, policy_version, render_policy
 from liveai.settings import Settings

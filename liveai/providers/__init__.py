@@ -15,5 +15,7 @@ __all__ = [
     "registry",
     "remote",
     "render",
+    "spec",
+    "vendors",
     "wan",
 ]

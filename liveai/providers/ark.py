@@ -15,7 +15,7 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -31,15 +31,15 @@ from liveai.providers.http import (
     Transport,
     dig,
     generic_error,
-    region_of,
 )
 from liveai.providers.prompts import with_motion
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
+MODEL = "doubao-seedance-1-0-pro-250528"
 OVERSEAS_HOSTS = ("bytepluses.com",)
-# Result videos come from TOS buckets (…tos-cn-beijing.volces.com) or BytePlus storage.
-RESULT_HOSTS = ("volces.com", "bytepluses.com")
 PATH = "/contents/generations/tasks"
+API_KEY = Credential("ark_api_key", "Volcengine Ark API key")
 _STATES = {
     "queued": ProviderState.QUEUED,
     "running": ProviderState.RUNNING,
@@ -90,10 +90,10 @@ class ArkProvider:
         *,
         api_key: str,
         base_url: str = CHINA_URL,
-        model: str = "doubao-seedance-1-0-pro-250528",
+        model: str = MODEL,
         policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
-        self.region: Region = region_of(base_url, OVERSEAS_HOSTS, "mainland_china")
+        self.region: Region = SPEC.region_at(base_url)
         self.model = model
         self.http = Transport(
             "ark",
@@ -105,7 +105,7 @@ class ArkProvider:
         )
 
     def result_origin(self) -> ResultOrigin:
-        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
+        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"
@@ -189,3 +189,15 @@ class ArkProvider:
     def check(self) -> str:
         self.http.call("GET", PATH, params={"page_num": 1, "page_size": 1})
         return f"authenticated at {self.http.base_url}"
+
+
+SPEC = VendorSpec(
+    name="ark",
+    base_url=CHINA_URL,
+    model=MODEL,
+    credentials=((API_KEY,),),
+    # Result videos come from TOS buckets (…tos-cn-beijing.volces.com) or BytePlus storage.
+    result_hosts=("volces.com", "bytepluses.com"),
+    build=keyed(ArkProvider, API_KEY),
+    overseas_hosts=OVERSEAS_HOSTS,
+)

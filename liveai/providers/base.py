@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 
 
 class Motion(enum.StrEnum):

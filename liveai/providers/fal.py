@@ -15,7 +15,7 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -26,11 +26,12 @@ from liveai.providers.base import (
 from liveai.providers.download import ResultOrigin
 from liveai.providers.http import DEFAULT_POLICY, CallPolicy, Json, Transport, dig, generic_error
 from liveai.providers.prompts import with_motion
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 QUEUE_URL = "https://queue.fal.run"
-# Result videos come from fal's CDN (v3.fal.media, ...).
-RESULT_HOSTS = ("fal.media", "fal.run")
+MODEL = "fal-ai/kling-video/v2.1/standard/image-to-video"
 MODERATION_TYPE = "content_policy_violation"
+KEY = Credential("fal_key", "fal API key")
 _STATES = {"IN_QUEUE": ProviderState.QUEUED, "IN_PROGRESS": ProviderState.RUNNING}
 _RETRYABLE_STATUSES = frozenset({408, 409, 502, 503, 504})
 
@@ -86,9 +87,9 @@ class FalProvider:
         self,
         client: httpx.Client,
         *,
-        key: str,
+        api_key: str,
         base_url: str = QUEUE_URL,
-        model: str = "fal-ai/kling-video/v2.1/standard/image-to-video",
+        model: str = MODEL,
         policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         self.model = model.strip("/")
@@ -96,14 +97,14 @@ class FalProvider:
             "fal",
             client,
             base_url,
-            auth=lambda: {"Authorization": f"Key {key}"},
+            auth=lambda: {"Authorization": f"Key {api_key}"},
             map_error=map_error,
             policy=policy,
         )
         self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
 
     def result_origin(self) -> ResultOrigin:
-        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
+        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"
@@ -187,3 +188,15 @@ class FalProvider:
             if type(exc) is not ProviderError:
                 raise
         return f"authenticated at {self.http.base_url}"
+
+
+SPEC = VendorSpec(
+    name="fal",
+    base_url=QUEUE_URL,
+    model=MODEL,
+    credentials=((KEY,),),
+    # Result videos come from fal's CDN (v3.fal.media, ...).
+    result_hosts=("fal.media", "fal.run"),
+    build=keyed(FalProvider, KEY),
+    home="overseas",
+)

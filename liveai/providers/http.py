@@ -26,7 +26,7 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.identity.jwks import require_https
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import Paced, Provider
 from liveai.providers.download import ResultOrigin
 

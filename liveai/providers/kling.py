@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
@@ -19,7 +19,7 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -35,15 +35,20 @@ from liveai.providers.http import (
     Transport,
     dig,
     generic_error,
-    region_of,
 )
 from liveai.providers.prompts import with_motion
+from liveai.providers.spec import Credential, VendorSpec
+
+if TYPE_CHECKING:  # the settings import nothing of the providers, so only for types
+    from liveai.settings import Settings
 
 CHINA_URL = "https://api-beijing.klingai.com"
 GLOBAL_URL = "https://api-singapore.klingai.com"
+MODEL = "kling-v2-1"
 OVERSEAS_HOSTS = ("api-singapore.klingai.com",)
-# Result videos come from Kling's CDNs (cdn.klingai.com, v*-kling.klingai.com, ...).
-RESULT_HOSTS = ("klingai.com",)
+ACCESS_KEY = Credential("kling_access_key", "Kling access key", secret=False)
+SECRET_KEY = Credential("kling_secret_key", "Kling secret key")
+API_KEY = Credential("kling_api_key", "Kling API key (instead of access and secret keys)")
 PATH = "/v1/videos/image2video"
 TOKEN_LIFETIME_S = 1800
 RESIGN_BEFORE_S = 300
@@ -165,11 +170,11 @@ class KlingProvider:
         *,
         auth: KlingAuth,
         base_url: str = CHINA_URL,
-        model: str = "kling-v2-1",
+        model: str = MODEL,
         mode: str = "std",
         policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
-        self.region: Region = region_of(base_url, OVERSEAS_HOSTS, "mainland_china")
+        self.region: Region = SPEC.region_at(base_url)
         self.model, self.mode = model, mode
         self.auth = auth
         self.http = Transport(
@@ -182,7 +187,7 @@ class KlingProvider:
         )
 
     def result_origin(self) -> ResultOrigin:
-        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
+        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"
@@ -269,3 +274,33 @@ class KlingProvider:
             if exc.code not in ("1003", "1004") or not self.auth.invalidate():
                 raise
             return self.http.call(method, path, **kwargs)
+
+
+def build(
+    spec: VendorSpec, settings: Settings, client: httpx.Client, policy: CallPolicy
+) -> KlingProvider:
+    auth = KlingAuth(
+        access_key=settings.credential(ACCESS_KEY.name) or None,
+        secret_key=settings.credential(SECRET_KEY.name) or None,
+        api_key=settings.credential(API_KEY.name) or None,
+    )
+    return KlingProvider(
+        client,
+        auth=auth,
+        base_url=spec.base_url_in(settings),
+        model=spec.model_in(settings),
+        mode=settings.kling_mode,
+        policy=policy,
+    )
+
+
+SPEC = VendorSpec(
+    name="kling",
+    base_url=CHINA_URL,
+    model=MODEL,
+    credentials=((ACCESS_KEY, SECRET_KEY), (API_KEY,)),
+    # Result videos come from Kling's CDNs (cdn.klingai.com, v*-kling.klingai.com, ...).
+    result_hosts=("klingai.com",),
+    build=build,
+    overseas_hosts=OVERSEAS_HOSTS,
+)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from liveai.errors import ProviderUnavailable
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.private_files import private_folder
 from liveai.providers.base import (
     ImageTransport,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import httpx
 
 from liveai.errors import ProviderError, ProviderRejected, ProviderUnavailable
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers import wan
 from liveai.providers.base import (
     ImageTransport,
@@ -33,7 +33,6 @@ from liveai.providers.http import (
     Transport,
     dig,
     generic_error,
-    region_of,
 )
 from liveai.settings import Settings
 
@@ -98,7 +97,7 @@ class QwenVLCheck:
         self.model = model
         self.recipient = Recipient(
             name=QWEN_RECIPIENT,
-            region=region_of(base_url, wan.OVERSEAS_HOSTS, "mainland_china"),
+            region=wan.SPEC.region_at(base_url),
             items=("image",),
             transport="base64",
         )
@@ -220,6 +219,4 @@ def configured_screening(settings: Settings) -> list[tuple[str, str | None]]:
     configured: what a generation's moderation needs consent for."""
     if not settings.qwen_vl_model:
         return []
-    return [
-        (QWEN_RECIPIENT, region_of(settings.wan_base_url, wan.OVERSEAS_HOSTS, "mainland_china"))
-    ]
+    return [(QWEN_RECIPIENT, wan.SPEC.region(settings))]

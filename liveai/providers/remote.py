@@ -1,8 +1,8 @@
 """The remote providers the settings configure and allow, and their health.
 
 The registry (registry.py) calls build_remote_providers and decides the order and the
-failover; this module only knows which providers have credentials, where each sends data,
-and whether overseas transfer is allowed.
+failover; this module builds what the vendors' gate (`providers/vendors.py`) allows and
+describes each vendor through its spec.
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import httpx
-from pydantic import SecretStr
 
-from liveai.errors import ConfigError, LiveAIError, NotFound
-from liveai.privacy.inventory import Region
-from liveai.providers import ark, fal, kling, wan
+from liveai.errors import ConfigError, LiveAIError
+from liveai.privacy.inventory_types import Region
+from liveai.providers import vendors, wan
 from liveai.providers.base import Provider
-from liveai.providers.http import CallPolicy, RemoteProvider, region_of
+from liveai.providers.http import CallPolicy, RemoteProvider
 from liveai.providers.moderation import Moderated, Moderator, QwenVLCheck, parse_terms
+from liveai.providers.spec import VendorSpec
 from liveai.settings import Settings
-
-REMOTE_NAMES = ("kling", "ark", "wan", "fal")
 
 
 @dataclass(frozen=True)
@@ -43,68 +41,30 @@ class ProviderCheck:
     detail: str
 
 
-def region_for(name: str, settings: Settings) -> Region:
-    if name == "kling":
-        return region_of(settings.kling_base_url, kling.OVERSEAS_HOSTS, "mainland_china")
-    if name == "ark":
-        return region_of(settings.ark_base_url, ark.OVERSEAS_HOSTS, "mainland_china")
-    if name == "wan":
-        return region_of(settings.wan_base_url, wan.OVERSEAS_HOSTS, "mainland_china")
-    return "overseas"
-
-
-def has_credentials(name: str, settings: Settings) -> bool:
-    if name == "kling":
-        pair = settings.kling_access_key and _secret(settings.kling_secret_key)
-        return bool(_secret(settings.kling_api_key) or pair)
-    keys = {"ark": settings.ark_api_key, "wan": settings.wan_api_key, "fal": settings.fal_key}
-    return bool(_secret(keys.get(name)))
-
-
-def _endpoint(name: str, settings: Settings) -> tuple[str, str]:
-    return {
-        "kling": (settings.kling_model, settings.kling_base_url),
-        "ark": (settings.ark_model, settings.ark_base_url),
-        "wan": (settings.wan_model, settings.wan_base_url),
-        "fal": (settings.fal_model, settings.fal_base_url),
-    }[name]
-
-
 def describe(settings: Settings) -> list[ProviderInfo]:
     """Each remote provider: where it sits in the order, where data goes, usable or why not."""
-    infos = [_info(name, settings) for name in REMOTE_NAMES]
+    infos = [_info(spec, settings) for spec in vendors.VENDORS]
     return sorted(infos, key=lambda i: (i.position is None, i.position or 0, i.name))
 
 
-def _info(name: str, settings: Settings) -> ProviderInfo:
+def _info(spec: VendorSpec, settings: Settings) -> ProviderInfo:
     order = settings.providers_in_order
-    region = region_for(name, settings)
-    credentials = has_credentials(name, settings)
-    position = order.index(name) + 1 if name in order else None
-    if not credentials:
-        reason = "no credentials"
-    elif region == "overseas" and not settings.allow_overseas:
-        reason = "overseas not allowed (LIVEAI_ALLOW_OVERSEAS)"
-    elif position is None:
-        reason = "not in LIVEAI_PROVIDER_ORDER"
-    else:
-        reason = "ready"
-    model, base_url = _endpoint(name, settings)
+    region = spec.region(settings)
+    position = order.index(spec.name) + 1 if spec.name in order else None
+    reason = vendors.refusal(spec, settings)
+    if reason is None:
+        reason = "not in LIVEAI_PROVIDER_ORDER" if position is None else "ready"
     return ProviderInfo(
-        name=name,
+        name=spec.name,
         position=position,
         region=region,
         overseas=region == "overseas",
-        credentials=credentials,
+        credentials=spec.has_credentials(settings),
         enabled=reason == "ready",
         reason=reason,
-        model=model,
-        base_url=base_url,
+        model=spec.model_in(settings),
+        base_url=spec.base_url_in(settings),
     )
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
 
 
 def settings_policy(settings: Settings) -> CallPolicy:
@@ -120,48 +80,7 @@ def build_one(
     name: str, settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> RemoteProvider:
     """One provider from the settings, whether or not it is enabled."""
-    policy = policy or settings_policy(settings)
-    if name == "kling":
-        auth = kling.KlingAuth(
-            access_key=settings.kling_access_key,
-            secret_key=_secret(settings.kling_secret_key) or None,
-            api_key=_secret(settings.kling_api_key) or None,
-        )
-        return kling.KlingProvider(
-            client,
-            auth=auth,
-            base_url=settings.kling_base_url,
-            model=settings.kling_model,
-            mode=settings.kling_mode,
-            policy=policy,
-        )
-    if name == "ark":
-        return ark.ArkProvider(
-            client,
-            api_key=_secret(settings.ark_api_key),
-            base_url=settings.ark_base_url,
-            model=settings.ark_model,
-            policy=policy,
-        )
-    if name == "wan":
-        return wan.WanProvider(
-            client,
-            api_key=_secret(settings.wan_api_key),
-            base_url=settings.wan_base_url,
-            model=settings.wan_model,
-            policy=policy,
-        )
-    if name == "fal":
-        return fal.FalProvider(
-            client,
-            key=_secret(settings.fal_key),
-            base_url=settings.fal_base_url,
-            model=settings.fal_model,
-            policy=policy,
-        )
-    raise NotFound(
-        f"no remote provider named {name!r}", hint=f"use one of {', '.join(REMOTE_NAMES)}"
-    )
+    return vendors.named(name).provider(settings, client, policy or settings_policy(settings))
 
 
 def build_moderator(
@@ -171,15 +90,16 @@ def build_moderator(
     terms = parse_terms(settings.blocked_terms)
     image_check = None
     if settings.qwen_vl_model:
-        if not _secret(settings.wan_api_key):
+        api_key = settings.credential(wan.API_KEY.name)
+        if not api_key:
             raise ConfigError(
                 "LIVEAI_QWEN_VL_MODEL is set but the DashScope key is missing",
                 hint="set LIVEAI_WAN_API_KEY (the Qwen-VL check uses the same DashScope key)",
             )
         image_check = QwenVLCheck(
             client,
-            api_key=_secret(settings.wan_api_key),
-            base_url=settings.wan_base_url,
+            api_key=api_key,
+            base_url=wan.SPEC.base_url_in(settings),
             model=settings.qwen_vl_model,
             policy=policy or settings_policy(settings),
         )
@@ -191,19 +111,29 @@ def build_moderator(
 def build_remote_providers(
     settings: Settings, client: httpx.Client, policy: CallPolicy | None = None
 ) -> dict[str, Provider]:
-    """The remote providers that have credentials and are allowed (fal only when overseas is).
+    """The remote providers the gate lets run: credentials, region, disclosure.
 
     Providers absent from LIVEAI_PROVIDER_ORDER are still built (an explicit
     `--provider NAME` may ask for one); the registry applies the order. With blocked terms
-    or a Qwen-VL model configured, each one moderates a request before it submits it.
+    or a Qwen-VL model configured, each one moderates a request before it submits it. A
+    provider with credentials that the privacy inventory does not disclose stops the run:
+    its keys say it is meant to receive data, the policy says no one told the users.
     """
     moderator = build_moderator(settings, client, policy)
     built: dict[str, Provider] = {}
-    for info in describe(settings):
-        if not info.credentials or (info.overseas and not settings.allow_overseas):
+    for spec in vendors.VENDORS:
+        reason = vendors.refusal(spec, settings)
+        if reason == vendors.UNDISCLOSED:
+            raise ConfigError(
+                f"provider {spec.name} has credentials but the privacy inventory does not "
+                "disclose it",
+                hint=f"add a third party with provider={spec.name!r} to the inventory, or "
+                "remove its credentials",
+            )
+        if reason is not None:
             continue
-        provider = build_one(info.name, settings, client, policy)
-        built[info.name] = Moderated(provider, moderator) if moderator else provider
+        provider = spec.provider(settings, client, policy or settings_policy(settings))
+        built[spec.name] = Moderated(provider, moderator) if moderator else provider
     return built
 
 
@@ -214,11 +144,7 @@ def check_providers(
     names = [name] if name else [i.name for i in describe(settings) if i.credentials]
     results = []
     for each in names:
-        if each not in REMOTE_NAMES:
-            raise NotFound(
-                f"no remote provider named {each!r}", hint=f"use one of {', '.join(REMOTE_NAMES)}"
-            )
-        if not has_credentials(each, settings):
+        if not vendors.named(each).has_credentials(settings):
             results.append(ProviderCheck(each, False, "no credentials configured"))
             continue
         provider = build_one(each, settings, client, replace(settings_policy(settings), retries=0))
@@ -233,7 +159,7 @@ def check_providers(
 
 def provider_health(settings: Settings) -> tuple[bool, str]:
     """For `liveai doctor`: every provider with credentials answers, or why not."""
-    if not any(has_credentials(name, settings) for name in REMOTE_NAMES):
+    if not any(spec.has_credentials(settings) for spec in vendors.VENDORS):
         return True, "no remote provider configured; the local renderer is used"
     with httpx.Client() as client:
         results = check_providers(settings, client)

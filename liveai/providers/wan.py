@@ -15,7 +15,7 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
@@ -30,16 +30,16 @@ from liveai.providers.http import (
     Transport,
     dig,
     generic_error,
-    region_of,
 )
 from liveai.providers.prompts import with_motion
+from liveai.providers.spec import Credential, VendorSpec, keyed
 
 CHINA_URL = "https://dashscope.aliyuncs.com"
+MODEL = "wan2.6-i2v-flash"
 OVERSEAS_HOSTS = ("dashscope-intl.aliyuncs.com", "dashscope-us.aliyuncs.com", "maas.aliyuncs.com")
-# Result videos come from OSS buckets (dashscope-result-….aliyuncs.com).
-RESULT_HOSTS = ("aliyuncs.com",)
 CREATE_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
 TASKS_PATH = "/api/v1/tasks"
+API_KEY = Credential("wan_api_key", "Alibaba DashScope API key")
 _STATES = {
     "PENDING": ProviderState.QUEUED,
     "SUSPENDED": ProviderState.QUEUED,
@@ -105,10 +105,10 @@ class WanProvider:
         *,
         api_key: str,
         base_url: str = CHINA_URL,
-        model: str = "wan2.6-i2v-flash",
+        model: str = MODEL,
         policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
-        self.region: Region = region_of(base_url, OVERSEAS_HOSTS, "mainland_china")
+        self.region: Region = SPEC.region_at(base_url)
         self.model = model
         self.http = Transport(
             "wan",
@@ -120,7 +120,7 @@ class WanProvider:
         )
 
     def result_origin(self) -> ResultOrigin:
-        return ResultOrigin(self.name, self.http.base_url, RESULT_HOSTS)
+        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
         return "url" if request.image_url else "base64"
@@ -193,3 +193,15 @@ class WanProvider:
     def check(self) -> str:
         self.http.call("GET", TASKS_PATH, params={"page_no": 1, "page_size": 1})
         return f"authenticated at {self.http.base_url}"
+
+
+SPEC = VendorSpec(
+    name="wan",
+    base_url=CHINA_URL,
+    model=MODEL,
+    credentials=((API_KEY,),),
+    # Result videos come from OSS buckets (dashscope-result-….aliyuncs.com).
+    result_hosts=("aliyuncs.com",),
+    build=keyed(WanProvider, API_KEY),
+    overseas_hosts=OVERSEAS_HOSTS,
+)

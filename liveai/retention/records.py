@@ -47,7 +47,8 @@ from liveai.models import (
     UserStatus,
 )
 from liveai.privacy.facts import OperatorFacts
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory
+from liveai.privacy.inventory import DEFAULT_INVENTORY
+from liveai.privacy.inventory_types import Inventory
 from liveai.retention.status import CategoryStatus
 from liveai.retention.uploads import LATE_AFTER
 

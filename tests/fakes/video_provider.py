@@ -33,7 +33,7 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory import Region
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
