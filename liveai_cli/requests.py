@@ -347,12 +347,11 @@ def _run_export(work: Work, out: Path | None, dry_run: bool, fmt: output.Format)
 
 
 def _run_erasure(work: Work, dry_run: bool, yes: bool, fmt: output.Format) -> None:
-    from liveai.privacy.erasure import ErasureTarget
     from liveai.privacy.fulfil import carry_out
 
     if dry_run:
         with erasure.services() as reach:
-            erasure.show_plan(reach, ErasureTarget(work.user_id, work.resuming), fmt)
+            erasure.show_plan(reach, work.target, fmt)
         return
     output.confirm(
         f"Erase user {work.user_id} from every store for request {work.request_id}? "

@@ -292,9 +292,8 @@ def test_resume_target_finds_the_user_then_the_half_erased_account(
             resume_target(session, "ghost")
 
     class Crashing(Eraser):
-        def _step_tombstone(self, session, run):  # type: ignore[no-untyped-def]
-            super()._step_tombstone(session, run)
-            raise KeyboardInterrupt("power cut after tombstone")
+        def _step_text(self, session, run):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt("power cut once the tombstone step committed")
 
     with pytest.raises(KeyboardInterrupt):
         Crashing(database, storage, Upstream()).run(gone.user_id)

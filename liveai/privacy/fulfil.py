@@ -17,7 +17,7 @@ from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.db import Database
 from liveai.errors import InvalidInput
 from liveai.models import ErasureRun, PrivacyRequest, RequestKind
-from liveai.privacy.erasure import Eraser, Upstream, resume_target
+from liveai.privacy.erasure import Eraser, ErasureTarget, Upstream, resume_target
 from liveai.privacy.export import ExportManifest, export_user
 from liveai.privacy.requests import begin_work, check_workable, get_request
 from liveai.privacy.steps import finish_work
@@ -39,6 +39,10 @@ class Work:
     @property
     def exports(self) -> bool:
         return self.kind is RequestKind.EXPORT
+
+    @property
+    def target(self) -> ErasureTarget:
+        return ErasureTarget(self.user_id, self.resuming)
 
 
 @dataclass(frozen=True)
