@@ -41,7 +41,7 @@ app = App(
     help=summary("generate") + "\n\nExample: liveai generate --sample",
 )
 
-UserOption = Annotated[
+OwnerOption = Annotated[
     str | None,
     typer.Option("--user", help="A user id or subject; default: the local developer user."),
 ]
@@ -89,7 +89,7 @@ def image(
             "configured order with failover (the default)."
         ),
     ] = None,
-    user: UserOption = None,
+    user: OwnerOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the video and its poster.")] = Path("."),
     sample: Annotated[bool, typer.Option("--sample", help="Use a bundled sample photo.")] = False,
     live_photo: Annotated[
@@ -227,7 +227,7 @@ def batch(
         Path, typer.Argument(help="CSV with a header, or JSON Lines: image, prompt, motion, ...")
     ],
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
-    user: UserOption = None,
+    user: OwnerOption = None,
     out: Annotated[
         Path | None,
         typer.Option(

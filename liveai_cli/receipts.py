@@ -10,11 +10,11 @@ from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 from liveai_cli.infiles import read_text
+from liveai_cli.options import UserOption
 
 app = App(help=summary("receipts"))
 
 FileArg = Annotated[str, typer.Argument(help="The file to read; `-` reads stdin.")]
-UserOption = Annotated[str, typer.Option("--user", help="A user id, or a subject bound to it.")]
 TIMEOUT = 30.0
 
 

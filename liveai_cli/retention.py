@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 app = App(help=summary("retention"))
 
-DryRunOption = Annotated[
+SweepDryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Report what would go; delete nothing.")
 ]
 NowOption = Annotated[
@@ -44,7 +44,7 @@ def _iso(value: datetime | None) -> str | None:
 @app.command("sweep")
 @output.json_option
 def sweep(
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when anything is overdue.")] = False,
     fmt: output.Format = output.HUMAN,
@@ -95,7 +95,7 @@ def logs(
     days: Annotated[
         int | None, typer.Option(min=1, help="Retention in days (default: the policy's).")
     ] = None,
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
     fmt: output.Format = output.HUMAN,
 ) -> None:
@@ -141,7 +141,7 @@ def logs(
 @app.command("records")
 @output.json_option
 def records(
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
     fmt: output.Format = output.HUMAN,
 ) -> None:
