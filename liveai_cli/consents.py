@@ -109,10 +109,7 @@ def grant(
             actor=state.actor(),
         )
         done = {"user": str(row.user_id), **record_to_dict(row)}
-    if fmt.json:
-        output.emit(done, fmt)
-    else:
-        output.info(f"granted {done['consent']} for user {done['user']}")
+    output.done(done, fmt, f"granted {done['consent']} for user {done['user']}")
 
 
 @app.command("withdraw")

@@ -148,10 +148,7 @@ def _change(
         replay = not recorded_here(session, transfer)
         what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
         shown = {**transfer_to_dict(transfer), "replayed": replay}
-    if fmt.json:
-        output.emit(shown, fmt)
-    else:
-        output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
+    output.done(shown, fmt, f"already {verb} {what}" if replay else f"{verb} {what}")
 
 
 @app.command("holds")
@@ -184,10 +181,7 @@ def expire_holds(fmt: output.Format = output.HUMAN) -> None:
 
     with state.session() as session:
         count = ledger.expire_holds(session)
-    if fmt.json:
-        output.emit({"expired": count}, fmt)
-    else:
-        output.info(f"{count} hold{'' if count == 1 else 's'} expired")
+    output.done({"expired": count}, fmt, f"{count} hold{'' if count == 1 else 's'} expired")
 
 
 @app.command("reconcile")

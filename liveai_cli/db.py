@@ -23,10 +23,11 @@ def upgrade(fmt: output.Format = output.HUMAN) -> None:
     with state.database(check_schema=False) as database:
         db.upgrade(database.engine)
     heads = sorted(db.head_revisions())
-    if fmt.json:
-        output.emit({"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True}, fmt)
-    else:
-        output.info(f"database at {', '.join(heads)}")
+    output.done(
+        {"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True},
+        fmt,
+        f"database at {', '.join(heads)}",
+    )
 
 
 @app.command("current")

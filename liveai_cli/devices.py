@@ -84,7 +84,4 @@ def remove(
     output.confirm(f"Remove device {device_id} of user {user_id}?", yes=yes)
     with state.session() as session:
         remove_device(session, token, actor=state.actor())
-    if fmt.json:
-        output.emit({**shown, "removed": True}, fmt)
-    else:
-        output.info(f"device {device_id} removed")
+    output.done({**shown, "removed": True}, fmt, f"device {device_id} removed")

@@ -136,6 +136,14 @@ def emit(
         table(rows, columns or list(rows[0]), wide=fmt.wide)
 
 
+def done(data: Mapping[str, Any], fmt: Format, message: str) -> None:
+    """What a write command did: the object as JSON, or one line on stderr for people."""
+    if fmt.json:
+        emit(data, fmt)
+    else:
+        info(message)
+
+
 def _emit_object(data: Mapping[str, Any], fmt: Format) -> None:
     if fmt.json:
         line = _json(data, indent=2 if fmt.name == "json" and is_terminal() else None)

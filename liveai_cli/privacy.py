@@ -44,7 +44,4 @@ def export(
             settings=settings,
             actor=state.actor(),
         )
-    if fmt.json:
-        output.emit(asdict(manifest), fmt)
-    else:
-        output.info(f"wrote {out} ({len(manifest.files)} files)")
+    output.done(asdict(manifest), fmt, f"wrote {out} ({len(manifest.files)} files)")

@@ -339,10 +339,7 @@ def _run_export(work: Work, out: Path | None, dry_run: bool, fmt: output.Format)
             actor=state.actor(),
         )
     assert done.manifest is not None and done.request is not None
-    if fmt.json:
-        output.emit(asdict(done.manifest), fmt)
-    else:
-        output.info(f"wrote {out} ({len(done.manifest.files)} files)")
+    output.done(asdict(done.manifest), fmt, f"wrote {out} ({len(done.manifest.files)} files)")
     _say_completed(done.request)
 
 

@@ -103,10 +103,7 @@ def rename(
     with state.session() as session:
         renamed = rename_user(session, user, name, actor=state.actor())
         shown = user_to_dict(renamed)
-    if fmt.json:
-        output.emit(shown, fmt)
-    else:
-        output.info(f"user {shown['id']} renamed")
+    output.done(shown, fmt, f"user {shown['id']} renamed")
 
 
 @app.command("erase")
