@@ -22,7 +22,7 @@ def parse_moment(value: str, zone: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            f"{value!r} is not a date or an ISO time", hint=f"use e.g. {EXAMPLES}"
+            f"{value!r} is not a date or an ISO 8601 time", hint=f"use e.g. {EXAMPLES}"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 

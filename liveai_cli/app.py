@@ -122,7 +122,7 @@ class App(typer.Typer):
             kwargs.setdefault("short_help", first_paragraph(kwargs["help"]))
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         def decorator(fn: F) -> F:
             short = first_paragraph(fn.__doc__ or "")
             name = args[0] if args else kwargs.get("name")

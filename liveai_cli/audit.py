@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,10 +11,12 @@ from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from liveai.audit import Anchor
+
 app = App(help=summary("audit"))
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 DEFAULT_LIMIT = 50
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "user_id", "details")
@@ -48,7 +51,6 @@ def list_(
     from dataclasses import replace
 
     from liveai.audit import EventFilter, event_to_dict, newest_events
-    from liveai.moments import parse_moment
     from liveai.privacy.calendar import deadline_zone
     from liveai_cli.cells import zoned
 
@@ -56,8 +58,8 @@ def list_(
     zone = deadline_zone()
     wanted = EventFilter(
         action=action,
-        since=parse_moment(since, zone) if since else None,
-        until=parse_moment(until, zone) if until else None,
+        since=state.moment(since) if since else None,
+        until=state.moment(until) if until else None,
         limit=None if all_ else limit,
     )
     with state.session() as session:
@@ -72,10 +74,8 @@ def list_(
     output.emit(rows, fmt, columns, empty="no audit events")
 
 
-def _user_id(session: Any, ref: str) -> Any:
+def _user_id(session: Session, ref: str) -> uuid.UUID:
     """The user's id; an erased user's bare id still finds the events that name it."""
-    import uuid
-
     from liveai.users import get_user
 
     try:
@@ -85,6 +85,7 @@ def _user_id(session: Any, ref: str) -> Any:
 
 
 @app.command("verify")
+@output.json_option
 def verify(
     anchor: Annotated[
         list[str] | None,
@@ -94,7 +95,7 @@ def verify(
             "repeatable. Catches events cut off the end.",
         ),
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Check every event's keyed hash and link, and that the chain still reaches each anchor;
     exit 1 naming the first altered event or the anchor it no longer reaches.
@@ -106,8 +107,8 @@ def verify(
     anchors = _anchors(anchor or [])
     with state.session() as session:
         report = verify_chain(session, anchors)
-    if json_:
-        output.emit_json(
+    if fmt.json:
+        output.emit(
             {
                 "ok": report.ok,
                 "checked": report.checked,
@@ -115,7 +116,8 @@ def verify(
                 "anchors": len(anchors),
                 "first_bad_id": report.first_bad_id,
                 "reason": report.reason,
-            }
+            },
+            fmt,
         )
     if not report.ok:
         if report.first_bad_id is None:
@@ -123,12 +125,12 @@ def verify(
         else:
             output.error(f"audit event {report.first_bad_id} was altered: {report.reason}")
         raise typer.Exit(1)
-    if not json_:
+    if not fmt.json:
         checked = f" and {len(anchors)} anchor(s)" if anchors else ""
         output.info(f"audit chain intact: {report.checked} events{checked}")
 
 
-def _anchors(values: list[str]) -> list[Any]:
+def _anchors(values: list[str]) -> list[Anchor]:
     """Anchors given as values or as files holding one a line."""
     from pathlib import Path
 
@@ -153,7 +155,8 @@ def _anchors(values: list[str]) -> list[Any]:
 
 
 @app.command("anchor")
-def anchor(json_: JsonOption = False) -> None:
+@output.json_option
+def anchor(fmt: output.Format = output.HUMAN) -> None:
     """Print the chain's head (event count and newest hash) as COUNT:HASH; append it
     somewhere the database's users cannot rewrite, and check against it with
     `audit verify --anchor`.
@@ -164,7 +167,7 @@ def anchor(json_: JsonOption = False) -> None:
 
     with state.session() as session:
         found = head(session)
-    if json_:
-        output.emit_json({"count": found.count, "hash": found.hash, "anchor": str(found)})
+    if fmt.json:
+        output.emit({"count": found.count, "hash": found.hash, "anchor": str(found)}, fmt)
     else:
         output.text(str(found))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +11,8 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.infiles import value_or_stdin
+from liveai_cli.options import UserOption, YesOption
 
 if TYPE_CHECKING:
     import httpx
@@ -20,16 +21,10 @@ if TYPE_CHECKING:
 
 app = App(help=summary("auth"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TokenArg = Annotated[str, typer.Argument(help="The JWT, or - to read it from stdin.")]
 NonceOption = Annotated[
     str | None, typer.Option(help="The raw nonce the app sent with the sign-in request.")
 ]
-UserOption = Annotated[str, typer.Option("--user", help="A user id, or a subject bound to it.")]
-
-
-def _read(value: str) -> str:
-    return sys.stdin.read().strip() if value == "-" else value.strip()
 
 
 @contextmanager
@@ -49,7 +44,8 @@ def _verifier() -> Iterator[TokenVerifier]:
 
 
 @app.command("verify")
-def verify(token: TokenArg, nonce: NonceOption = None, json_: JsonOption = False) -> None:
+@output.json_option
+def verify(token: TokenArg, nonce: NonceOption = None, fmt: output.Format = output.HUMAN) -> None:
     """Verify a token; print its claims and the user bound to it, or why it is rejected (exit 4).
 
     Example: liveai auth verify - --json < token.jwt
@@ -57,14 +53,14 @@ def verify(token: TokenArg, nonce: NonceOption = None, json_: JsonOption = False
     from liveai.identity.tokens import token_to_dict
     from liveai.users import find_identity, user_to_dict
 
-    raw = _read(token)
+    raw = value_or_stdin(token)
     with _verifier() as verifier:
         verified = verifier.verify(raw, nonce=nonce)
     with state.session() as session:
         identity = find_identity(session, verified.issuer, verified.subject)
         user = user_to_dict(identity.user) if identity is not None else None
-    if json_:
-        output.emit_json({"token": token_to_dict(verified), "user": user})
+    if fmt.json:
+        output.emit({"token": token_to_dict(verified), "user": user}, fmt)
         return
     shown = token_to_dict(verified)
     del shown["claims"]
@@ -73,6 +69,7 @@ def verify(token: TokenArg, nonce: NonceOption = None, json_: JsonOption = False
 
 
 @app.command("bind")
+@output.json_option
 def bind(
     token: TokenArg,
     user: Annotated[
@@ -80,7 +77,7 @@ def bind(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Display name for a new user.")] = None,
     nonce: NonceOption = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Verify a token and bind its subject to a user: the existing one, or a new one.
 
@@ -88,7 +85,7 @@ def bind(
     """
     from liveai.identity.tokens import bind as bind_token
 
-    raw = _read(token)
+    raw = value_or_stdin(token)
     with _verifier() as verifier, state.session() as session:
         principal = bind_token(
             session,
@@ -100,8 +97,8 @@ def bind(
             actor=state.actor(),
         )
         shown = _principal(principal)
-    if json_:
-        output.emit_json(shown)
+    if fmt.json:
+        output.emit(shown, fmt)
         return
     verb = "created" if shown["created"] else "bound to"
     output.info(f"{shown['provider']} subject {verb} user {shown['user']['id']}")
@@ -119,13 +116,14 @@ def _principal(principal: Principal) -> dict[str, Any]:
 
 
 @app.command("apple-exchange")
+@output.json_option
 def apple_exchange(
     code: Annotated[str, typer.Argument(help="The authorization code, or - to read stdin.")],
     user: UserOption,
     redirect_uri: Annotated[
         str | None, typer.Option(help="Only for web flows: the authorize request's URI.")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Exchange a Sign in with Apple authorization code; store the refresh token encrypted.
 
@@ -141,7 +139,7 @@ def apple_exchange(
         credential = exchange_code(
             session,
             user,
-            _read(code),
+            value_or_stdin(code),
             client=client,
             http=http,
             cipher=cipher,
@@ -154,17 +152,14 @@ def apple_exchange(
             "client_id": credential.client_id,
             "stored_at": credential.updated_at.isoformat(),
         }
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
 
 
 @app.command("apple-revoke")
 @output.json_option
 def apple_revoke(
     user: Annotated[str, typer.Argument(help="A user id, or a subject bound to it.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     fmt: output.Format = output.HUMAN,
 ) -> None:
     """Revoke the user's Sign in with Apple tokens at Apple and forget them.
@@ -190,7 +185,8 @@ def apple_revoke(
 
 
 @app.command("rotate-key")
-def rotate_key(json_: JsonOption = False) -> None:
+@output.json_option
+def rotate_key(fmt: output.Format = output.HUMAN) -> None:
     """Re-encrypt the stored Sign in with Apple refresh tokens under the newest key.
 
     Put the new key first in LIVEAI_SIWA_TOKEN_KEYS (older ones after it), run this, then
@@ -203,8 +199,8 @@ def rotate_key(json_: JsonOption = False) -> None:
     cipher = cipher_from_settings(state.settings())
     with state.session() as session:
         rotated = rotate_token_key(session, cipher, actor=state.actor())
-    if json_:
-        output.emit_json({"rotated": rotated})
+    if fmt.json:
+        output.emit({"rotated": rotated}, fmt)
     else:
         output.info(
             f"re-encrypted {rotated} stored Sign in with Apple token(s) under the newest key; "

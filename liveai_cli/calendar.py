@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -13,19 +12,9 @@ from liveai_cli.groups import summary
 
 app = App(help=summary("calendar"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _parse_date(value: str) -> date:
-    from liveai.errors import InvalidInput
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date", hint="use YYYY-MM-DD") from None
-
 
 @app.command("due")
+@output.json_option
 def due(
     received: Annotated[str, typer.Argument(help="The day the request was received, YYYY-MM-DD.")],
     days: Annotated[
@@ -35,7 +24,7 @@ def due(
     region: Annotated[
         choices.Jurisdiction, typer.Option(help="cn, or eu to apply the GDPR month too.")
     ] = "cn",
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """The due date of a request received on DATE (the day of receipt is not counted).
 
@@ -48,12 +37,12 @@ def due(
     _choice(region, JURISDICTIONS, "the region")
     state.deadlines()
     result = due_date(
-        _parse_date(received),
+        state.day(received),
         working_days=days or DEFAULT_INVENTORY.sla_working_days,
         region="eu" if region == "eu" else "cn",
     )
-    if json_:
-        output.emit_json(result.as_dict())
+    if fmt.json:
+        output.emit(result.as_dict(), fmt)
         return
     output.fields(result.as_dict())
     if result.provisional:
@@ -61,22 +50,22 @@ def due(
 
 
 @app.command("status")
+@output.json_option
 def status(
     today: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when there is a warning.")] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Which calendar file is in force and which years' official arrangements are loaded;
     warns from November when next year is missing.
 
     Example: liveai calendar status --strict
     """
-    from datetime import datetime
 
-    from liveai.privacy.calendar import calendar_status, deadline_zone
+    from liveai.privacy.calendar import calendar_status
 
     state.deadlines()
-    day = _parse_date(today) if today else datetime.now(deadline_zone()).date()
+    day = state.day(today) if today else state.today()
     report = calendar_status(day)
     shown = {
         "today": report.today.isoformat(),
@@ -86,10 +75,7 @@ def status(
         "calendar_file": report.calendar_file,
         "warning": report.warning,
     }
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
     if report.warning:
         output.warn(report.warning)
         if strict:

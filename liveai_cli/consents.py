@@ -9,16 +9,13 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.options import UserRefArg
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from liveai.settings import Settings
 
 app = App(help=summary("consents"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")]
 KindArg = Annotated[
     str,
     typer.Argument(
@@ -34,7 +31,7 @@ ScopeOption = Annotated[
 
 @app.command("list")
 @output.list_options
-def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
+def list_(user: UserRefArg, fmt: output.Format = output.HUMAN) -> None:
     """List the consents that stand now (derived from the history).
 
     Example: liveai consents list u_123 --json
@@ -50,7 +47,7 @@ def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
 
 @app.command("history")
 @output.list_options
-def history(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
+def history(user: UserRefArg, fmt: output.Format = output.HUMAN) -> None:
     """Show every grant and withdrawal, oldest first, with its evidence.
 
     Example: liveai consents history u_123
@@ -69,8 +66,9 @@ def history(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
 
 
 @app.command("grant")
+@output.json_option
 def grant(
-    user: UserArg,
+    user: UserRefArg,
     kind: KindArg,
     source: Annotated[str, typer.Option(help="Where it was given: in-app or staff.")],
     evidence: Annotated[
@@ -87,7 +85,7 @@ def grant(
     at: Annotated[
         str | None, typer.Option(help="When it was given (ISO 8601 with a zone); default: now.")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Record that a user gave a consent.
 
@@ -97,6 +95,7 @@ def grant(
     from liveai.privacy.consents import grant as record
 
     shown = Evidence(note=evidence, app_version=app_version, request_id=request_id)
+    state.deadlines()
     with state.session() as session:
         row = record(
             session,
@@ -106,23 +105,21 @@ def grant(
             source=source,
             evidence=shown,
             policy_version=policy_version,
-            at=_parse_time(at),
+            at=state.moment(at) if at else None,
             actor=state.actor(),
         )
         done = {"user": str(row.user_id), **record_to_dict(row)}
-    if json_:
-        output.emit_json(done)
-    else:
-        output.info(f"granted {done['consent']} for user {done['user']}")
+    output.done(done, fmt, f"granted {done['consent']} for user {done['user']}")
 
 
 @app.command("withdraw")
+@output.json_option
 def withdraw(
-    user: UserArg,
+    user: UserRefArg,
     kind: KindArg,
     scope: ScopeOption = None,
     evidence: Annotated[str | None, typer.Option(help="A note: how it was withdrawn.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Record a withdrawal: processing that needs it stops at once, queued tasks that
     need it are cancelled, past processing is unaffected.
@@ -150,8 +147,8 @@ def withdraw(
             "cancelled_tasks": [str(t) for t in result.cancelled],
             "account_restricted": result.restricted,
         }
-    if json_:
-        output.emit_json(done)
+    if fmt.json:
+        output.emit(done, fmt)
         return
     output.info(f"withdrew {done['consent']} for user {done['user']}: {done['evidence']['effect']}")
     if result.cancelled:
@@ -178,12 +175,13 @@ def required(fmt: output.Format = output.HUMAN) -> None:
 
 
 @app.command("check")
+@output.json_option
 def check(
-    user: UserArg,
+    user: UserRefArg,
     provider: Annotated[
         str | None, typer.Option(help="Only this provider; default: every one a task may try.")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Check that a user has every consent a generation needs, the photo's moderation
     included (exit 4 naming what is missing).
@@ -200,8 +198,8 @@ def check(
     screening = {name: screening_routes(built.get(name)) for name, _ in routes}
     with state.session() as session:
         report = check_routes(session, user, routes, screening=screening)
-    if json_:
-        output.emit_json(report)
+    if fmt.json:
+        output.emit(report, fmt)
     else:
         rows = [{**r, "missing": r["missing"] or "nothing"} for r in report["providers"]]
         output.table(rows, ["provider", "missing"])
@@ -215,21 +213,6 @@ def check(
         )
         output.error(f"missing consents: {needs} (--json says why each is needed)")
         raise typer.Exit(int(ExitCode.AUTH))
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    from datetime import datetime
-
-    from liveai.errors import InvalidInput
-
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"--at {value!r} is not an ISO 8601 time", hint="e.g. 2026-05-03T10:00:00+08:00"
-        ) from None
 
 
 def _built(settings: Settings) -> dict[str, Any]:

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
-from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
+from liveai_cli.options import UserArg
+
+if TYPE_CHECKING:
+    from liveai.models import Transfer
 
 app = App(help=summary("credits"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[
-    str,
-    typer.Argument(
-        help="A user id (or a unique prefix), or a subject bound to the user.",
-        autocompletion=user_ids,
-    ),
-]
 AmountArg = Annotated[int, typer.Argument(min=1, help="A whole number of credits.")]
 ReasonOption = Annotated[str, typer.Option(help="Why: kept with the transfer.")]
 KeyOption = Annotated[
@@ -32,7 +29,8 @@ HOLD_COLUMNS = ["created_at", "user_id", "amount", "expires_at", "reference", "k
 
 
 @app.command("balance")
-def balance(user: UserArg, json_: JsonOption = False) -> None:
+@output.json_option
+def balance(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """Show a user's available, pending (held) and posted credits.
 
     Example: liveai credits balance u_123 --json
@@ -42,11 +40,8 @@ def balance(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         found = get_user(session, user)
-        shown = {"user_id": str(found.id), **vars(ledger.balance(session, found.id))}
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+        shown = {"user_id": str(found.id), **asdict(ledger.balance(session, found.id))}
+    output.emit(shown, fmt)
 
 
 @app.command("history")
@@ -128,7 +123,14 @@ def revoke(
 
 
 def _change(
-    fn: Any, user: str, amount: int, reason: str, key: str | None, *, verb: str, fmt: Any
+    fn: Callable[..., Transfer],
+    user: str,
+    amount: int,
+    reason: str,
+    key: str | None,
+    *,
+    verb: str,
+    fmt: output.Format,
 ) -> None:
     import uuid
 
@@ -146,10 +148,7 @@ def _change(
         replay = not recorded_here(session, transfer)
         what = f"{transfer.amount} credits, user {found.id} (transfer {transfer.id}, key {key})"
         shown = {**transfer_to_dict(transfer), "replayed": replay}
-    if fmt.json:
-        output.emit(shown, fmt)
-    else:
-        output.info(f"already {verb} {what}" if replay else f"{verb} {what}")
+    output.done(shown, fmt, f"already {verb} {what}" if replay else f"{verb} {what}")
 
 
 @app.command("holds")
@@ -182,14 +181,12 @@ def expire_holds(fmt: output.Format = output.HUMAN) -> None:
 
     with state.session() as session:
         count = ledger.expire_holds(session)
-    if fmt.json:
-        output.emit({"expired": count}, fmt)
-    else:
-        output.info(f"{count} hold{'' if count == 1 else 's'} expired")
+    output.done({"expired": count}, fmt, f"{count} hold{'' if count == 1 else 's'} expired")
 
 
 @app.command("reconcile")
-def reconcile(json_: JsonOption = False) -> None:
+@output.json_option
+def reconcile(fmt: output.Format = output.HUMAN) -> None:
     """Recompute every balance from the transfers; exit 1 on any mismatch.
 
     Example: liveai credits reconcile --json
@@ -198,12 +195,12 @@ def reconcile(json_: JsonOption = False) -> None:
 
     with state.session() as session:
         report = ledger.reconcile(session)
-    if json_:
-        output.emit_json(report.to_dict())
+    if fmt.json:
+        output.emit(report.to_dict(), fmt)
     else:
         if report.mismatches:
             output.table(
-                [vars(m) for m in report.mismatches], ["account", "field", "stored", "computed"]
+                [asdict(m) for m in report.mismatches], ["account", "field", "stored", "computed"]
             )
         for problem in report.problems:
             output.warn(problem)

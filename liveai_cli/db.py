@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from liveai_cli import output, state
@@ -11,8 +9,6 @@ from liveai_cli.app import App
 from liveai_cli.groups import summary
 
 app = App(help=summary("db"))
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @app.command("upgrade")
@@ -27,10 +23,11 @@ def upgrade(fmt: output.Format = output.HUMAN) -> None:
     with state.database(check_schema=False) as database:
         db.upgrade(database.engine)
     heads = sorted(db.head_revisions())
-    if fmt.json:
-        output.emit({"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True}, fmt)
-    else:
-        output.info(f"database at {', '.join(heads)}")
+    output.done(
+        {"revision": heads[0] if len(heads) == 1 else heads, "up_to_date": True},
+        fmt,
+        f"database at {', '.join(heads)}",
+    )
 
 
 @app.command("current")
@@ -47,8 +44,9 @@ def current(fmt: output.Format = output.HUMAN) -> None:
         db.ping(database.engine)
         schema = db.schema_state(database.engine)
     applied, total = db.revision_counts(schema.current)
+    current = sorted(schema.current)
     report = {
-        "current": sorted(schema.current),
+        "current": current,
         "heads": sorted(schema.heads),
         "applied": applied,
         "total": total,
@@ -57,13 +55,14 @@ def current(fmt: output.Format = output.HUMAN) -> None:
     if fmt.json:
         output.emit(report, fmt)
         return
-    where = ", ".join(report["current"]) or "an empty database"
+    where = ", ".join(current) or "an empty database"
     verdict = "up to date" if schema.up_to_date else "run `liveai db upgrade`"
     output.text(f"at revision {applied} of {total} ({where}): {verdict}")
 
 
 @app.command("check")
-def check(json_: JsonOption = False) -> None:
+@output.json_option
+def check(fmt: output.Format = output.HUMAN) -> None:
     """Exit 1 when the models and the migrations differ (the database must be up to date).
 
     Example: liveai db check
@@ -73,12 +72,12 @@ def check(json_: JsonOption = False) -> None:
 
     with state.database() as database:
         differences = model_differences(database.engine)
-    if json_:
-        output.emit_json({"differences": differences, "ok": not differences})
+    if fmt.json:
+        output.emit({"differences": differences, "ok": not differences}, fmt)
     for line in differences:
         output.error(f"models and migrations differ: {line}")
     if differences:
         output.info("write a migration for these changes")
         raise typer.Exit(1)
-    if not json_:
+    if not fmt.json:
         output.info(f"models match migrations at {', '.join(sorted(db.head_revisions()))}")

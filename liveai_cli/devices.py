@@ -8,19 +8,11 @@ import typer
 
 from liveai_cli import output, state
 from liveai_cli.app import App
-from liveai_cli.complete import user_ids
 from liveai_cli.groups import summary
+from liveai_cli.options import UserArg, YesOption
 
 app = App(help=summary("devices"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserArg = Annotated[
-    str,
-    typer.Argument(
-        help="A user id (or a unique prefix), or a subject bound to the user.",
-        autocompletion=user_ids,
-    ),
-]
 TokenArg = Annotated[str, typer.Argument(help="The APNs device token (hexadecimal).")]
 COLUMNS = ["id", "token", "environment", "app_version", "ios_version", "locale", "last_seen_at"]
 
@@ -40,6 +32,7 @@ def list_(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
 
 
 @app.command("add")
+@output.json_option
 def add(
     user: UserArg,
     token: TokenArg,
@@ -49,7 +42,7 @@ def add(
     locale: Annotated[
         str | None, typer.Option(help="Language for notifications: zh-Hans or en.")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Register a device for a user, or refresh it if the token is known.
 
@@ -69,17 +62,14 @@ def add(
             actor=state.actor(),
         )
         shown = device_to_dict(device)
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
 
 
 @app.command("remove")
 @output.json_option
 def remove(
     token: TokenArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     fmt: output.Format = output.HUMAN,
 ) -> None:
     """Forget a device: it gets no more notifications.
@@ -94,7 +84,4 @@ def remove(
     output.confirm(f"Remove device {device_id} of user {user_id}?", yes=yes)
     with state.session() as session:
         remove_device(session, token, actor=state.actor())
-    if fmt.json:
-        output.emit({**shown, "removed": True}, fmt)
-    else:
-        output.info(f"device {device_id} removed")
+    output.done({**shown, "removed": True}, fmt, f"device {device_id} removed")

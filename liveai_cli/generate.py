@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,7 @@ import typer
 from liveai_cli import choices, output, state
 from liveai_cli.app import AliasGroup, App
 from liveai_cli.groups import summary
+from liveai_cli.infiles import read_bytes
 
 if TYPE_CHECKING:
     import uuid
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from liveai.generation import Lifecycle
+    from liveai.generation.batch import Item, ItemResult
     from liveai.models import User
+    from liveai_cli.progress import Advance
 
 DEFAULT_COMMAND = "image"
 
@@ -31,7 +33,7 @@ class _ImageByDefault(AliasGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = [DEFAULT_COMMAND, *args]
-        return super().parse_args(ctx, args)  # type: ignore[no-any-return]
+        return super().parse_args(ctx, args)
 
 
 app = App(
@@ -39,22 +41,10 @@ app = App(
     help=summary("generate") + "\n\nExample: liveai generate --sample",
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-UserOption = Annotated[
+OwnerOption = Annotated[
     str | None,
     typer.Option("--user", help="A user id or subject; default: the local developer user."),
 ]
-
-
-@contextmanager
-def lifecycle(progress: Callable[[uuid.UUID, str], None] | None = None) -> Iterator[Lifecycle]:
-    """A Lifecycle on the configured database, storage and providers, closed afterwards."""
-    from liveai.generation.lifecycle import no_progress
-    from liveai.generation.runtime import build_lifecycle, http_client
-
-    settings = state.settings()
-    with state.database() as db, http_client(settings) as client:
-        yield build_lifecycle(db, settings, client, progress=progress or no_progress)
 
 
 class _Stages:
@@ -84,6 +74,7 @@ class _Stages:
 
 
 @app.command(DEFAULT_COMMAND)
+@output.json_option
 def image(
     photo: Annotated[
         Path | None, typer.Argument(help="A jpg, png or heic photo.", show_default=False)
@@ -98,7 +89,7 @@ def image(
             "configured order with failover (the default)."
         ),
     ] = None,
-    user: UserOption = None,
+    user: OwnerOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the video and its poster.")] = Path("."),
     sample: Annotated[bool, typer.Option("--sample", help="Use a bundled sample photo.")] = False,
     live_photo: Annotated[
@@ -110,7 +101,7 @@ def image(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue it for a worker and return.")
     ] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Generate one video from a photo, showing its progress; save it and its poster.
 
@@ -127,16 +118,16 @@ def image(
             "--live-photo needs the result: leave out --no-wait, or run "
             "`liveai livephoto from-task TASK` once it is done"
         )
-    data = sample_photo() if sample else _read(photo)
+    data = sample_photo() if photo is None else read_bytes(photo)
     if not no_wait:
         writable_folder(out, "--out")
-    stages = _Stages(enabled=not json_)
-    with lifecycle(stages) as runner, interrupt_on_sigterm():
+    stages = _Stages(enabled=not fmt.json)
+    with state.lifecycle(stages) as runner, interrupt_on_sigterm():
         with stages:
             task_id = _queue(runner, data, prompt, motion, duration, provider, user)
             if not no_wait:
                 _run_or_explain(runner, task_id)
-        _finish(runner, task_id, None if no_wait else out, json_, live_photo=live_photo)
+        _finish(runner, task_id, None if no_wait else out, fmt, live_photo=live_photo)
 
 
 def _run_or_explain(runner: Lifecycle, task_id: uuid.UUID) -> None:
@@ -147,16 +138,6 @@ def _run_or_explain(runner: Lifecycle, task_id: uuid.UUID) -> None:
         runner.run(task_id)
     except KeyboardInterrupt:
         raise left_behind(runner.database, task_id) from None
-
-
-def _read(photo: Path | None) -> bytes:
-    from liveai.errors import InvalidInput
-
-    assert photo is not None
-    try:
-        return photo.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {photo}: {exc.strerror}") from None
 
 
 def _queue(
@@ -207,7 +188,7 @@ def _owner(session: Session, runner: Lifecycle, user: str | None) -> tuple[User,
 
 
 def _finish(
-    runner: Lifecycle, task_id: uuid.UUID, out: Path | None, json_: bool, *, live_photo: bool
+    runner: Lifecycle, task_id: uuid.UUID, out: Path | None, fmt: output.Format, *, live_photo: bool
 ) -> None:
     from liveai.errors import ExitCode
     from liveai.generation import get_task, task_to_dict, transfers_of
@@ -219,10 +200,10 @@ def _finish(
     files = save_result(runner.storage, task, out, str(task.id)) if out is not None else None
     if files:
         shown["files"] = [str(path) for path in files]
-        if live_photo:
+        if live_photo and out is not None:
             shown["files"] += _live_photo(runner, task_id, out)
-    if json_:
-        output.emit_json(shown)
+    if fmt.json:
+        output.emit(shown, fmt)
     else:
         keys = ("id", "state", "provider", "charged", "error", "files")
         output.fields({k: shown[k] for k in keys if shown.get(k) is not None})
@@ -240,12 +221,13 @@ def _live_photo(runner: Lifecycle, task_id: uuid.UUID, out: Path) -> list[str]:
 
 
 @app.command("batch")
+@output.json_option
 def batch(
     manifest: Annotated[
         Path, typer.Argument(help="CSV with a header, or JSON Lines: image, prompt, motion, ...")
     ],
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
-    user: UserOption = None,
+    user: OwnerOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -259,7 +241,7 @@ def batch(
             "--dry-run", help="Validate and price every line; exit 5 if the balance is short."
         ),
     ] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Run every line of a manifest concurrently; lines already done are skipped on a rerun.
 
@@ -278,20 +260,20 @@ def batch(
         raise InvalidInput("the manifest asks for Live Photos", hint="pass --out DIR for the pairs")
     if out is not None and not dry_run:
         writable_folder(out, "--out")
-    with lifecycle() as runner, interrupt_on_sigterm():
+    with state.lifecycle() as runner, interrupt_on_sigterm():
         with runner.database.transaction() as session:
             owner_user, told = _owner(session, runner, user)
             owner = owner_user.id
         if told:
             output.info(told)
         if dry_run:
-            _dry_run(runner, owner, items, json_)
+            _dry_run(runner, owner, items, fmt)
             return
-        with progress.tasks_bar("generating", total=len(items), enabled=not json_) as counted:
+        with progress.tasks_bar("generating", total=len(items), enabled=not fmt.json) as counted:
             results = _run_batch(runner, owner, items, concurrency, counted)
         rows = [_batch_row(runner, r, out) for r in results]
-    if json_:
-        output.emit_json(rows)
+    if fmt.json:
+        output.emit(rows, fmt)
     else:
         output.table(rows, ["line", "image", "task", "state", "error", "files"])
     if any(r["state"] not in ("succeeded", "skipped") for r in rows):
@@ -299,8 +281,8 @@ def batch(
 
 
 def _run_batch(
-    runner: Lifecycle, owner: uuid.UUID, items: list[Any], concurrency: int, counted: Any
-) -> list[Any]:
+    runner: Lifecycle, owner: uuid.UUID, items: list[Item], concurrency: int, counted: Advance
+) -> list[ItemResult]:
     from liveai.generation.batch import run_batch
 
     try:
@@ -321,7 +303,7 @@ def _run_batch(
         ) from None
 
 
-def _batch_row(runner: Lifecycle, result: Any, out: Path | None) -> dict[str, Any]:
+def _batch_row(runner: Lifecycle, result: ItemResult, out: Path | None) -> dict[str, Any]:
     from liveai.generation import get_task
     from liveai.scripting import save_result
 
@@ -343,15 +325,17 @@ def _batch_row(runner: Lifecycle, result: Any, out: Path | None) -> dict[str, An
     }
 
 
-def _dry_run(runner: Lifecycle, owner: uuid.UUID, items: list[Any], json_: bool) -> None:
+def _dry_run(runner: Lifecycle, owner: uuid.UUID, items: list[Item], fmt: output.Format) -> None:
     from liveai.errors import ExitCode
     from liveai.generation.batch_plan import plan_batch
 
     plan = plan_batch(runner, owner, items)
-    if json_:
-        output.emit_json(plan.to_dict())
+    if fmt.json:
+        output.emit(plan.to_dict(), fmt)
     else:
-        output.table([vars(i) for i in plan.items], ["line", "image", "price", "state", "problem"])
+        output.table(
+            [asdict(i) for i in plan.items], ["line", "image", "price", "state", "problem"]
+        )
         verdict = "can be paid" if plan.payable else "cannot be paid"
         output.info(f"total {plan.total} credits, {plan.available} available: {verdict}")
     if not plan.payable:

@@ -144,15 +144,25 @@ class LazyGroup(TyperGroup):
             raise
 
     def main(
-        self, args: Sequence[str] | None = None, *a: Any, standalone_mode: bool = True, **kw: Any
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
     ) -> Any:
         """Usage errors as one line plus the usage; bare `liveai` shows help and exits 0."""
+        run = super().main
         if not standalone_mode:
-            return super().main(args, *a, standalone_mode=False, **kw)
+            return run(args, prog_name, complete_var, False, windows_expand_args, **extra)
         from liveai_cli.usage import run_standalone
 
-        parent = super()
-        sys.exit(run_standalone(lambda: parent.main(args, *a, standalone_mode=False, **kw)))
+        sys.exit(
+            run_standalone(
+                lambda: run(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            )
+        )
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """List the groups by their summaries, without building them."""

@@ -10,11 +10,13 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.infiles import read_bytes
 
 app = App(help=summary("intake"))
 
 
 @app.command("check")
+@output.json_option
 def check(
     photo: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A photo file.")
@@ -22,7 +24,7 @@ def check(
     out: Annotated[
         Path | None, typer.Option(help="Write the normalised, metadata-free JPEG here.")
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Validate a photo; show its detected type, upright size and hashes, or why it is refused.
 
@@ -35,7 +37,7 @@ def check(
 
     if out is not None:
         writable_file(out, "--out")
-    prepared = prepare_image(photo.read_bytes(), IntakeLimits.from_settings(state.settings()))
+    prepared = prepare_image(read_bytes(photo), IntakeLimits.from_settings(state.settings()))
     if out is not None:
         from liveai.private_files import write_private
 
@@ -49,9 +51,6 @@ def check(
         "sha256": prepared.sha256,
         "source_sha256": prepared.source_sha256,
     }
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
     if out is not None:
         output.info(f"wrote {out}")

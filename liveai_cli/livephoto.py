@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -13,10 +14,10 @@ from liveai_cli.groups import summary
 
 if TYPE_CHECKING:
     from liveai.livephoto.inspect import LivePhotoReport
+    from liveai.livephoto.still import StillFormat
 
 app = App(help=summary("livephoto"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FormatOption = Annotated[str, typer.Option("--format", help="The still's format: heic or jpeg.")]
 StillOption = Annotated[
     Path | None,
@@ -29,22 +30,16 @@ StillAtOption = Annotated[
 ]
 
 
-def _format(value: str) -> Any:
+def _format(value: str) -> StillFormat:
     from liveai.errors import InvalidInput
 
     if value not in ("heic", "jpeg"):
         raise InvalidInput(f"unknown format {value!r}", hint="pick heic or jpeg")
-    return value
-
-
-def _show(data: dict[str, Any], json_: bool) -> None:
-    if json_:
-        output.emit_json(data)
-    else:
-        output.fields(data)
+    return cast("StillFormat", value)
 
 
 @app.command("make")
+@output.json_option
 def make(
     video: Annotated[Path, typer.Argument(help="An H.264 or HEVC MP4/MOV.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Folder for STEM.HEIC|JPG + STEM.MOV.")],
@@ -54,7 +49,7 @@ def make(
     stem: Annotated[
         str | None, typer.Option(help="The files' shared name; default: the video's.")
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Write a Live Photo pair: the still and a MOV sharing one content identifier.
 
@@ -67,15 +62,16 @@ def make(
     pair = make_pair(
         video, still, out, stem=stem, still_format=_format(format_), still_time=still_at
     )
-    _show(pair.to_dict(), json_)
+    output.emit(pair.to_dict(), fmt)
 
 
 @app.command("inspect")
+@output.json_option
 def inspect(
     files: Annotated[
         list[Path], typer.Argument(help="Stills (JPEG, HEIC) and MOVs; pairs match by name.")
     ],
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Read content identifiers, still times, codecs and aspects; say whether each pair pairs.
 
@@ -87,8 +83,8 @@ def inspect(
     from liveai.livephoto import inspect as read
 
     report = read(files)
-    if json_:
-        output.emit_json(report.to_dict())
+    if fmt.json:
+        output.emit(report.to_dict(), fmt)
     else:
         _render(report)
     if not report.ok:
@@ -100,7 +96,7 @@ def _render(report: LivePhotoReport) -> None:
     for facts in report.files:
         shown = {
             key: value
-            for key, value in vars(facts).items()
+            for key, value in asdict(facts).items()
             if value not in (None, []) and key not in ("path", "problems")
         }
         output.text(facts.path)
@@ -116,12 +112,13 @@ def _render(report: LivePhotoReport) -> None:
 
 
 @app.command("motion")
+@output.json_option
 def motion(
     video: Annotated[Path, typer.Argument(help="An H.264 or HEVC MP4/MOV.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The Motion Photo file, NAME.MP.jpg.")],
     still: StillOption = None,
     still_at: StillAtOption = 0.0,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Write an Android (Google) Motion Photo: the still as JPEG with the video appended.
 
@@ -130,15 +127,16 @@ def motion(
     from liveai.livephoto import make_motion_photo
 
     written = make_motion_photo(video, still, out, still_time=still_at)
-    _show({"file": str(written), "bytes": written.stat().st_size}, json_)
+    output.emit({"file": str(written), "bytes": written.stat().st_size}, fmt)
 
 
 @app.command("from-task")
+@output.json_option
 def from_task(
     task: Annotated[str, typer.Argument(help="A succeeded task's id.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the pair.")],
     format_: FormatOption = "heic",
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Turn a finished task's stored video (and its photo) into a Live Photo pair.
 
@@ -152,4 +150,4 @@ def from_task(
     with state.session() as session:
         found = get_task(session, task)
         pair = pair_from_task(session, storage, found, out, still_format=_format(format_))
-    _show(pair.to_dict(), json_)
+    output.emit(pair.to_dict(), fmt)

@@ -40,6 +40,19 @@ def writable_file(path: Path, option: str) -> None:
         raise InvalidInput(f"cannot write in {parent}", hint=hint)
 
 
+def new_zip(out: Path, option: str) -> None:
+    """Check a zip bundle can be written at ``out``, a name not taken yet."""
+    from liveai.errors import InvalidInput
+
+    if out.suffix != ".zip":
+        raise InvalidInput(f"{out} does not end in .zip", hint=f"pass {option} FILE.zip")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"the folder {out.parent} does not exist")
+    if out.exists():
+        raise InvalidInput(f"{out} already exists", hint="choose another name or remove it")
+    writable_file(out, option)
+
+
 def _special(folder: Path) -> bool:
     """A kernel file system (/proc, /sys), where root may pass the access check but no
     ordinary file can be made."""

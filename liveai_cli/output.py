@@ -15,11 +15,12 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from liveai_cli import cells
+from liveai_cli.options import CsvOption, JsonOption, NlOption, WideOption
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,11 +32,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _stdout: Console | None = None
 _stderr: Console | None = None
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (see JSON shapes).")]
-NlOption = Annotated[bool, typer.Option("--nl", help="Print one JSON object per line.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV with a header.")]
-WideOption = Annotated[bool, typer.Option("--wide", help="Show every column, never folded.")]
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ def emit(
         return
     rows = list(data)
     if fmt.name == "json":
-        emit_json(rows)
+        _emit_json(rows)
     elif fmt.name == "nl":
         for row in rows:
             sys.stdout.write(_json(row, indent=None) + "\n")
@@ -138,6 +134,14 @@ def emit(
         info(empty or "nothing to list")
     else:
         table(rows, columns or list(rows[0]), wide=fmt.wide)
+
+
+def done(data: Mapping[str, Any], fmt: Format, message: str) -> None:
+    """What a write command did: the object as JSON, or one line on stderr for people."""
+    if fmt.json:
+        emit(data, fmt)
+    else:
+        info(message)
 
 
 def _emit_object(data: Mapping[str, Any], fmt: Format) -> None:
@@ -150,7 +154,7 @@ def _emit_object(data: Mapping[str, Any], fmt: Format) -> None:
         fields(data)
 
 
-def emit_json(data: Any) -> None:
+def _emit_json(data: Any) -> None:
     """One JSON document on stdout: sorted keys; pretty in a terminal, one line when piped."""
     sys.stdout.write(_json(data, indent=2 if is_terminal() else None))
     sys.stdout.write("\n")

@@ -3,22 +3,21 @@ label and manifest; ROPA and the PIPL lists."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.infiles import read_text
 
 if TYPE_CHECKING:
     from liveai.privacy.facts import OperatorFacts
+    from liveai.privacy.lint import LintIssue
 
 app = App(help=summary("policy"))
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _facts() -> OperatorFacts:
@@ -54,12 +53,13 @@ def render(
 
 
 @app.command("lint")
+@output.json_option
 def lint(
     text: Annotated[
         Path | None,
         typer.Option(help="Lint this policy text instead of the inventory and its rendering."),
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Report every gap and drift in the policy: rule id, severity, where, the line it is
     about, and how to fix it; exit 1 when any finding is an error.
@@ -73,16 +73,16 @@ def lint(
 
     settings = state.settings()
     if text is not None:
-        issues = lint_text(_read(text), settings, source=str(text))
+        issues = lint_text(read_text(text), settings, source=str(text))
     else:
         from liveai.models import Base
 
         issues = lint_policy(DEFAULT_INVENTORY, settings, _facts(), Base.metadata)
     failed = errors(issues)
-    if json_:
+    if fmt.json:
         fields = ("code", "severity", "location", "line", "message", "hint", "excerpt")
         rows = [{k: asdict(i)[k] for k in fields} for i in issues]
-        output.emit_json({"ok": not failed, "issues": rows})
+        output.emit({"ok": not failed, "issues": rows}, fmt)
     else:
         for issue in issues:
             output.text(_finding(issue))
@@ -95,25 +95,17 @@ def lint(
         raise typer.Exit(1)
 
 
-def _finding(issue: Any) -> str:
+def _finding(issue: LintIssue) -> str:
     line = f" (line {issue.line})" if issue.line else ""
     return (
         f"{issue.location}{line}: {issue.severity} {issue.code}: {issue.message}. Fix: {issue.hint}"
     )
 
 
-def _read(path: Path) -> str:
-    from liveai.errors import InvalidInput
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}", hint="give a UTF-8 text file") from None
-
-
 @app.command("app-privacy")
+@output.json_option
 def app_privacy(
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
     xcprivacy: Annotated[
         bool,
         typer.Option(
@@ -136,8 +128,8 @@ def app_privacy(
         output.text(labels.xcprivacy(DEFAULT_INVENTORY, _facts(), facts_file).rstrip("\n"))
         return
     label = labels.app_privacy(DEFAULT_INVENTORY, settings, _facts())
-    if json_:
-        output.emit_json(label)
+    if fmt.json:
+        output.emit(label, fmt)
         return
     rows = [
         {**d, "linked": _yes(d["linked"]), "tracking": _yes(d["tracking"])}
@@ -155,7 +147,7 @@ def app_privacy(
     output.info(f"used to track you: {_yes(label['tracking'])}")
 
 
-def _yes(flag: Any) -> str:
+def _yes(flag: object) -> str:
     return "yes" if flag else "no"
 
 
@@ -174,7 +166,7 @@ def ropa(
 
     settings = state.settings()
     if fmt == "json":
-        output.emit_json(record.ropa(DEFAULT_INVENTORY, settings, _facts()))
+        output.emit(record.ropa(DEFAULT_INVENTORY, settings, _facts()), output.Format("json"))
     elif fmt == "md":
         output.text(record.ropa_markdown(DEFAULT_INVENTORY, settings, _facts()).rstrip("\n"))
     else:
@@ -229,7 +221,7 @@ def publish(
     from liveai.privacy.versions import publish as publish_version
     from liveai.privacy.versions import version_to_dict
 
-    when = _date(effective) if effective else None
+    when = state.day(effective) if effective else None
     facts = _facts()
     try:
         with state.session() as session:
@@ -258,15 +250,6 @@ def publish(
     else:
         output.info(f"policy {label} (version {version}) was already published at {published}")
     output.text(label)
-
-
-def _date(value: str) -> date:
-    from liveai.errors import InvalidInput
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"not a date: {value!r}", hint="use YYYY-MM-DD") from None
 
 
 @app.command("versions")
@@ -301,10 +284,11 @@ def show(
 
 
 @app.command("diff")
+@output.json_option
 def diff(
     old: Annotated[str, typer.Argument(help="A published version (label or hash), or current.")],
     new: Annotated[str, typer.Argument(help="A published version, or current.")] = "current",
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Classify what changed between two versions as material (prominent notice, fresh
     consent for new data types) or editorial, with a bilingual summary for the in-app notice.
@@ -317,8 +301,8 @@ def diff(
     facts = _facts()
     with state.session() as session:
         result = diff_versions(session, old, new, DEFAULT_INVENTORY, state.settings(), facts)
-    if json_:
-        output.emit_json(result.to_dict())
+    if fmt.json:
+        output.emit(result.to_dict(), fmt)
         return
     for change in result.changes:
         kind = "MATERIAL " if change.material else "editorial"

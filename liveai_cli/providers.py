@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -11,8 +12,6 @@ from liveai_cli.app import App
 from liveai_cli.groups import summary
 
 app = App(help=summary("providers"))
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @app.command("list")
@@ -25,8 +24,6 @@ def list_(fmt: output.Format = output.HUMAN) -> None:
 
     Example: liveai providers list --json
     """
-    from dataclasses import asdict
-
     from liveai.providers.remote import describe
 
     rows = [asdict(info) for info in describe(state.settings())]
@@ -35,12 +32,13 @@ def list_(fmt: output.Format = output.HUMAN) -> None:
 
 
 @app.command("check")
+@output.json_option
 def check(
     name: Annotated[
         choices.RemoteProvider | None,
         typer.Argument(help="One provider; default: every configured one."),
     ] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Authenticate against each configured provider with one cheap call; exit 6 on a failure.
 
@@ -53,8 +51,8 @@ def check(
     with httpx.Client() as client:
         results = check_providers(state.settings(), client, name)
     ok = all(r.ok for r in results)
-    if json_:
-        output.emit_json({"ok": ok, "checks": [r.__dict__ for r in results]})
+    if fmt.json:
+        output.emit({"ok": ok, "checks": [asdict(r) for r in results]}, fmt)
     elif not results:
         output.info("no remote provider has credentials; the local renderer is used")
     else:

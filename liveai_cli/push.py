@@ -9,19 +9,20 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.options import UserRefArg
 
 app = App(help=summary("push"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 COLUMNS = ["device_id", "token", "outcome", "reason", "status", "attempts"]
 
 
 @app.command("send")
+@output.json_option
 def send(
-    user: Annotated[str, typer.Argument(help="A user id, or a subject bound to the user.")],
+    user: UserRefArg,
     title: Annotated[str, typer.Option(help="The alert title.")],
     body: Annotated[str, typer.Option(help="The alert body.")],
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Push an alert to every device of a user; exit 6 if none was delivered.
 
@@ -33,7 +34,7 @@ def send(
     with state.database() as database:
         outcomes = send_to_user(database, pusher, user, Notification(title=title, body=body))
     rows = [o.to_dict() for o in outcomes]
-    _render(rows, json_)
+    _render(rows, fmt)
     if not rows:
         output.warn("the user has no registered devices")
     elif not any(row["outcome"] == "delivered" for row in rows):
@@ -41,10 +42,11 @@ def send(
 
 
 @app.command("test")
+@output.json_option
 def test(
     token: Annotated[str, typer.Argument(help="The APNs device token (hexadecimal).")],
     env: Annotated[str, typer.Option("--env", help="APNs environment: sandbox or production.")],
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Send a test alert to one device token; exit 6 unless APNs accepted it.
 
@@ -56,13 +58,13 @@ def test(
     note = Notification(title="live.ai", body="Test notification / 测试通知")
     with state.database() as database:
         outcome = send_test(database, pusher, token, env, note)
-    _render([outcome.to_dict()], json_)
+    _render([outcome.to_dict()], fmt)
     if outcome.to_dict()["outcome"] != "delivered":
         raise typer.Exit(6)
 
 
-def _render(rows: list[dict[str, Any]], json_: bool) -> None:
-    if json_:
-        output.emit_json(rows)
+def _render(rows: list[dict[str, Any]], fmt: output.Format) -> None:
+    if fmt.json:
+        output.emit(rows, fmt)
         return
     output.table(rows, COLUMNS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -10,31 +9,18 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.groups import summary
+from liveai_cli.infiles import read_text
+from liveai_cli.options import UserOption
 
 app = App(help=summary("receipts"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileArg = Annotated[str, typer.Argument(help="The file to read; `-` reads stdin.")]
-UserOption = Annotated[str, typer.Option("--user", help="A user id, or a subject bound to it.")]
 TIMEOUT = 30.0
 
 
-def _read(path: str) -> str:
-    from pathlib import Path
-
-    from liveai.errors import InvalidInput
-
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from None
-
-
-def _credit_output(result: dict[str, Any], json_: bool) -> None:
-    if json_:
-        output.emit_json(result)
+def _credit_output(result: dict[str, Any], fmt: output.Format) -> None:
+    if fmt.json:
+        output.emit(result, fmt)
         return
     output.table(result["transactions"], ["transaction_id", "product_id", "credits", "status"])
     if result["credited"]:
@@ -44,7 +30,8 @@ def _credit_output(result: dict[str, Any], json_: bool) -> None:
 
 
 @app.command("verify")
-def verify(file: FileArg, user: UserOption, json_: JsonOption = False) -> None:
+@output.json_option
+def verify(file: FileArg, user: UserOption, fmt: output.Format = output.HUMAN) -> None:
     """Verify a base64 app receipt with Apple's verifyReceipt and credit its new purchases.
 
     Example: liveai receipts verify receipt.b64 --user u_123
@@ -57,18 +44,19 @@ def verify(file: FileArg, user: UserOption, json_: JsonOption = False) -> None:
 
     settings = state.settings()
     config = store_config(settings)
-    receipt_text = _read(file)
+    receipt_text = read_text(file)
     with httpx.Client(timeout=TIMEOUT) as http:
         receipt = verify_receipt(settings, receipt_text, http=http)
     with state.session() as session:
         result = redeem_receipt(
             session, user, receipt, config, clock=SYSTEM_CLOCK, actor=state.actor()
         ).to_dict()
-    _credit_output(result, json_)
+    _credit_output(result, fmt)
 
 
 @app.command("transaction")
-def transaction(file: FileArg, user: UserOption, json_: JsonOption = False) -> None:
+@output.json_option
+def transaction(file: FileArg, user: UserOption, fmt: output.Format = output.HUMAN) -> None:
     """Verify a signed transaction (StoreKit 2 jwsRepresentation) and credit it once.
 
     Example: liveai receipts transaction signed.jws --user u_123 --json
@@ -78,18 +66,19 @@ def transaction(file: FileArg, user: UserOption, json_: JsonOption = False) -> N
     from liveai.purchases.operations import redeem_signed_transaction
 
     config = store_config(state.settings())
-    signed = _read(file)
+    signed = read_text(file)
     with state.session() as session:
         result = redeem_signed_transaction(
             session, user, signed, config, clock=SYSTEM_CLOCK, actor=state.actor()
         ).to_dict()
-    _credit_output(result, json_)
+    _credit_output(result, fmt)
 
 
 @app.command("lookup")
+@output.json_option
 def lookup(
     transaction_id: Annotated[str, typer.Argument(help="The App Store transaction id.")],
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Look a transaction up with the App Store Server API (Get Transaction Info); credit nothing.
 
@@ -105,14 +94,12 @@ def lookup(
     config = store_config(settings)
     with httpx.Client(timeout=TIMEOUT) as http:
         shown = lookup_transaction(settings, config, transaction_id, http=http, clock=SYSTEM_CLOCK)
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
 
 
 @app.command("notify")
-def notify(file: FileArg, json_: JsonOption = False) -> None:
+@output.json_option
+def notify(file: FileArg, fmt: output.Format = output.HUMAN) -> None:
     """Apply an App Store Server Notification V2 body exactly as Apple posts it (once per UUID).
 
     A CONSUMPTION_REQUEST is answered through the App Store Server API only when the
@@ -129,16 +116,13 @@ def notify(file: FileArg, json_: JsonOption = False) -> None:
 
     settings = state.settings()
     config = store_config(settings)
-    body = _read(file)
+    body = read_text(file)
     with httpx.Client(timeout=TIMEOUT) as http, state.session() as session:
         send = sender_from_settings(settings, http, SYSTEM_CLOCK)
         shown = process_notification(
             session, body, config, clock=SYSTEM_CLOCK, actor=state.actor(), send=send
         ).to_dict()
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
 
 
 @app.command("list")

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from liveai_cli import choices, output, state
+from liveai_cli import choices, erasure, output, progress, state
 from liveai_cli.app import App
 from liveai_cli.complete import request_ids
 from liveai_cli.groups import summary
+from liveai_cli.options import DryRunOption, YesOption
+from liveai_cli.outfiles import new_zip
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from liveai.models import PrivacyRequest
+    from liveai.privacy.fulfil import Work
 
 
 app = App(help=summary("requests"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[
     str,
     typer.Argument(
@@ -27,27 +34,12 @@ IdArg = Annotated[
 ]
 
 
-def _parse_time(value: str) -> datetime:
-    from liveai.moments import parse_moment
-    from liveai.privacy.calendar import deadline_zone
-
-    return parse_moment(value, deadline_zone())
-
-
-def _today() -> Any:
-    from datetime import datetime
-
-    from liveai.privacy.calendar import deadline_zone
-
-    return datetime.now(deadline_zone()).date()
-
-
-def _show(request: Any, json_: bool) -> None:
+def _show(request: PrivacyRequest, fmt: output.Format) -> None:
     from liveai.privacy.requests import RequestView
 
-    shown = RequestView(request, _today()).as_dict()
-    if json_:
-        output.emit_json(shown)
+    shown = RequestView(request, state.today()).as_dict()
+    if fmt.json:
+        output.emit(shown, fmt)
         return
     for name in ("received_at", "completed_at"):
         shown[name] = _in_deadline_zone(shown[name])
@@ -55,6 +47,7 @@ def _show(request: Any, json_: bool) -> None:
 
 
 @app.command("open")
+@output.json_option
 def open_(
     user: Annotated[
         str, typer.Option(help="The subject: a user id, a bound subject or an e-mail.")
@@ -70,7 +63,7 @@ def open_(
     region: Annotated[
         choices.Jurisdiction, typer.Option(help="cn, or eu for a GDPR subject.")
     ] = "cn",
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Register a request; its due date is fixed from the day of receipt.
 
@@ -85,13 +78,13 @@ def open_(
             session,
             user,
             kind=parse_kind(kind),
-            received_at=_parse_time(received),
+            received_at=state.moment(received),
             channel=channel,
             region=region,
             working_days=DEFAULT_INVENTORY.sla_working_days,
             actor=state.actor(),
         )
-        _show(request, json_)
+        _show(request, fmt)
 
 
 # By value, the least useful right-most: a narrow terminal drops columns from the right.
@@ -135,7 +128,7 @@ def list_(
     from liveai.privacy.subjects import subject_label
 
     state.deadlines()
-    today = _today()
+    today = state.today()
     with state.session() as session:
         found = list_requests(
             session, today=today, overdue=overdue, due_within_days=due_within, include_closed=all_
@@ -157,7 +150,7 @@ def list_(
         raise typer.Exit(1)
 
 
-def _alarming(row: dict[str, Any], today: Any, due_within: int | None) -> bool:
+def _alarming(row: dict[str, Any], today: date, due_within: int | None) -> bool:
     from datetime import date, timedelta
 
     if row["days_left"] is None:
@@ -171,7 +164,7 @@ def _alarming(row: dict[str, Any], today: Any, due_within: int | None) -> bool:
 
 def _register_row(row: dict[str, Any], *, plain: bool) -> dict[str, Any]:
     """A register line for people (times in the deadline zone, named) or for CSV (exact)."""
-    mark: Any = row["overdue"] if plain else ("OVERDUE" if row["overdue"] else "")
+    mark: str | bool = row["overdue"] if plain else ("OVERDUE" if row["overdue"] else "")
     return {
         **row,
         "received": row["received_at"] if plain else _in_deadline_zone(row["received_at"]),
@@ -181,7 +174,8 @@ def _register_row(row: dict[str, Any], *, plain: bool) -> dict[str, Any]:
 
 
 @app.command("show")
-def show(request_id: IdArg, json_: JsonOption = False) -> None:
+@output.json_option
+def show(request_id: IdArg, fmt: output.Format = output.HUMAN) -> None:
     """Show one request with its deadline and state.
 
     Example: liveai requests show 5f0c8a --json
@@ -190,7 +184,7 @@ def show(request_id: IdArg, json_: JsonOption = False) -> None:
 
     state.deadlines()
     with state.session() as session:
-        _show(get_request(session, request_id), json_)
+        _show(get_request(session, request_id), fmt)
 
 
 @app.command("verify")
@@ -227,15 +221,15 @@ def verify(
         _done(request, "verified", fmt)
 
 
-def _done(request: Any, what: str, fmt: output.Format) -> None:
+def _done(request: PrivacyRequest, what: str, fmt: output.Format) -> None:
     """The request a write command changed: as JSON, or one line on stderr."""
     if fmt.json:
-        _show(request, json_=True)
+        _show(request, fmt)
     else:
         output.info(f"request {request.id} {what}")
 
 
-def _verify_token(session: Any, request: Any) -> None:
+def _verify_token(session: Session, request: PrivacyRequest) -> None:
     import sys
 
     import httpx
@@ -304,8 +298,8 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="For an export: where to write the zip bundle.")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
     fmt: output.Format = output.HUMAN,
 ) -> None:
     """Carry out a verified request: an export writes the bundle; a deletion or guardian
@@ -314,56 +308,70 @@ def run(
 
     Example: liveai requests run 5f0c8a --yes
     """
-    from liveai.errors import InvalidInput
-    from liveai.models import RequestKind
-    from liveai.privacy.requests import begin_work, check_workable, get_request
+    from liveai.privacy.fulfil import check_work
 
     state.deadlines()
     with state.session() as session:
-        request = get_request(session, request_id)
-        kind, user_id, request_key = request.kind, request.user_id, request.id
-        if kind in (RequestKind.CORRECTION, RequestKind.OBJECTION):
-            raise InvalidInput(
-                f"a {kind.value} request is carried out by hand (e.g. `liveai users rename`)",
-                hint=f"then close it with `liveai requests complete {request.id}`",
-            )
-        if kind is RequestKind.EXPORT and out is None and not dry_run:
-            raise InvalidInput("an export request needs --out FILE.zip")
-        check_workable(request)
-    if kind is RequestKind.EXPORT:
-        _run_export(request_key, user_id, out, dry_run, fmt.json)
+        work = check_work(session, request_id, out=out, dry_run=dry_run)
+    if work.exports:
+        _run_export(work, out, dry_run, fmt)
+    else:
+        _run_erasure(work, dry_run, yes, fmt)
+
+
+def _run_export(work: Work, out: Path | None, dry_run: bool, fmt: output.Format) -> None:
+    from liveai.privacy.fulfil import carry_out
+    from liveai.storage import open_storage
+
+    if dry_run or out is None:
+        output.info(f"would export user {work.user_id} to {out}")
         return
-    from liveai_cli.erasure import run_erasure
-
-    if not dry_run:
-        output.confirm(
-            f"Erase user {user_id} from every store for request {request_key}? "
-            "This cannot be undone.",
-            yes=yes,
+    new_zip(out, "--out")
+    settings = state.settings()
+    with (
+        state.database() as database,
+        progress.step(f"exporting to {out}", enabled=not fmt.json),
+    ):
+        done = carry_out(
+            database,
+            work,
+            storage=open_storage(settings),
+            settings=settings,
+            out=out,
+            actor=state.actor(),
         )
-        with state.session() as session:
-            begin_work(session, get_request(session, request_key), actor=state.actor())
-    run_erasure(str(user_id), request_id=request_key, dry_run=dry_run, yes=True, json_=fmt.json)
+    assert done.manifest is not None and done.request is not None
+    output.done(asdict(done.manifest), fmt, f"wrote {out} ({len(done.manifest.files)} files)")
+    _say_completed(done.request)
 
 
-def _run_export(
-    request_key: Any, user_id: Any, out: Path | None, dry_run: bool, json_: bool
-) -> None:
-    from liveai.privacy.requests import begin_work, get_request
-    from liveai.privacy.steps import finish_work
+def _run_erasure(work: Work, dry_run: bool, yes: bool, fmt: output.Format) -> None:
+    from liveai.privacy.fulfil import carry_out
 
     if dry_run:
-        output.info(f"would export user {user_id} to {out}")
+        with erasure.services() as reach:
+            erasure.show_plan(reach, work.target, fmt)
         return
-    assert out is not None
-    from liveai_cli.privacy import export
-
-    with state.session() as session:
-        begin_work(session, get_request(session, request_key), actor=state.actor())
-    export(str(user_id), out, json_=json_)
-    with state.session() as session:
-        request = finish_work(session, get_request(session, request_key), [], actor=state.actor())
-        _say_completed(request)
+    output.confirm(
+        f"Erase user {work.user_id} from every store for request {work.request_id}? "
+        "This cannot be undone.",
+        yes=yes,
+    )
+    with (
+        erasure.services() as reach,
+        progress.step(f"erasing user {work.user_id}", enabled=not fmt.json),
+    ):
+        done = carry_out(
+            reach.database,
+            work,
+            storage=reach.storage,
+            settings=reach.settings,
+            upstream=reach.upstream,
+            actor=state.actor(),
+            task_wait_s=reach.task_wait_s,
+        )
+    assert done.run is not None
+    erasure.report(done.run, work.request_id, fmt)
 
 
 def _in_deadline_zone(utc: str | None) -> str | None:
@@ -374,7 +382,7 @@ def _in_deadline_zone(utc: str | None) -> str | None:
     return zoned(utc, deadline_zone()) if utc else None
 
 
-def _say_completed(request: Any) -> None:
+def _say_completed(request: PrivacyRequest) -> None:
     if request.on_time is False:
         output.warn(
             f"request {request.id} completed late: on {request.completed_on}, due {request.due_on}"
@@ -405,7 +413,7 @@ def complete_(
         )
         _say_completed(request)
         if fmt.json:
-            _show(request, json_=True)
+            _show(request, fmt)
 
 
 @app.command("steps")
@@ -451,7 +459,7 @@ def confirm(
         if request.completed_at is not None:
             _say_completed(request)
         if fmt.json:
-            _show(request, json_=True)
+            _show(request, fmt)
 
 
 @app.command("report")
@@ -478,13 +486,13 @@ def report(
 
     _choice(fmt, FORMATS, "the format")
     state.deadlines()
-    today = _today()
+    today = state.today()
     first, last = default_period(today)
     with state.session() as session:
         built = build_report(
             session,
-            _parse_day(from_) if from_ else first,
-            _parse_day(to) if to else last,
+            state.day(from_) if from_ else first,
+            state.day(to) if to else last,
             today,
         )
     document = render_report(built, fmt)
@@ -493,10 +501,3 @@ def report(
         return
     output.write_file(out, document)
     output.info(f"wrote {out} ({len(built.requests)} requests)")
-
-
-def _parse_day(value: str) -> Any:
-    from liveai.moments import parse_moment
-    from liveai.privacy.calendar import deadline_zone, receipt_date
-
-    return receipt_date(parse_moment(value, deadline_zone()))

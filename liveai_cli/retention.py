@@ -16,8 +16,7 @@ if TYPE_CHECKING:
 
 app = App(help=summary("retention"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-DryRunOption = Annotated[
+SweepDryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Report what would go; delete nothing.")
 ]
 NowOption = Annotated[
@@ -32,25 +31,23 @@ NowOption = Annotated[
 def _now(value: str | None) -> datetime:
     from datetime import UTC, datetime
 
-    from liveai.moments import parse_moment
-    from liveai.privacy.calendar import deadline_zone
-
     if value is None:
         return datetime.now(UTC)
     state.deadlines()
-    return parse_moment(value, deadline_zone())
+    return state.moment(value)
 
 
-def _iso(value: Any) -> Any:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
 @app.command("sweep")
+@output.json_option
 def sweep(
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when anything is overdue.")] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Delete uploaded photos past their delete-after time (never result videos).
 
@@ -63,7 +60,10 @@ def sweep(
     from liveai_cli import progress
 
     settings = state.settings()
-    with state.database() as database, progress.step("sweeping uploads", enabled=not json_) as say:
+    with (
+        state.database() as database,
+        progress.step("sweeping uploads", enabled=not fmt.json) as say,
+    ):
         report = sweep_uploads(
             database,
             open_storage(settings),
@@ -84,19 +84,20 @@ def sweep(
         "next_due": _iso(report.next_due),
         "warnings": report.warnings,
     }
-    _render(shown, json_)
+    _render(shown, fmt)
     _warn_and_exit(report.warnings, strict=strict, failed=bool(report.failed))
 
 
 @app.command("logs")
+@output.json_option
 def logs(
     dir_: Annotated[Path, typer.Option("--dir", help="The nginx log folder.")],
     days: Annotated[
         int | None, typer.Option(min=1, help="Retention in days (default: the policy's).")
     ] = None,
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Delete rotated nginx access logs whose newest entry is older than the retention.
 
@@ -114,7 +115,7 @@ def logs(
 
     settings = state.settings()
     retention = days or settings.log_retention_days
-    with progress.step(f"sweeping {dir_}", enabled=not json_) as say:
+    with progress.step(f"sweeping {dir_}", enabled=not fmt.json) as say:
         report = sweep_logs(
             dir_,
             days=retention,
@@ -132,16 +133,17 @@ def logs(
         "unreadable": [str(f.path) for f in report.unreadable],
         "live": [str(p) for p in report.live],
     }
-    _render(shown, json_)
+    _render(shown, fmt)
     for entry in report.unreadable:
         output.warn(f"{entry.path} has no readable timestamp; kept, check it by hand")
 
 
 @app.command("records")
+@output.json_option
 def records(
-    dry_run: DryRunOption = False,
+    dry_run: SweepDryRunOption = False,
     now: NowOption = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """End kept records whose legal period (years in the operator facts) has passed.
 
@@ -159,7 +161,7 @@ def records(
     facts = load_facts(settings.policy_facts_file, DEFAULT_INVENTORY)
     with state.database() as database:
         report = sweep_records(database, facts, now=_now(now), dry_run=dry_run, actor=state.actor())
-    _render(report.to_dict(), json_)
+    _render(report.to_dict(), fmt)
     _warn_and_exit(report.warnings, strict=False, failed=False)
 
 
@@ -201,9 +203,9 @@ def status(
     output.emit(rows, fmt, ["category", "retention", "held", "held_bytes", "next_due", "overdue"])
 
 
-def _render(shown: dict[str, Any], json_: bool) -> None:
-    if json_:
-        output.emit_json(shown)
+def _render(shown: dict[str, Any], fmt: output.Format) -> None:
+    if fmt.json:
+        output.emit(shown, fmt)
     else:
         output.fields({k: v for k, v in shown.items() if k != "warnings"})
 

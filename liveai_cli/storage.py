@@ -12,11 +12,10 @@ from liveai_cli.groups import summary
 
 app = App(help=summary("storage"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 @app.command("check")
-def check(json_: JsonOption = False) -> None:
+@output.json_option
+def check(fmt: output.Format = output.HUMAN) -> None:
     """Write, read back and delete a probe object, and report what the store keeps after
     a delete (versioning, object lock); exit 1 if any step fails.
 
@@ -37,8 +36,8 @@ def check(json_: JsonOption = False) -> None:
         "object_lock": kept.object_lock,
         "blocks_erasure": kept.blocks_erasure,
     }
-    if json_:
-        output.emit_json(shown)
+    if fmt.json:
+        output.emit(shown, fmt)
     else:
         output.text(f"storage ok: {storage.describe()} (write, read, delete)")
         output.text(f"versioning: {kept.versioning}; object lock: {kept.object_lock}")

@@ -11,13 +11,13 @@ from liveai_cli import choices, output, state
 from liveai_cli.app import App
 from liveai_cli.complete import task_ids
 from liveai_cli.groups import summary
+from liveai_cli.options import YesOption
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 app = App(help=summary("tasks"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TaskArg = Annotated[
     str,
     typer.Argument(help="A task id, or a unique prefix of 6+ characters.", autocompletion=task_ids),
@@ -53,7 +53,8 @@ def list_(
 
 
 @app.command("show")
-def show(task: TaskArg, json_: JsonOption = False) -> None:
+@output.json_option
+def show(task: TaskArg, fmt: output.Format = output.HUMAN) -> None:
     """Show one task, with where its photo was sent.
 
     Example: liveai tasks show 7d0c6f7e-1f0e-4a43-9d3b-2f6f1b9c2a10 --json
@@ -66,10 +67,7 @@ def show(task: TaskArg, json_: JsonOption = False) -> None:
     if not found.state.terminal:
         shown["lease_owner"] = found.lease_owner
         shown["lease_until"] = found.lease_until.isoformat() if found.lease_until else None
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.emit(shown, fmt)
 
 
 @app.command("cancel")
@@ -94,9 +92,8 @@ def cancel(task: TaskArg, fmt: output.Format = output.HUMAN) -> None:
     if not running:
         # Nobody runs it right now: settle the cancellation here.
         from liveai.generation.takeover import take_over
-        from liveai_cli.generate import lifecycle
 
-        with lifecycle() as runner:
+        with state.lifecycle() as runner:
             take_over(runner.database, runner.clock)
             runner.run(task_id)
     if fmt.json:
@@ -155,19 +152,20 @@ def download(
                 {"id": str(task.id), "state": task.state.value, "video": video, "poster": poster}
             )
     output.emit(rows, fmt, ["id", "state", "video", "poster"])
-    missing = [row["id"] for row in rows if row["video"] is None]
+    missing = [str(row["id"]) for row in rows if row["video"] is None]
     if missing:
         output.error(f"no video stored for {', '.join(missing)} (see `liveai tasks show ID`)")
         raise typer.Exit(1)
 
 
 @app.command("resume")
+@output.json_option
 def resume(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once.")] = 4,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for live runners' leases to lapse, then finish.")
     ] = False,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Finish every unfinished task nobody is running (after a crash, or queued ones).
 
@@ -179,9 +177,11 @@ def resume(
     """
     from liveai.generation.resume import resume_all
     from liveai_cli import progress
-    from liveai_cli.generate import lifecycle
 
-    with lifecycle() as runner, progress.tasks_bar("resuming tasks", enabled=not json_) as step:
+    with (
+        state.lifecycle() as runner,
+        progress.tasks_bar("resuming tasks", enabled=not fmt.json) as step,
+    ):
         result = resume_all(runner, concurrency=concurrency, wait=wait, on_task=step)
     report = result.report
     counts = ", ".join(f"{len(ids)} {state}" for state, ids in sorted(report.finished.items()))
@@ -189,14 +189,15 @@ def resume(
         {"task": str(h.task_id), "runner": h.owner, "lease_until": h.until.isoformat()}
         for h in result.held
     ]
-    if json_:
-        output.emit_json(
+    if fmt.json:
+        output.emit(
             {
                 "finished": report.finished,
                 "errors": report.errors,
                 "taken_over": [str(t) for t in result.taken_over],
                 "held_elsewhere": held,
-            }
+            },
+            fmt,
         )
     else:
         for task_id in result.taken_over:
@@ -217,7 +218,7 @@ def resume(
 @output.json_option
 def delete(
     task: TaskArg,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     fmt: output.Format = output.HUMAN,
 ) -> None:
     """Delete a work for its user: the video, poster and photo go; the record is marked.

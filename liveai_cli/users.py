@@ -9,11 +9,12 @@ import typer
 from liveai_cli import output, state
 from liveai_cli.app import App
 from liveai_cli.complete import user_ids
+from liveai_cli.erasure import erase_user
 from liveai_cli.groups import summary
+from liveai_cli.options import DryRunOption, YesOption
 
 app = App(help=summary("users"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 UserArg = Annotated[
     str,
     typer.Argument(
@@ -24,12 +25,13 @@ UserArg = Annotated[
 
 
 @app.command("create")
+@output.json_option
 def create(
     issuer: Annotated[str, typer.Option(help="Token issuer, e.g. https://auth.example/oidc")],
     sub: Annotated[str, typer.Option(help="The subject (`sub` claim) to bind.")],
     email: Annotated[str | None, typer.Option(help="Optional email address.")] = None,
     name: Annotated[str | None, typer.Option(help="Optional display name.")] = None,
-    json_: JsonOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Create a user bound to an issuer and subject.
 
@@ -47,11 +49,12 @@ def create(
             actor=state.actor(),
         )
         shown = user_to_dict(user)
-    _show(shown, json_)
+    output.emit(shown, fmt)
 
 
 @app.command("show")
-def show(user: UserArg, json_: JsonOption = False) -> None:
+@output.json_option
+def show(user: UserArg, fmt: output.Format = output.HUMAN) -> None:
     """Show one user.
 
     Example: liveai users show u_123 --json
@@ -60,7 +63,7 @@ def show(user: UserArg, json_: JsonOption = False) -> None:
 
     with state.session() as session:
         shown = user_to_dict(get_user(session, user))
-    _show(shown, json_)
+    output.emit(shown, fmt)
 
 
 @app.command("list")
@@ -100,31 +103,20 @@ def rename(
     with state.session() as session:
         renamed = rename_user(session, user, name, actor=state.actor())
         shown = user_to_dict(renamed)
-    if fmt.json:
-        output.emit(shown, fmt)
-    else:
-        output.info(f"user {shown['id']} renamed")
-
-
-def _show(shown: dict[str, object], json_: bool) -> None:
-    if json_:
-        output.emit_json(shown)
-    else:
-        output.fields(shown)
+    output.done(shown, fmt, f"user {shown['id']} renamed")
 
 
 @app.command("erase")
+@output.json_option
 def erase(
     user: UserArg,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    json_: JsonOption = False,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    fmt: output.Format = output.HUMAN,
 ) -> None:
     """Erase an account from every store: storage, tasks, devices, identities, Apple and
     Logto; the ledger and purchases are pseudonymised. Rerun to finish after a crash.
 
     Example: liveai users erase u_8f2 --dry-run
     """
-    from liveai_cli.erasure import run_erasure
-
-    run_erasure(user, request_id=None, dry_run=dry_run, yes=yes, json_=json_)
+    erase_user(user, dry_run=dry_run, yes=yes, fmt=fmt)

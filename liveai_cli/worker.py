@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from liveai_cli import output
+from liveai_cli import output, state
 
 if TYPE_CHECKING:
     from liveai.generation import Lifecycle, WorkReport
@@ -50,13 +50,12 @@ def worker(
     from liveai.generation import work
     from liveai.generation.worker import Limits
     from liveai_cli import logs, progress
-    from liveai_cli.generate import lifecycle
     from liveai_cli.service import drain_on_signals
 
     logs.service_mode()
     limits = Limits(max_tasks=max_tasks, max_seconds=max_seconds, grace_s=grace)
     stop = threading.Event()
-    with lifecycle() as runner, drain_on_signals(stop) as received:
+    with state.lifecycle() as runner, drain_on_signals(stop) as received:
         _banner(runner, concurrency, grace)
         observers = [_metrics(runner, metrics_port)] if metrics_port else []
         with progress.tasks_bar("running tasks", enabled=once) as advance:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,17 +10,32 @@ from sqlalchemy import func, select
 
 from liveai import audit, ledger
 from liveai.db import Database
+from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import (
     AuditEvent,
     Base,
     Consent,
     ErasureRun,
+    PrivacyRequest,
     Purchase,
+    RequestKind,
+    RequestState,
     Transfer,
     User,
     UserStatus,
 )
-from liveai.privacy.erasure import STEPS, Eraser, Upstream, plan_erasure, verify_erased
+from liveai.privacy import requests as reg
+from liveai.privacy.erasure import (
+    STEPS,
+    Eraser,
+    ErasureTarget,
+    Upstream,
+    plan_erasure,
+    resume_target,
+    verify_erased,
+)
+from liveai.privacy.fulfil import carry_out, check_work
+from liveai.settings import load_settings
 from liveai.storage import LocalStorage, user_prefix
 from tests.privacy_helpers import LOGTO, seed_user
 
@@ -248,3 +264,81 @@ def test_cli_erase_of_an_unknown_user_exits_3(cli) -> None:
     result = cli("users", "erase", "ghost", "--yes")
     assert result.exit_code == 3 and "no user 'ghost'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def _verified_request(database: Database, user_id: uuid.UUID, kind: RequestKind) -> uuid.UUID:
+    with database.transaction() as session:
+        request = reg.open_request(
+            session,
+            user_id,
+            kind=kind,
+            channel="email",
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+            working_days=15,
+        )
+        reg.verify_manually(session, request, "checked by a call back")
+        return request.id
+
+
+def test_resume_target_finds_the_user_then_the_half_erased_account(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone, _ = _seed_two(database, storage)
+    with database.transaction() as session:
+        assert resume_target(session, gone.subject) == ErasureTarget(gone.user_id)
+        with pytest.raises(NotFound):
+            resume_target(session, str(uuid.uuid4()))
+        with pytest.raises(NotFound, match="no user 'ghost'"):
+            resume_target(session, "ghost")
+
+    class Crashing(Eraser):
+        def _step_text(self, session, run):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt("power cut once the tombstone step committed")
+
+    with pytest.raises(KeyboardInterrupt):
+        Crashing(database, storage, Upstream()).run(gone.user_id)
+    with database.transaction() as session:
+        assert session.get(User, gone.user_id) is None
+        assert resume_target(session, str(gone.user_id)) == ErasureTarget(gone.user_id, True)
+    Eraser(database, storage, Upstream()).run(gone.user_id)
+    with database.transaction() as session, pytest.raises(NotFound):
+        resume_target(session, str(gone.user_id))  # finished: nothing left to resume
+
+
+def test_carry_out_erases_and_settles_the_request(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone, kept = _seed_two(database, storage)
+    request_id = _verified_request(database, gone.user_id, RequestKind.DELETION)
+    with database.transaction() as session:
+        work = check_work(session, str(request_id))
+    assert (work.user_id, work.exports, work.resuming) == (gone.user_id, False, False)
+    done = carry_out(
+        database,
+        work,
+        storage=storage,
+        settings=load_settings(),
+        upstream=FakeUpstream().upstream(),
+    )
+    assert done.run is not None and done.run.completed_at is not None
+    assert done.run.report["request_state"] == "completed"
+    with database.transaction() as session:
+        assert session.get_one(PrivacyRequest, request_id).state is RequestState.COMPLETED
+        assert verify_erased(session, storage, gone.user_id) == []
+        with pytest.raises(Conflict):  # nothing left to do
+            check_work(session, str(request_id))
+    assert len(list(storage.list(user_prefix(kept.user_id)))) == 6
+
+
+def test_check_work_refuses_what_it_cannot_carry_out(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone, _ = _seed_two(database, storage)
+    by_hand = _verified_request(database, gone.user_id, RequestKind.CORRECTION)
+    export = _verified_request(database, gone.user_id, RequestKind.EXPORT)
+    with database.transaction() as session:
+        with pytest.raises(InvalidInput, match="carried out by hand"):
+            check_work(session, str(by_hand))
+        with pytest.raises(InvalidInput, match="needs --out"):
+            check_work(session, str(export))
+        assert check_work(session, str(export), dry_run=True).exports

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from liveai.db import Database, make_engine
+from liveai.models import PrivacyRequest, RequestKind, RequestState
+from liveai.privacy import requests as reg
 from liveai.privacy.export import export_user
+from liveai.privacy.fulfil import carry_out, check_work
 from liveai.settings import load_settings
 from liveai.storage import LocalStorage
 from tests.privacy_helpers import seed_user
@@ -141,3 +144,29 @@ def test_every_inventory_text_the_summary_shows_is_filled(lang: str) -> None:
         shown = [category.name, category.purpose, category.retention.text]
         for text in filter(None, shown):
             assert PLACEHOLDER.findall(pick(text)) == [], text
+
+
+def test_carry_out_exports_and_completes_the_request(
+    database: Database, storage: LocalStorage, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    with database.transaction() as session:
+        mine = seed_user(session, storage)
+        request = reg.open_request(
+            session,
+            mine.user_id,
+            kind=RequestKind.EXPORT,
+            channel="email",
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+            working_days=15,
+        )
+        reg.verify_manually(session, request, "checked by a call back")
+    out = tmp_path / "bundle.zip"
+    with database.transaction() as session:
+        work = check_work(session, str(request.id), out=out)
+    done = carry_out(database, work, storage=storage, settings=load_settings(), out=out)
+    assert done.manifest is not None and done.manifest.subject == str(mine.user_id)
+    assert zipfile.is_zipfile(out)
+    with database.transaction() as session:
+        assert session.get_one(PrivacyRequest, request.id).state is RequestState.COMPLETED

@@ -63,6 +63,7 @@ from liveai.privacy.inventory import DEFAULT_INVENTORY, user_linked_tables
 from liveai.privacy.inventory_types import Inventory
 from liveai.privacy.requests import OPEN_STATES
 from liveai.storage import Storage, user_prefix
+from liveai.users import get_user
 
 KEEP_BARE_ID = frozenset({"audit_events", "erasure_runs"})
 STEPS = (
@@ -171,6 +172,35 @@ def plan_erasure(
     return plan
 
 
+@dataclass(frozen=True)
+class ErasureTarget:
+    """Whom an erasure is for; `resuming` once only an unfinished run remembers the user."""
+
+    user_id: uuid.UUID
+    resuming: bool = False
+
+
+def resume_target(session: Session, ref: str) -> ErasureTarget:
+    """The user `ref` names or, once the account row is gone, the bare id of a user whose
+    erasure run is unfinished: running the erasure again finishes it."""
+    try:
+        return ErasureTarget(get_user(session, ref).id)
+    except NotFound:
+        try:
+            user_id = uuid.UUID(ref)
+        except ValueError:
+            raise NotFound(f"no user {ref!r}", hint="see `liveai users list`") from None
+        if _open_run(session, user_id) is None:
+            raise
+        return ErasureTarget(user_id, resuming=True)
+
+
+def _open_run(session: Session, user_id: uuid.UUID) -> ErasureRun | None:
+    return session.scalar(
+        select(ErasureRun).where(ErasureRun.user_id == user_id, ErasureRun.completed_at.is_(None))
+    )
+
+
 class Eraser:
     """Runs (or resumes) the erasure of one account."""
 
@@ -218,11 +248,7 @@ class Eraser:
         unfinished tasks asked to cancel, all in one transaction."""
         with self.database.transaction() as session:
             user = session.get(User, user_id, with_for_update=True)  # one opener at a time
-            open_run = session.scalar(
-                select(ErasureRun).where(
-                    ErasureRun.user_id == user_id, ErasureRun.completed_at.is_(None)
-                )
-            )
+            open_run = _open_run(session, user_id)
             if open_run is not None:
                 return open_run.id
             if user is None:
