@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from liveai import audit, ledger
+from liveai.db import Database
+from liveai.models import (
+    AuditEvent,
+    Base,
+    Consent,
+    ErasureRun,
+    Purchase,
+    Transfer,
+    User,
+    UserStatus,
+)
+from liveai.privacy.erasure import STEPS, Eraser, Upstream, plan_erasure, verify_erased
+from liveai.storage import LocalStorage, user_prefix
+from tests.privacy.helpers import LOGTO, seed_user
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "storage")
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.revoked: list[uuid.UUID] = []
+        self.deleted: list[str] = []
+
+    def upstream(self) -> Upstream:
+        return Upstream(
+            revoke_apple=lambda session, user_id: self.revoked.append(user_id) or 1,
+            delete_logto_user=lambda sub: self.deleted.append(sub) is None,
+            logto_issuer=LOGTO,
+        )
+
+
+def _seed_two(database: Database, storage: LocalStorage):
+    with database.transaction() as session:
+        return seed_user(session, storage, tag="gone"), seed_user(session, storage, tag="kept")
+
+
+def _user_rows(database: Database, user_id: uuid.UUID) -> dict[str, int]:
+    found = {}
+    with database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            if "user_id" in table.columns and table.name not in ("audit_events", "erasure_runs"):
+                n = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.user_id == user_id)
+                )
+                if n:
+                    found[table.name] = n
+    return found
+
+
+def test_erasure_removes_everything_and_keeps_the_books(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone, kept = _seed_two(database, storage)
+    kept_before = _user_rows(database, kept.user_id)
+    fake = FakeUpstream()
+    with database.transaction() as session:
+        transfers_before = session.scalar(select(func.count()).select_from(Transfer))
+    run = Eraser(database, storage, fake.upstream()).run(gone.user_id)
+
+    assert run.completed_at is not None and run.pseudonym_id is None
+    assert run.steps_done == list(STEPS)
+    assert fake.revoked == [gone.user_id] and fake.deleted == [gone.subject]
+    assert run.report["recipients"] == [{"provider": "kling", "region": "mainland_china"}]
+    assert _user_rows(database, gone.user_id) == {}
+    assert not list(storage.list(user_prefix(gone.user_id)))
+    with database.transaction() as session:
+        assert verify_erased(session, storage, gone.user_id) == []
+        assert session.get(User, gone.user_id) is None
+        tombstones = session.scalars(select(User).where(User.status == UserStatus.ERASED)).all()
+        assert len(tombstones) == 1
+        tomb = tombstones[0]
+        assert tomb.display_name is None and tomb.email is None and not tomb.identities
+        assert session.scalar(select(func.count()).select_from(Transfer)) == transfers_before
+        assert session.scalar(select(func.count()).where(Purchase.user_id == tomb.id)) == 1
+        assert ledger.balance(session, tomb.id).posted == 150
+        assert ledger.reconcile(session).ok
+        assert not session.scalars(
+            select(AuditEvent).where(AuditEvent.user_id == gone.user_id)
+        ).all()
+        completed = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "erasure.completed")
+        ).one()
+        assert completed.user_id is None and completed.details["run_id"] == str(run.id)
+        assert audit.verify_chain(session).ok
+        proof = session.scalars(
+            select(Consent).where(Consent.user_id == tomb.id).order_by(Consent.id)
+        ).all()
+        assert [(c.kind, c.action) for c in proof] == [
+            ("face_editing", "granted"),
+            ("cross_border", "granted"),
+            ("cross_border", "withdrawn"),
+        ]
+        evidence = json.dumps([c.evidence for c in proof])
+        assert "gone@" not in evidence and str(gone.user_id) not in evidence
+        assert proof[1].evidence["note"] == "removed at erasure"
+        assert proof[0].evidence["app_version"] == "2.3.0"
+        dumped = json.dumps([r for r in session.scalars(select(ErasureRun)).one().report.values()])
+        assert "gone@" not in dumped and "Person" not in dumped and gone.subject not in dumped
+    assert _user_rows(database, kept.user_id) == kept_before
+    assert len(list(storage.list(user_prefix(kept.user_id)))) == 6
+
+
+@pytest.mark.parametrize("crash_at", STEPS)
+def test_a_crash_at_any_step_is_finished_by_a_rerun(
+    database: Database, storage: LocalStorage, crash_at: str
+) -> None:
+    gone, _ = _seed_two(database, storage)
+    fake = FakeUpstream()
+
+    class Crashing(Eraser):
+        pass
+
+    original = getattr(Eraser, f"_step_{crash_at}")
+
+    def crash(self, session, run):  # type: ignore[no-untyped-def]
+        original(self, session, run)
+        raise KeyboardInterrupt(f"power cut after {crash_at}")
+
+    setattr(Crashing, f"_step_{crash_at}", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Crashing(database, storage, fake.upstream()).run(gone.user_id)
+    run = Eraser(database, storage, fake.upstream()).run(gone.user_id)
+    assert run.completed_at is not None
+    with database.transaction() as session:
+        assert verify_erased(session, storage, gone.user_id) == []
+        assert session.scalar(select(func.count()).select_from(ErasureRun)) == 1
+        assert ledger.reconcile(session).ok
+        assert session.scalar(select(func.count()).where(User.status == UserStatus.ERASED)) == 1
+
+
+def test_dry_run_plan_changes_nothing(database: Database, storage: LocalStorage) -> None:
+    gone, _ = _seed_two(database, storage)
+    before = _user_rows(database, gone.user_id)
+    with database.transaction() as session:
+        plan = plan_erasure(session, storage, gone.user_id, Upstream())
+    assert plan.objects == 6
+    assert plan.rows["tasks (delete)"] == 3
+    assert plan.rows["ledger_transfers (pseudonymise)"] == 2
+    assert len(plan.manual) == 2
+    assert _user_rows(database, gone.user_id) == before
+
+
+def test_unconfigured_services_are_skipped_with_instructions(
+    database: Database, storage: LocalStorage
+) -> None:
+    gone, _ = _seed_two(database, storage)
+    run = Eraser(database, storage, Upstream()).run(gone.user_id)
+    assert run.report["skipped"] == ["apple", "logto"]
+    assert any("iOS Settings" in note for note in run.report["manual"])
+
+
+def test_every_user_linked_table_is_covered(database: Database, storage: LocalStorage) -> None:
+    """A new table with a user_id must be handled: the verification scan would find it."""
+    gone, _ = _seed_two(database, storage)
+    Eraser(database, storage, FakeUpstream().upstream()).run(gone.user_id)
+    with database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            if "user_id" in table.columns and table.name not in ("audit_events", "erasure_runs"):
+                left = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.user_id == gone.user_id)
+                )
+                assert left == 0, table.name
+
+
+def test_cli_erase(cli, db_url: str, isolated_env: Path) -> None:
+    from liveai.db import make_engine
+
+    database = Database(make_engine(db_url))
+    storage = LocalStorage(isolated_env / "storage")
+    gone, _ = _seed_two(database, storage)
+    database.close()
+    dry = cli("users", "erase", gone.subject, "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["storage_objects"] == 6
+    refused = cli("users", "erase", gone.subject)
+    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    done = cli("users", "erase", gone.subject, "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["completed_at"] and report["skipped"] == ["apple", "logto"]
+    assert "do by hand" in done.stderr
+    assert cli("users", "show", gone.subject).exit_code == 3
+
+
+def test_a_restricted_account_cannot_generate(database: Database, storage: LocalStorage) -> None:
+    """A guardian request or an erasure in progress stops processing at once."""
+    from liveai.clock import SYSTEM_CLOCK
+    from liveai.errors import Conflict
+    from liveai.generation.tasks import NewTask, create_task
+    from liveai.providers.base import Motion
+    from liveai.settings import load_settings
+
+    gone, _ = _seed_two(database, storage)
+    with database.transaction() as session:
+        session.get_one(User, gone.user_id).status = UserStatus.DELETION_PENDING
+    with database.transaction() as session, pytest.raises(Conflict, match="processing has stopped"):
+        create_task(
+            session,
+            storage,
+            {},
+            load_settings(),
+            gone.user_id,
+            NewTask(image=b"", prompt="p", motion=Motion.STATIC),
+            clock=SYSTEM_CLOCK,
+        )
+
+
+def test_the_kept_request_holds_no_personal_note(database: Database, storage: LocalStorage) -> None:
+    from datetime import UTC, datetime
+
+    from liveai.models import PrivacyRequest, RequestKind
+    from liveai.privacy import requests as reg
+
+    gone, _ = _seed_two(database, storage)
+    with database.transaction() as session:
+        request = reg.open_request(
+            session,
+            gone.user_id,
+            kind=RequestKind.DELETION,
+            channel="email",
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+            working_days=15,
+        )
+        reg.verify_manually(session, request, "Ann called from +86 138 0000 0000")
+        request_id = request.id
+    run = Eraser(database, storage, Upstream()).run(gone.user_id, request_id=request_id)
+    with database.transaction() as session:
+        kept = session.get_one(PrivacyRequest, request_id)
+        assert kept.verification_note is None and kept.verification == "manual"
+        assert session.get_one(User, kept.user_id).status is UserStatus.ERASED
+    assert run.request_id is None  # the run forgets the request, now the pseudonym's
+
+
+def test_cli_erase_of_an_unknown_user_exits_3(cli) -> None:
+    result = cli("users", "erase", "ghost", "--yes")
+    assert result.exit_code == 3 and "no user 'ghost'" in result.stderr
+    assert "Traceback" not in result.output
