@@ -16,6 +16,7 @@ from liveai.db import Database
 from liveai.errors import ConfigError
 from liveai.models import AuditEvent
 from liveai.users import create_user, rename_user
+from tests.conftest import Cli
 
 
 def _seed(session: Session, n: int = 3) -> None:
@@ -199,7 +200,7 @@ def test_concurrent_appends_keep_one_chain(database: Database) -> None:
     assert report.ok and report.checked == 40
 
 
-def test_cli_verify_exits_1_on_tampering(cli, db_url: str, database: Database) -> None:
+def test_cli_verify_exits_1_on_tampering(cli: Cli, db_url: str, database: Database) -> None:
     with database.transaction() as session:
         _seed(session, 1)
     ok = cli("audit", "verify", "--json")
@@ -211,7 +212,7 @@ def test_cli_verify_exits_1_on_tampering(cli, db_url: str, database: Database) -
     assert "audit event 1 was altered" in bad.stderr
 
 
-def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli, db_url: str) -> None:
+def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli: Cli, db_url: str) -> None:
     import csv
     import io
     import json
@@ -243,7 +244,7 @@ def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli, db_url
     assert cli("audit", "list", "--since", "last week").exit_code == 2
 
 
-def test_cli_anchor_then_verify_against_it(cli, tmp_path: Path, database: Database) -> None:
+def test_cli_anchor_then_verify_against_it(cli: Cli, tmp_path: Path, database: Database) -> None:
     with database.transaction() as session:
         _seed(session, 2)
     printed = cli("audit", "anchor")

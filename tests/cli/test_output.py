@@ -8,9 +8,11 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from liveai.errors import AmbiguousId
 from liveai.ids import resolve_id
@@ -18,6 +20,7 @@ from liveai.models import User
 from liveai.users import get_user
 from liveai_cli import cells
 from liveai_cli.tables import render_table
+from tests.conftest import Cli
 
 LISTS = [
     ("tasks", "list"),
@@ -38,7 +41,9 @@ LISTS = [
 
 
 @pytest.fixture
-def toured(cli_embedded, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def toured(
+    cli_embedded: Cli, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Cli, dict[str, Any]]:
     """The embedded default after one sample generation and one opened request."""
     monkeypatch.setenv("LIVEAI_APPLE_BUNDLE_ID", "ai.live.app")
     monkeypatch.setenv("LIVEAI_APPLE_PRODUCTS", '{"ai.live.credits10": 10}')
@@ -53,7 +58,9 @@ def toured(cli_embedded, isolated_env: Path, tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("argv", LISTS, ids=lambda a: " ".join(a[:2]))
-def test_every_list_parses_when_piped(toured, argv: tuple[str, ...]) -> None:
+def test_every_list_parses_when_piped(
+    toured: tuple[Cli, dict[str, Any]], argv: tuple[str, ...]
+) -> None:
     cli, _ = toured
     as_json = cli(*argv, "--json")
     assert as_json.exit_code == 0, as_json.output
@@ -73,7 +80,7 @@ def test_every_list_parses_when_piped(toured, argv: tuple[str, ...]) -> None:
         assert not any(ch in plain.stdout for ch in "│┃━…")
 
 
-def test_piped_lists_keep_whole_ids_and_zoned_times(toured) -> None:
+def test_piped_lists_keep_whole_ids_and_zoned_times(toured: tuple[Cli, dict[str, Any]]) -> None:
     cli, task = toured
     lines = cli("tasks", "list").stdout.splitlines()
     assert lines[0].split("\t")[0] == "id"
@@ -84,7 +91,7 @@ def test_piped_lists_keep_whole_ids_and_zoned_times(toured) -> None:
     )
 
 
-def test_an_empty_list_says_so_on_stderr(cli_embedded, isolated_env: Path) -> None:
+def test_an_empty_list_says_so_on_stderr(cli_embedded: Cli, isolated_env: Path) -> None:
     result = cli_embedded("tasks", "list")
     assert result.exit_code == 0
     assert result.stdout == ""
@@ -92,13 +99,13 @@ def test_an_empty_list_says_so_on_stderr(cli_embedded, isolated_env: Path) -> No
     assert cli_embedded("tasks", "list", "--json").stdout.strip() == "[]"
 
 
-def test_two_formats_at_once_is_a_usage_error(cli_embedded, isolated_env: Path) -> None:
+def test_two_formats_at_once_is_a_usage_error(cli_embedded: Cli, isolated_env: Path) -> None:
     result = cli_embedded("users", "list", "--json", "--csv")
     assert result.exit_code == 2
     assert "--json or --csv" in result.stderr
 
 
-def test_json_is_one_line_when_piped(toured) -> None:
+def test_json_is_one_line_when_piped(toured: tuple[Cli, dict[str, Any]]) -> None:
     cli, task = toured
     shown = cli("tasks", "show", task["id"], "--json").stdout
     assert shown.count("\n") == 1
@@ -158,7 +165,7 @@ def test_cells_read_as_words_not_python(value: object, column: str, shown: str) 
     assert cells.human(value, column) == shown
 
 
-def _user(session, hex_id: str) -> User:
+def _user(session: Session, hex_id: str) -> User:
     now = datetime.now(UTC)
     user = User(id=uuid.UUID(hex_id), created_at=now, updated_at=now)
     session.add(user)
@@ -166,7 +173,7 @@ def _user(session, hex_id: str) -> User:
     return user
 
 
-def test_id_prefixes_resolve_and_ambiguity_names_the_matches(session) -> None:
+def test_id_prefixes_resolve_and_ambiguity_names_the_matches(session: Session) -> None:
     one = _user(session, "abcdef01-0000-4000-8000-000000000001")
     two = _user(session, "abcdef02-0000-4000-8000-000000000002")
     assert get_user(session, "abcdef01").id == one.id
@@ -178,7 +185,7 @@ def test_id_prefixes_resolve_and_ambiguity_names_the_matches(session) -> None:
     assert resolve_id(session, User.id, "abcde", noun="user", hint="") is None
 
 
-def test_cli_commands_take_id_prefixes(toured) -> None:
+def test_cli_commands_take_id_prefixes(toured: tuple[Cli, dict[str, Any]]) -> None:
     cli, task = toured
     assert cli("tasks", "show", task["id"][:8], "--json").exit_code == 0
     request = json.loads(cli("requests", "list", "--json").stdout)[0]
@@ -198,7 +205,7 @@ def test_cli_commands_take_id_prefixes(toured) -> None:
     assert "liveai tasks list" in missing.stderr
 
 
-def test_write_commands_print_what_they_wrote(toured) -> None:
+def test_write_commands_print_what_they_wrote(toured: tuple[Cli, dict[str, Any]]) -> None:
     cli, _ = toured
     granted = cli("credits", "grant", "developer", "5", "--reason", "r", "--key", "k1", "--json")
     transfer = json.loads(granted.stdout)
@@ -213,7 +220,7 @@ def test_write_commands_print_what_they_wrote(toured) -> None:
     assert verified["ok"] is True
 
 
-def test_help_panels_by_persona_in_order(cli_embedded) -> None:
+def test_help_panels_by_persona_in_order(cli_embedded: Cli) -> None:
     result = cli_embedded("--help")
     titles = ["Generate", "Money", "Users & devices", "Compliance", "Operate"]
     positions = [result.stdout.index(f"─ {t} ") for t in titles]
@@ -222,13 +229,13 @@ def test_help_panels_by_persona_in_order(cli_embedded) -> None:
     assert "<bool>" not in cli_embedded("tasks", "list", "--help").stdout
 
 
-def test_bare_liveai_shows_help_and_exits_0(cli_embedded) -> None:
+def test_bare_liveai_shows_help_and_exits_0(cli_embedded: Cli) -> None:
     result = cli_embedded()
     assert result.exit_code == 0
     assert "Compliance" in result.stdout
 
 
-def test_usage_errors_are_one_line_and_the_usage(cli_embedded) -> None:
+def test_usage_errors_are_one_line_and_the_usage(cli_embedded: Cli) -> None:
     result = cli_embedded("users", "list", "--limit", "zero")
     assert result.exit_code == 2
     assert "╭" not in result.stderr
@@ -237,13 +244,13 @@ def test_usage_errors_are_one_line_and_the_usage(cli_embedded) -> None:
     assert usage.startswith("Usage: liveai users list")
 
 
-def test_did_you_mean_across_groups(cli_embedded) -> None:
+def test_did_you_mean_across_groups(cli_embedded: Cli) -> None:
     result = cli_embedded("export")
     assert result.exit_code == 2
     assert "liveai privacy export" in result.stderr
 
 
-def test_aliases(toured) -> None:
+def test_aliases(toured: tuple[Cli, dict[str, Any]]) -> None:
     cli, _ = toured
     assert cli("tasks", "ls").stdout == cli("tasks", "list").stdout
     assert cli("storage", "list").exit_code == 0
@@ -271,7 +278,7 @@ def test_declared_choices_match_the_library() -> None:
     assert set(get_args(choices.Provider)) == {AUTO, LOCAL, *REMOTE_NAMES}
 
 
-def test_choices_show_in_help_and_refuse_others(cli_embedded, isolated_env: Path) -> None:
+def test_choices_show_in_help_and_refuse_others(cli_embedded: Cli, isolated_env: Path) -> None:
     docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
     assert "`--state <queued|submitted|running|succeeded|failed|cancelled>`" in docs
     assert "`--kind <export|deletion|correction|guardian|objection>`" in docs
@@ -280,7 +287,7 @@ def test_choices_show_in_help_and_refuse_others(cli_embedded, isolated_env: Path
     assert "'done' is not one of" in refused.stderr
 
 
-def test_ids_complete_from_the_database(toured) -> None:
+def test_ids_complete_from_the_database(toured: tuple[Cli, dict[str, Any]]) -> None:
     from liveai_cli.complete import request_ids, task_ids, user_ids
 
     _cli, task = toured
@@ -302,7 +309,7 @@ def test_messages_leak_no_internals() -> None:
     assert plain_reason(leaky) == "cannot identify image file"
 
 
-def test_resume_reports_counts_in_words(cli_embedded, isolated_env: Path) -> None:
+def test_resume_reports_counts_in_words(cli_embedded: Cli, isolated_env: Path) -> None:
     queued = cli_embedded("generate", "--sample", "--no-wait", "--json")
     assert queued.exit_code == 0, queued.output
     resumed = cli_embedded("tasks", "resume")
@@ -311,7 +318,7 @@ def test_resume_reports_counts_in_words(cli_embedded, isolated_env: Path) -> Non
     assert "{" not in resumed.stderr
 
 
-def test_json_times_are_exact_utc(cli_embedded, isolated_env: Path) -> None:
+def test_json_times_are_exact_utc(cli_embedded: Cli, isolated_env: Path) -> None:
     assert cli_embedded("users", "create", "--issuer", "https://x", "--sub", "u1").exit_code == 0
     opened = cli_embedded(
         "requests", "open", "--user", "u1", "--kind", "export",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -14,6 +15,7 @@ from liveai.db import Database, make_engine
 from liveai.errors import InvalidInput
 from liveai.models import User
 from liveai.users import create_user, rename_user
+from tests.conftest import Cli
 
 ISS = "https://auth.example/oidc"
 MARKUP = ["[/]", "[link=https://evil.example]click[/link]", "[bold red]x", "a[/b]c"]
@@ -29,7 +31,7 @@ def test_display_names_with_control_characters_are_refused(session: Session, nam
         rename_user(session, user.id, name)
 
 
-def test_markup_in_names_is_printed_literally(cli) -> None:
+def test_markup_in_names_is_printed_literally(cli: Cli) -> None:
     for index, name in enumerate(MARKUP):
         made = cli("users", "create", "--issuer", ISS, "--sub", f"m{index}", "--name", name)
         assert made.exit_code == 0, made.output
@@ -42,7 +44,7 @@ def test_markup_in_names_is_printed_literally(cli) -> None:
     assert "[/]" in listed.stdout and "a[/b]c" in listed.stdout
 
 
-def test_control_characters_already_stored_never_reach_the_terminal(cli, db_url: str) -> None:
+def test_control_characters_already_stored_never_reach_the_terminal(cli: Cli, db_url: str) -> None:
     made = cli("users", "create", "--issuer", ISS, "--sub", "esc", "--name", "Ann", "--json")
     user_id = uuid.UUID(json.loads(made.stdout)["id"])
     database = Database(make_engine(db_url))
@@ -82,7 +84,7 @@ def test_output_helpers_escape_and_strip_centrally(capsys: pytest.CaptureFixture
 
 
 def test_prompts_with_escapes_are_refused_and_markup_prompts_shown_literally(
-    cli_embedded, tmp_path
+    cli_embedded: Cli, tmp_path: Path
 ) -> None:
     from tests.generation.helpers import photo
 

@@ -11,10 +11,11 @@ import pytest
 
 from liveai.settings import Settings
 from liveai.settings_guide import description, template
+from tests.conftest import Cli
 
 
 def test_a_misspelt_variable_warns_on_every_command_and_fails_doctor(
-    cli_embedded, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LIVEAI_DATABSE_URL", "postgresql://db.example/liveai")
     listed = cli_embedded("users", "list")
@@ -27,7 +28,7 @@ def test_a_misspelt_variable_warns_on_every_command_and_fails_doctor(
     assert checks["variables"]["status"] == "FAIL"
 
 
-def test_doctor_statuses(cli_embedded, isolated_env: Path) -> None:
+def test_doctor_statuses(cli_embedded: Cli, isolated_env: Path) -> None:
     report = json.loads(cli_embedded("doctor", "--json").stdout)
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert statuses["deployment"] == "warn"
@@ -39,7 +40,7 @@ def test_doctor_statuses(cli_embedded, isolated_env: Path) -> None:
 
 
 def test_development_is_not_warned_about(
-    cli_embedded, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LIVEAI_ENVIRONMENT", "development")
     report = json.loads(cli_embedded("doctor", "--json").stdout)
@@ -48,7 +49,7 @@ def test_development_is_not_warned_about(
 
 @pytest.mark.postgres
 def test_postgres_urls_as_platforms_give_them(
-    cli_embedded, isolated_env: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, isolated_env: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bare = "postgres://" + postgres_url.split("://", 1)[1]
     monkeypatch.setenv("LIVEAI_DATABASE_URL", bare)
@@ -57,7 +58,7 @@ def test_postgres_urls_as_platforms_give_them(
     assert result.stdout.startswith("at revision ")
 
 
-def test_db_current_counts_revisions(cli_embedded, isolated_env: Path) -> None:
+def test_db_current_counts_revisions(cli_embedded: Cli, isolated_env: Path) -> None:
     assert cli_embedded("db", "upgrade").exit_code == 0
     report = json.loads(cli_embedded("db", "current", "--json").stdout)
     assert report["applied"] == report["total"] > 0
@@ -66,7 +67,7 @@ def test_db_current_counts_revisions(cli_embedded, isolated_env: Path) -> None:
 
 
 def test_config_show_gives_source_and_description(
-    cli_embedded, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli_embedded: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "liveai.toml"
     config.write_text("upload_retention_days = 14\n")
@@ -86,7 +87,7 @@ def test_every_setting_has_a_description() -> None:
     assert [name for name in Settings.model_fields if not description(name)] == []
 
 
-def test_config_init_writes_a_commented_template(cli_embedded, tmp_path: Path) -> None:
+def test_config_init_writes_a_commented_template(cli_embedded: Cli, tmp_path: Path) -> None:
     target = tmp_path / "conf" / "liveai.toml"
     assert cli_embedded("config", "init", "--path", str(target)).exit_code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
@@ -102,7 +103,7 @@ def test_config_init_writes_a_commented_template(cli_embedded, tmp_path: Path) -
     assert tomllib.loads(uncommented) == {"upload_retention_days": 30}
 
 
-def test_env_file_loads_variables(cli_embedded, isolated_env: Path, tmp_path: Path) -> None:
+def test_env_file_loads_variables(cli_embedded: Cli, isolated_env: Path, tmp_path: Path) -> None:
     env_file = tmp_path / "prod.env"
     env_file.write_text('# comment\nexport LIVEAI_LOG_RETENTION_DAYS="21"\n\n')
     result = cli_embedded("--env-file", str(env_file), "config", "show", "--json")
@@ -118,7 +119,11 @@ def test_env_file_loads_variables(cli_embedded, isolated_env: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("kind", ["missing", "folder"])
 def test_a_config_path_that_names_nothing_is_an_error(
-    cli_embedded, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
+    cli_embedded: Cli,
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    kind: str,
 ) -> None:
     target = tmp_path / ("absent.toml" if kind == "missing" else "")
     monkeypatch.setenv("LIVEAI_CONFIG", str(target))

@@ -13,6 +13,7 @@ import typer
 from liveai.generation.sample import sample_photo
 from liveai_cli.main import app
 from liveai_cli.shapes import SHAPES
+from tests.conftest import Cli
 
 
 def _commands(command: object, path: tuple[str, ...] = ()) -> dict[str, object]:
@@ -93,14 +94,16 @@ def _check(path: str, printed: str, variant: int = 0) -> None:
 
 
 @pytest.fixture
-def tour(cli_embedded, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def tour(
+    cli_embedded: Cli, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
     monkeypatch.setenv("LIVEAI_APPLE_BUNDLE_ID", "ai.live.app")
     monkeypatch.setenv("LIVEAI_APPLE_PRODUCTS", '{"ai.live.credits10": 10}')
     monkeypatch.chdir(tmp_path)
     return cli_embedded
 
 
-def test_commands_print_their_documented_shapes(tour, tmp_path: Path) -> None:
+def test_commands_print_their_documented_shapes(tour: Cli, tmp_path: Path) -> None:
     cli = tour
     (tmp_path / "sea.jpg").write_bytes(sample_photo())
     (tmp_path / "shots.csv").write_text("image,prompt\nsea.jpg,waves\n")

@@ -11,6 +11,7 @@ import pytest
 import typer
 
 from liveai_cli.main import app
+from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY_MODULES = ("sqlalchemy", "alembic", "boto3", "botocore", "av", "httpx", "PIL", "jinja2")
@@ -119,30 +120,30 @@ def test_group_summaries_are_the_groups_own_help() -> None:
         assert group.help.startswith(summary), name
 
 
-def test_a_mistyped_group_gets_a_suggestion(cli_embedded) -> None:
+def test_a_mistyped_group_gets_a_suggestion(cli_embedded: Cli) -> None:
     result = cli_embedded("user", "list")
     assert result.exit_code == 2
     assert "users" in result.output
 
 
-def test_version(cli_embedded) -> None:
+def test_version(cli_embedded: Cli) -> None:
     result = cli_embedded("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("liveai ")
 
 
-def test_bare_group_shows_help(cli_embedded) -> None:
+def test_bare_group_shows_help(cli_embedded: Cli) -> None:
     result = cli_embedded("users")
     assert "rename" in result.output
     assert result.exit_code in (0, 2)
 
 
-def test_usage_error_exits_2(cli_embedded) -> None:
+def test_usage_error_exits_2(cli_embedded: Cli) -> None:
     assert cli_embedded("users", "list", "--limit", "zero").exit_code == 2
     assert cli_embedded("no-such-group").exit_code == 2
 
 
-def test_debug_shows_the_traceback(cli_embedded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_shows_the_traceback(cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli_embedded("users", "show", "ghost").exit_code == 3
     monkeypatch.setenv("LIVEAI_DEBUG", "1")
     result = cli_embedded("users", "show", "ghost")
@@ -150,7 +151,7 @@ def test_debug_shows_the_traceback(cli_embedded, monkeypatch: pytest.MonkeyPatch
     assert type(result.exception).__name__ == "NotFound"
 
 
-def test_doctor_reports_every_check(cli_embedded, isolated_env: Path) -> None:
+def test_doctor_reports_every_check(cli_embedded: Cli, isolated_env: Path) -> None:
     result = cli_embedded("doctor", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -160,7 +161,7 @@ def test_doctor_reports_every_check(cli_embedded, isolated_env: Path) -> None:
 
 
 def test_doctor_fails_on_unwritable_storage(
-    cli_embedded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -171,7 +172,7 @@ def test_doctor_fails_on_unwritable_storage(
     assert storage["ok"] is False
 
 
-def test_doctor_reports_bad_config(cli_embedded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_reports_bad_config(cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVEAI_STORAGE", "tape")
     result = cli_embedded("doctor")
     assert result.exit_code == 1

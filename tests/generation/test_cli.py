@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Cli
 from tests.generation.helpers import photo
 
 
@@ -19,7 +20,7 @@ def _json(result: object) -> object:
     return json.loads(result.stdout)  # type: ignore[attr-defined]
 
 
-def test_generate_the_sample_on_a_fresh_machine(cli_embedded, tmp_path: Path) -> None:
+def test_generate_the_sample_on_a_fresh_machine(cli_embedded: Cli, tmp_path: Path) -> None:
     result = cli_embedded("generate", "--sample", "--out", str(tmp_path / "out"), "--json")
     assert result.exit_code == 0, result.stderr
     shown = _json(result)
@@ -38,7 +39,9 @@ def test_generate_the_sample_on_a_fresh_machine(cli_embedded, tmp_path: Path) ->
     assert cli_embedded("tasks", "show", shown["id"]).exit_code == 3
 
 
-def test_queued_tasks_are_finished_by_resume_and_by_a_worker(cli_embedded, tmp_path) -> None:
+def test_queued_tasks_are_finished_by_resume_and_by_a_worker(
+    cli_embedded: Cli, tmp_path: Path
+) -> None:
     image = tmp_path / "p.png"
     image.write_bytes(photo(400, 320, "PNG"))
     ids = []
@@ -59,7 +62,7 @@ def test_queued_tasks_are_finished_by_resume_and_by_a_worker(cli_embedded, tmp_p
     assert states == ["succeeded"] * 3
 
 
-def test_cancel_a_queued_task_returns_its_credits(cli_embedded, tmp_path) -> None:
+def test_cancel_a_queued_task_returns_its_credits(cli_embedded: Cli, tmp_path: Path) -> None:
     image = tmp_path / "p.jpg"
     image.write_bytes(photo())
     task_id = _json(cli_embedded("generate", str(image), "--no-wait", "--json"))["id"]
@@ -70,7 +73,9 @@ def test_cancel_a_queued_task_returns_its_credits(cli_embedded, tmp_path) -> Non
     assert cli_embedded("tasks", "cancel", task_id).exit_code == 1
 
 
-def test_refusals_have_their_exit_codes(cli_embedded, tmp_path, monkeypatch) -> None:
+def test_refusals_have_their_exit_codes(
+    cli_embedded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     image = tmp_path / "p.jpg"
     image.write_bytes(photo())
     assert cli_embedded("generate", str(image), "--motion", "spin").exit_code == 2
@@ -84,7 +89,7 @@ def test_refusals_have_their_exit_codes(cli_embedded, tmp_path, monkeypatch) -> 
     assert result.exit_code == 5 and "credit" in result.stderr.lower()
 
 
-def test_a_batch_runs_once_and_skips_what_is_done(cli_embedded, tmp_path) -> None:
+def test_a_batch_runs_once_and_skips_what_is_done(cli_embedded: Cli, tmp_path: Path) -> None:
     for name in ("a.jpg", "b.png"):
         (tmp_path / name).write_bytes(photo(360, 360, "PNG" if name.endswith("png") else "JPEG"))
     manifest = tmp_path / "shots.csv"
@@ -102,7 +107,7 @@ def test_a_batch_runs_once_and_skips_what_is_done(cli_embedded, tmp_path) -> Non
     assert cli_embedded("generate", "batch", str(lines)).exit_code == 2
 
 
-def test_provider_auto_is_the_configured_order(cli_embedded, tmp_path) -> None:
+def test_provider_auto_is_the_configured_order(cli_embedded: Cli, tmp_path: Path) -> None:
     image = tmp_path / "p.jpg"
     image.write_bytes(photo())
     out = str(tmp_path / "out")

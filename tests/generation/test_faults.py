@@ -32,7 +32,9 @@ def rig(database: Database, tmp_path: Path) -> Iterator[tuple[Rig, FakeServer]]:
         )
 
 
-def test_a_result_that_keeps_failing_to_download_fails_the_task_with_the_error(rig) -> None:
+def test_a_result_that_keeps_failing_to_download_fails_the_task_with_the_error(
+    rig: tuple[Rig, FakeServer],
+) -> None:
     rig, fake = rig
     fake.state.fail_next("download", "500", times=10)
     user = rig.user(100)
@@ -43,7 +45,7 @@ def test_a_result_that_keeps_failing_to_download_fails_the_task_with_the_error(r
     assert rig.balance(user).available == 100 and rig.reconciled()
 
 
-def test_a_download_that_fails_within_the_bound_still_succeeds(rig) -> None:
+def test_a_download_that_fails_within_the_bound_still_succeeds(rig: tuple[Rig, FakeServer]) -> None:
     rig, fake = rig
     fake.state.fail_next("download", "timeout", times=2)
     done = rig.lifecycle().run(rig.create(rig.user()).id)

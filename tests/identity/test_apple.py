@@ -27,6 +27,7 @@ from liveai.models import AppleCredential, AuditEvent, Identity
 from liveai.sealed import TokenCipher
 from liveai.settings import Settings
 from liveai.users import create_user
+from tests.conftest import Cli
 from tests.fakes.apple_id import FakeAppleId
 from tests.identity.helpers import (
     BUNDLE_ID,
@@ -293,7 +294,7 @@ def _stored(db_url: str) -> list[str]:
 
 
 def test_rotate_key_re_encrypts_stored_tokens_under_the_newest_key(
-    cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old, new = TokenCipher.generate_key(), TokenCipher.generate_key()
     _seal_tokens(db_url, old, 3)
@@ -308,7 +309,7 @@ def test_rotate_key_re_encrypts_stored_tokens_under_the_newest_key(
 
 
 def test_rotate_key_changes_nothing_when_a_token_cannot_be_decrypted(
-    cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lost, new = TokenCipher.generate_key(), TokenCipher.generate_key()
     sealed = _seal_tokens(db_url, lost, 2)

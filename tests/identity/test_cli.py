@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from liveai.sealed import TokenCipher
+from tests.conftest import Cli
 from tests.fakes.apple_id import FakeAppleId
 from tests.fakes.logto import FakeLogto
 from tests.identity.helpers import (
@@ -62,7 +63,7 @@ def _logto_token(fakes: tuple[FakeLogto, FakeAppleId], **claims: object) -> str:
     return logto_key().sign(logto_claims(fakes[0].issuer, **{**FAR, **claims}))
 
 
-def test_verify_then_bind(cli, configured, fakes) -> None:
+def test_verify_then_bind(cli: Cli, configured: None, fakes: tuple[FakeLogto, FakeAppleId]) -> None:
     token = _logto_token(fakes)
     shown = cli("auth", "verify", token, "--json")
     assert shown.exit_code == 0, shown.output
@@ -80,7 +81,9 @@ def test_verify_then_bind(cli, configured, fakes) -> None:
     assert created["user"]["id"] in plain.stdout
 
 
-def test_rejections_exit_4_with_the_reason(cli, configured, fakes) -> None:
+def test_rejections_exit_4_with_the_reason(
+    cli: Cli, configured: None, fakes: tuple[FakeLogto, FakeAppleId]
+) -> None:
     expired = _logto_token(fakes, exp=ts(NOW.replace(year=2021)))
     result = cli("auth", "verify", expired)
     assert result.exit_code == 4
@@ -90,7 +93,9 @@ def test_rejections_exit_4_with_the_reason(cli, configured, fakes) -> None:
     assert tampered.exit_code == 4 and "bad signature" in tampered.stderr
 
 
-def test_apple_exchange_and_revoke(cli, configured, fakes) -> None:
+def test_apple_exchange_and_revoke(
+    cli: Cli, configured: None, fakes: tuple[FakeLogto, FakeAppleId]
+) -> None:
     _, apple = fakes
     assert cli("auth", "bind", _logto_token(fakes, sub="u_apple_cli")).exit_code == 0
     id_token = apple_key().sign(apple_claims(sub="apple-cli", **FAR))
@@ -110,14 +115,16 @@ def test_apple_exchange_and_revoke(cli, configured, fakes) -> None:
     assert "revoke in Settings" in nothing.stderr
 
 
-def test_unconfigured_commands_say_what_to_set(cli) -> None:
+def test_unconfigured_commands_say_what_to_set(cli: Cli) -> None:
     result = cli("auth", "verify", "a.b.c")
     assert result.exit_code == 1 and "LIVEAI_LOGTO_ISSUER" in result.stderr
     exchange = cli("auth", "apple-exchange", "code", "--user", "x")
     assert exchange.exit_code == 1 and "LIVEAI_SIWA_TEAM_ID" in exchange.stderr
 
 
-def test_doctor_checks_both_key_sets(cli_embedded, configured, fakes) -> None:
+def test_doctor_checks_both_key_sets(
+    cli_embedded: Cli, configured: None, fakes: tuple[FakeLogto, FakeAppleId]
+) -> None:
     report = json.loads(cli_embedded("doctor", "--json").stdout)
     identity = next(c for c in report["checks"] if c["name"] == "identity")
     assert identity["ok"] is True

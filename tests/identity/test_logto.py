@@ -92,7 +92,9 @@ def test_refused_credentials(logto: FakeLogto, clock: FixedClock) -> None:
         ("drop", "unreachable"),
     ],
 )
-def test_management_api_faults(api: LogtoManagement, logto: FakeLogto, fault, reason) -> None:
+def test_management_api_faults(
+    api: LogtoManagement, logto: FakeLogto, fault: int | str, reason: str
+) -> None:
     logto.fail("users", fault)
     with pytest.raises(UpstreamError, match=reason):
         api.get_user("u_1")

@@ -12,6 +12,7 @@ from PIL import Image
 from liveai.livephoto import make_pair
 from liveai.livephoto.movread import CONTENT_ID_KEY, read_movie
 from liveai.livephoto.tiff import apple_maker_note
+from tests.conftest import Cli
 from tests.livephoto.helpers import make_photo, make_video
 
 CID = "7A1C2E4B-0D3F-4A5B-8C6D-9E0F1A2B3C4D"
@@ -21,7 +22,7 @@ def _json(result: object) -> object:
     return json.loads(result.stdout)  # type: ignore[attr-defined]
 
 
-def test_make_then_inspect_a_pair(cli_embedded, tmp_path: Path) -> None:
+def test_make_then_inspect_a_pair(cli_embedded: Cli, tmp_path: Path) -> None:
     video = make_video(tmp_path / "clip.mp4")
     photo = make_photo(tmp_path / "p.jpg")
     made = cli_embedded(
@@ -69,7 +70,7 @@ def _pair(tmp_path: Path, name: str, **kwargs: object) -> tuple[Path, Path]:
     return pair.still, pair.video
 
 
-def _reasons(cli, *paths: Path) -> list[str]:
+def _reasons(cli: Cli, *paths: Path) -> list[str]:
     result = cli("livephoto", "inspect", *map(str, paths), "--json")
     assert result.exit_code == 1, result.stdout + result.stderr
     (verdict,) = _json(result)["pairs"]
@@ -77,14 +78,14 @@ def _reasons(cli, *paths: Path) -> list[str]:
     return verdict["reasons"]
 
 
-def test_inspect_names_identifiers_that_differ(cli_embedded, tmp_path: Path) -> None:
+def test_inspect_names_identifiers_that_differ(cli_embedded: Cli, tmp_path: Path) -> None:
     still, _ = _pair(tmp_path, "a")
     _, other_video = _pair(tmp_path, "b")
     (reason,) = _reasons(cli_embedded, still, other_video)
     assert reason.startswith("the content identifiers differ")
 
 
-def test_inspect_names_a_maker_note_typed_byte(cli_embedded, tmp_path: Path) -> None:
+def test_inspect_names_a_maker_note_typed_byte(cli_embedded: Cli, tmp_path: Path) -> None:
     _, video = _pair(tmp_path, "same")
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x927C] = apple_maker_note(CID)  # Pillow writes it as BYTE
@@ -94,7 +95,9 @@ def test_inspect_names_a_maker_note_typed_byte(cli_embedded, tmp_path: Path) -> 
     assert reasons == ["the still's MakerNote is typed BYTE, not UNDEFINED (7)"]
 
 
-def test_inspect_names_keys_only_in_udta_and_no_still_time_track(cli_embedded, tmp_path) -> None:
+def test_inspect_names_keys_only_in_udta_and_no_still_time_track(
+    cli_embedded: Cli, tmp_path: Path
+) -> None:
     still, _ = _pair(tmp_path, "same")
     source = make_video(tmp_path / "src.mp4")
     ffmpeg_style = tmp_path / "ffmpeg.mov"
@@ -121,7 +124,7 @@ def test_inspect_names_keys_only_in_udta_and_no_still_time_track(cli_embedded, t
     assert movie.meta_keys[CONTENT_ID_KEY] == remade.content_id.encode()
 
 
-def test_inspect_names_an_aspect_mismatch(cli_embedded, tmp_path: Path) -> None:
+def test_inspect_names_an_aspect_mismatch(cli_embedded: Cli, tmp_path: Path) -> None:
     still, _ = _pair(tmp_path, "same")
     wide = make_video(tmp_path / "wide.mp4", width=320, height=180)
     moved = make_pair(wide, None, tmp_path / "wide", content_id=CID)
@@ -129,7 +132,7 @@ def test_inspect_names_an_aspect_mismatch(cli_embedded, tmp_path: Path) -> None:
     assert reasons == ["the aspects differ: still 400x300, video 320x180"]
 
 
-def test_motion_writes_a_motion_photo(cli_embedded, tmp_path: Path) -> None:
+def test_motion_writes_a_motion_photo(cli_embedded: Cli, tmp_path: Path) -> None:
     video = make_video(tmp_path / "clip.mp4")
     out = tmp_path / "shot.MP.jpg"
     made = cli_embedded("livephoto", "motion", str(video), "--out", str(out), "--json")
@@ -202,7 +205,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "out is a file",
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_nothing_written(cli_embedded, tmp_path, case) -> None:
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    cli_embedded: Cli, tmp_path: Path, case: str
+) -> None:
     args, message = _bad_inputs(tmp_path)[case]
     out = tmp_path / "out"
     out.mkdir()
@@ -214,7 +219,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(cli_embedded, tmp_path
     assert list(out.iterdir()) == []
 
 
-def test_inspect_of_an_unreadable_file_is_exit_2(cli_embedded, tmp_path: Path) -> None:
+def test_inspect_of_an_unreadable_file_is_exit_2(cli_embedded: Cli, tmp_path: Path) -> None:
     (tmp_path / "x.mov").write_bytes(b"\x00\x00\x10\x00moov")
     result = cli_embedded("livephoto", "inspect", str(tmp_path / "x.mov"))
     assert result.exit_code == 2 and "past the end" in result.stderr

@@ -188,7 +188,9 @@ def test_an_iphone_like_maker_note_with_many_entries_reads_back() -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_a_damaged_movie_header_is_refused_cleanly_or_still_pairs(tmp_path_factory, data) -> None:
+def test_a_damaged_movie_header_is_refused_cleanly_or_still_pairs(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     """Bytes of moov overwritten anywhere: make_pair and inspect either work or raise
     InvalidInput (exit 2); nothing else escapes, and nothing half-written is left."""
     root = tmp_path_factory.mktemp("damaged")
@@ -212,7 +214,9 @@ def test_a_damaged_movie_header_is_refused_cleanly_or_still_pairs(tmp_path_facto
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_a_damaged_still_is_described_or_refused_cleanly(tmp_path_factory, data) -> None:
+def test_a_damaged_still_is_described_or_refused_cleanly(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     root = tmp_path_factory.mktemp("still")
     pair = make_pair(make_video(root / "v.mp4", frames=3), None, root / "out")
     raw = bytearray(pair.still.read_bytes())

@@ -18,6 +18,7 @@ from liveai.livephoto.from_task import pair_from_task
 from liveai.livephoto.movread import read_movie
 from liveai.models import TaskState, Upload
 from liveai.storage import LocalStorage
+from tests.conftest import Cli
 from tests.fakes.video_provider import serve
 from tests.generation.helpers import START, Rig, photo, providers_for, rig_settings
 
@@ -44,7 +45,9 @@ def rig(sqlite_template: Path, tmp_path: Path) -> Iterator[Rig]:
     database.close()
 
 
-def test_a_remote_providers_result_becomes_a_pair_with_the_photo_as_still(rig, tmp_path) -> None:
+def test_a_remote_providers_result_becomes_a_pair_with_the_photo_as_still(
+    rig: Rig, tmp_path: Path
+) -> None:
     task = rig.create(rig.user(), image=photo(640, 640), duration_s=5)
     done = rig.lifecycle().run(task.id)
     assert done.state is TaskState.SUCCEEDED and done.provider == "a"
@@ -59,7 +62,7 @@ def test_a_remote_providers_result_becomes_a_pair_with_the_photo_as_still(rig, t
     assert inspect([pair.still, pair.video]).ok
 
 
-def test_without_the_photo_the_first_frame_is_the_still(rig, tmp_path) -> None:
+def test_without_the_photo_the_first_frame_is_the_still(rig: Rig, tmp_path: Path) -> None:
     task = rig.create(rig.user(), duration_s=5)
     done = rig.lifecycle().run(task.id)
     with rig.database.transaction() as session:
@@ -75,7 +78,7 @@ def _json(result: object) -> object:
     return json.loads(result.stdout)  # type: ignore[attr-defined]
 
 
-def test_generate_sample_live_photo_on_a_fresh_machine(cli_embedded, tmp_path: Path) -> None:
+def test_generate_sample_live_photo_on_a_fresh_machine(cli_embedded: Cli, tmp_path: Path) -> None:
     out = tmp_path / "lp"
     result = cli_embedded(
         "generate", "--sample", "--live-photo", "--duration", "3", "--out", str(out), "--json"
@@ -116,7 +119,7 @@ def test_generate_sample_live_photo_on_a_fresh_machine(cli_embedded, tmp_path: P
     assert missing.exit_code == 3
 
 
-def test_batch_writes_pairs_for_live_photo_lines(cli_embedded, tmp_path: Path) -> None:
+def test_batch_writes_pairs_for_live_photo_lines(cli_embedded: Cli, tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(photo(400, 300))
     (tmp_path / "b.jpg").write_bytes(photo(300, 400))
     manifest = tmp_path / "shots.csv"

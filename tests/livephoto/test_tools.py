@@ -48,7 +48,9 @@ SHAPES = [("heic", "libx264"), ("jpeg", "libx264"), ("heic", "libx265")]
 
 
 @pytest.mark.parametrize("pair_files", SHAPES, indirect=True)
-def test_exiftool_validates_both_files_and_reads_one_identifier(pair_files) -> None:
+def test_exiftool_validates_both_files_and_reads_one_identifier(
+    pair_files: tuple[Path, Path],
+) -> None:
     exiftool = tool("exiftool")
     still, movie = pair_files
     for path in (still, movie):
@@ -59,7 +61,9 @@ def test_exiftool_validates_both_files_and_reads_one_identifier(pair_files) -> N
 
 
 @pytest.mark.parametrize("pair_files", SHAPES, indirect=True)
-def test_ffprobe_sees_the_still_time_sample_and_the_video_decodes(pair_files) -> None:
+def test_ffprobe_sees_the_still_time_sample_and_the_video_decodes(
+    pair_files: tuple[Path, Path],
+) -> None:
     ffprobe, ffmpeg = tool("ffprobe"), tool("ffmpeg")
     _, movie = pair_files
     identifier = run(
@@ -119,7 +123,7 @@ def test_ffprobe_sees_the_still_time_sample_and_the_video_decodes(pair_files) ->
 
 
 @pytest.mark.parametrize("pair_files", [("jpeg", "libx264"), ("heic", "libx264")], indirect=True)
-def test_exiftool_can_edit_our_maker_note(pair_files, tmp_path: Path) -> None:
+def test_exiftool_can_edit_our_maker_note(pair_files: tuple[Path, Path], tmp_path: Path) -> None:
     exiftool = tool("exiftool")
     still, movie = pair_files
     copy = tmp_path / f"copy{still.suffix}"
@@ -182,7 +186,7 @@ def test_inspect_reads_an_identifier_exiftool_wrote_into_a_mov(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("pair_files", [("heic", "libx264")], indirect=True)
-def test_a_mov_exiftool_rewrote_still_pairs(pair_files) -> None:
+def test_a_mov_exiftool_rewrote_still_pairs(pair_files: tuple[Path, Path]) -> None:
     exiftool = tool("exiftool")
     still, movie = pair_files
     assert "1 image files updated" in run(exiftool, "-Keys:Title=edited", str(movie))

@@ -18,6 +18,7 @@ from liveai.privacy.calendar import (
     nth_working_day_after,
     receipt_date,
 )
+from tests.conftest import Cli
 
 
 def test_override_file_agrees_with_both_libraries_for_2026() -> None:
@@ -107,7 +108,7 @@ def test_status_warns_from_november(today: date, warns: bool) -> None:
     assert 2026 in report.known_years
 
 
-def test_cli_due_and_status(cli_embedded) -> None:
+def test_cli_due_and_status(cli_embedded: Cli) -> None:
     due = cli_embedded("calendar", "due", "2026-09-14", "--json")
     assert due.exit_code == 0, due.output
     assert json.loads(due.stdout)["due_on"] == "2026-10-10"

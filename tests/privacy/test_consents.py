@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -256,7 +257,7 @@ def test_withdrawing_policy_acceptance_restricts_until_given_again(session: Sess
     assert "user.processing_stopped" in actions and actions[-1] == "user.processing_resumed"
 
 
-def test_the_migration_turns_old_rows_into_a_history_and_back(tmp_path) -> None:
+def test_the_migration_turns_old_rows_into_a_history_and_back(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import text
 

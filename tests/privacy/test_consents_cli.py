@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import Cli
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +28,7 @@ def _ann(cli: Any) -> str:
     return str(json.loads(made.stdout)["id"])
 
 
-def test_the_required_consents_come_from_the_inventory(cli_embedded) -> None:
+def test_the_required_consents_come_from_the_inventory(cli_embedded: Cli) -> None:
     rows = _json(cli_embedded("consents", "required", "--json"))
     needs = {(r["purpose"], r["recipient"]): r["needs"] for r in rows}
     assert needs[("generation", "fal")] == ["cross_border:fal", "face_editing", "sensitive:photos"]
@@ -39,7 +42,7 @@ def test_the_required_consents_come_from_the_inventory(cli_embedded) -> None:
     assert shown.exit_code == 0 and "cross_border:fal" in shown.stdout
 
 
-def test_generate_waits_for_consent_and_stops_when_it_is_withdrawn(cli_embedded) -> None:
+def test_generate_waits_for_consent_and_stops_when_it_is_withdrawn(cli_embedded: Cli) -> None:
     _ann(cli_embedded)
     refused = cli_embedded("generate", "--sample", "--user", "ann")
     assert refused.exit_code == 4
@@ -76,7 +79,7 @@ def test_generate_waits_for_consent_and_stops_when_it_is_withdrawn(cli_embedded)
     assert steps[0]["evidence"] == {"app_version": "2.3.0", "note": "onboarding"}
 
 
-def test_check_names_a_provider_and_the_master_switch(cli_embedded) -> None:
+def test_check_names_a_provider_and_the_master_switch(cli_embedded: Cli) -> None:
     _ann(cli_embedded)
     result = cli_embedded("consents", "check", "ann", "--provider", "fal")
     assert result.exit_code == 4
@@ -85,7 +88,7 @@ def test_check_names_a_provider_and_the_master_switch(cli_embedded) -> None:
 
 
 def test_check_and_generate_cover_the_moderation_that_sees_the_photo_first(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kling is in mainland China, but the Qwen-VL check runs on DashScope's international
     endpoint: the photo goes abroad for moderation before Kling sees it."""
@@ -134,7 +137,7 @@ def test_check_and_generate_cover_the_moderation_that_sees_the_photo_first(
     ],
 )
 def test_bad_input_is_one_line_with_its_exit_code_and_writes_nothing(
-    cli_embedded, args: list[str], code: int, message: str
+    cli_embedded: Cli, args: list[str], code: int, message: str
 ) -> None:
     _ann(cli_embedded)
     extra = ["--source", "staff", "--evidence", "ticket 1"] if args[0] == "grant" else []
@@ -146,7 +149,9 @@ def test_bad_input_is_one_line_with_its_exit_code_and_writes_nothing(
     assert _json(cli_embedded("consents", "history", "ann", "--json")) == []
 
 
-def test_the_developer_user_is_given_what_it_needs_on_creation(cli_embedded, tmp_path) -> None:
+def test_the_developer_user_is_given_what_it_needs_on_creation(
+    cli_embedded: Cli, tmp_path: Path
+) -> None:
     result = cli_embedded("generate", "--sample", "--out", str(tmp_path), "--json")
     assert result.exit_code == 0, result.stderr
     assert "created the local developer user" in result.stderr
@@ -156,7 +161,7 @@ def test_the_developer_user_is_given_what_it_needs_on_creation(cli_embedded, tmp
 
 
 def test_the_developer_user_is_given_what_its_moderation_needs(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LIVEAI_QWEN_VL_MODEL", "qwen-vl-max")
     monkeypatch.setenv("LIVEAI_WAN_API_KEY", "dashscope-key")
@@ -166,7 +171,9 @@ def test_the_developer_user_is_given_what_its_moderation_needs(
     assert "consents given: cross_border:alibaba, face_editing, sensitive:photos" in made.stderr
 
 
-def test_withdrawing_policy_acceptance_stops_processing_until_given_again(cli_embedded) -> None:
+def test_withdrawing_policy_acceptance_stops_processing_until_given_again(
+    cli_embedded: Cli,
+) -> None:
     _ann(cli_embedded)
     for kind in ("face_editing", "sensitive:photos"):
         args = ("--source", "in-app", "--evidence", "onboarding")

@@ -16,7 +16,7 @@ from liveai.clock import SYSTEM_CLOCK, FixedClock
 from liveai.errors import InvalidInput
 from liveai.models import AuditEvent, User
 from liveai.privacy import consents
-from liveai.purchases.notifications import process_notification
+from liveai.purchases.notifications import NotificationResult, process_notification
 from liveai.purchases.operations import redeem_signed_transaction
 from liveai.purchases.server_api import ServerApiClient
 from liveai.users import create_user
@@ -71,7 +71,14 @@ def buyer(session: Session, clock: FixedClock, pki: StorePki) -> User:
     return user
 
 
-def request(session, pki, clock, api, uuid: str, transaction_id: str = TX):
+def request(
+    session: Session,
+    pki: StorePki,
+    clock: FixedClock,
+    api: ServerApiClient,
+    uuid: str,
+    transaction_id: str = TX,
+) -> NotificationResult:
     body = notification_body(
         pki,
         "CONSUMPTION_REQUEST",
@@ -88,7 +95,12 @@ def request(session, pki, clock, api, uuid: str, transaction_id: str = TX):
 
 
 def test_without_consent_nothing_is_sent_and_the_reason_is_recorded(
-    session, clock, pki, api, store, buyer
+    session: Session,
+    clock: FixedClock,
+    pki: StorePki,
+    api: ServerApiClient,
+    store: AppleStoreFake,
+    buyer: User,
 ) -> None:
     consents.grant(session, buyer.id, "consumption_data", source="in-app", evidence=APP)
     result = request(session, pki, clock, api, "c-1")
@@ -105,7 +117,12 @@ def test_without_consent_nothing_is_sent_and_the_reason_is_recorded(
 
 
 def test_with_consent_the_ledger_figures_are_sent_once(
-    session, clock, pki, api, store, buyer
+    session: Session,
+    clock: FixedClock,
+    pki: StorePki,
+    api: ServerApiClient,
+    store: AppleStoreFake,
+    buyer: User,
 ) -> None:
     for kind in NEEDED:
         consents.grant(session, buyer.id, kind, source="in-app", evidence=APP)
@@ -124,13 +141,17 @@ def test_with_consent_the_ledger_figures_are_sent_once(
     assert again.duplicate and store.calls("api") == 1
 
 
-def test_a_transaction_not_credited_here_is_declined(session, clock, pki, api, store) -> None:
+def test_a_transaction_not_credited_here_is_declined(
+    session: Session, clock: FixedClock, pki: StorePki, api: ServerApiClient, store: AppleStoreFake
+) -> None:
     result = request(session, pki, clock, api, "c-3", transaction_id="2000000000000999")
     assert result.outcome == "declined: not credited here"
     assert store.calls("api") == 0
 
 
-def test_the_fake_refuses_a_body_without_customer_consent(api, store) -> None:
+def test_the_fake_refuses_a_body_without_customer_consent(
+    api: ServerApiClient, store: AppleStoreFake
+) -> None:
     body = {
         "customerConsented": False,
         "sampleContentProvided": False,

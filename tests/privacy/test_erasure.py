@@ -21,7 +21,8 @@ from liveai.models import (
 )
 from liveai.privacy.erasure import STEPS, Eraser, Upstream, plan_erasure, verify_erased
 from liveai.storage import LocalStorage, user_prefix
-from tests.privacy.helpers import LOGTO, seed_user
+from tests.conftest import Cli
+from tests.privacy.helpers import LOGTO, Seeded, seed_user
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ class FakeUpstream:
         )
 
 
-def _seed_two(database: Database, storage: LocalStorage):
+def _seed_two(database: Database, storage: LocalStorage) -> tuple[Seeded, Seeded]:
     with database.transaction() as session:
         return seed_user(session, storage, tag="gone"), seed_user(session, storage, tag="kept")
 
@@ -175,7 +176,7 @@ def test_every_user_linked_table_is_covered(database: Database, storage: LocalSt
                 assert left == 0, table.name
 
 
-def test_cli_erase(cli, db_url: str, isolated_env: Path) -> None:
+def test_cli_erase(cli: Cli, db_url: str, isolated_env: Path) -> None:
     from liveai.db import make_engine
 
     database = Database(make_engine(db_url))
@@ -244,7 +245,7 @@ def test_the_kept_request_holds_no_personal_note(database: Database, storage: Lo
     assert run.request_id is None  # the run forgets the request, now the pseudonym's
 
 
-def test_cli_erase_of_an_unknown_user_exits_3(cli) -> None:
+def test_cli_erase_of_an_unknown_user_exits_3(cli: Cli) -> None:
     result = cli("users", "erase", "ghost", "--yes")
     assert result.exit_code == 3 and "no user 'ghost'" in result.stderr
     assert "Traceback" not in result.output

@@ -43,6 +43,7 @@ from liveai.settings import Settings
 from liveai.storage import DeleteReport, LocalStorage, Storage, result_key, user_prefix
 from liveai.storage.base import TMP_PREFIX
 from liveai.storage.s3 import S3Storage
+from tests.conftest import Cli
 from tests.fakes.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Env
 from tests.privacy.helpers import NOW, Seeded, seed_user
 
@@ -346,7 +347,7 @@ def test_pending_holds_are_voided_before_the_books_move(
 
 
 def test_an_erasure_restricts_the_account_even_when_storage_is_down(
-    cli, database: Database, monkeypatch: pytest.MonkeyPatch, s3_env: S3Env
+    cli: Cli, database: Database, monkeypatch: pytest.MonkeyPatch, s3_env: S3Env
 ) -> None:
     from liveai.generation.tasks import NewTask, create_task
     from liveai.settings import load_settings

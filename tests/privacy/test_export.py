@@ -12,6 +12,7 @@ from liveai.db import Database, make_engine
 from liveai.privacy.export import export_user
 from liveai.settings import load_settings
 from liveai.storage import LocalStorage
+from tests.conftest import Cli
 from tests.privacy.helpers import seed_user
 
 
@@ -61,7 +62,9 @@ def test_export_bundle_contents(database: Database, storage: LocalStorage, tmp_p
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_cli_export_and_bad_input(cli, db_url: str, isolated_env: Path, tmp_path: Path) -> None:
+def test_cli_export_and_bad_input(
+    cli: Cli, db_url: str, isolated_env: Path, tmp_path: Path
+) -> None:
     database = Database(make_engine(db_url))
     storage = LocalStorage(isolated_env / "storage")
     with database.transaction() as session:
@@ -80,7 +83,7 @@ def test_cli_export_and_bad_input(cli, db_url: str, isolated_env: Path, tmp_path
 
 
 def test_request_run_export_completes_the_request(
-    cli, db_url: str, isolated_env: Path, tmp_path: Path
+    cli: Cli, db_url: str, isolated_env: Path, tmp_path: Path
 ) -> None:
     database = Database(make_engine(db_url))
     with database.transaction() as session:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from liveai.privacy.facts import EXAMPLE
+from tests.conftest import Cli
 
 SEED = Path(__file__).parent / "policy_seed.txt"
 
@@ -24,7 +25,7 @@ def facts_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return path
 
 
-def test_render_to_stdout_and_to_a_file(cli_embedded, tmp_path: Path) -> None:
+def test_render_to_stdout_and_to_a_file(cli_embedded: Cli, tmp_path: Path) -> None:
     shown = cli_embedded("policy", "render", "--lang", "en", "--format", "txt")
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.startswith("Privacy Policy\n") and "隐私政策" not in shown.stdout
@@ -35,12 +36,12 @@ def test_render_to_stdout_and_to_a_file(cli_embedded, tmp_path: Path) -> None:
     assert "version" in written.stderr and out.read_text().startswith("<!DOCTYPE html>")
 
 
-def test_render_refuses_an_unknown_language_with_exit_2(cli_embedded) -> None:
+def test_render_refuses_an_unknown_language_with_exit_2(cli_embedded: Cli) -> None:
     result = cli_embedded("policy", "render", "--lang", "fr")
     assert result.exit_code == 2 and "'fr' is not one of 'zh', 'en', 'both'" in result.stderr
 
 
-def test_lint_lists_each_finding_with_rule_line_and_hint_and_exits_1(cli_embedded) -> None:
+def test_lint_lists_each_finding_with_rule_line_and_hint_and_exits_1(cli_embedded: Cli) -> None:
     result = cli_embedded("policy", "lint")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
@@ -53,13 +54,13 @@ def test_lint_lists_each_finding_with_rule_line_and_hint_and_exits_1(cli_embedde
     assert set(first) == {"code", "severity", "location", "line", "message", "hint", "excerpt"}
 
 
-def test_lint_is_clean_with_the_example_facts(cli_embedded, facts_file: Path) -> None:
+def test_lint_is_clean_with_the_example_facts(cli_embedded: Cli, facts_file: Path) -> None:
     result = cli_embedded("policy", "lint")
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and "policy lint clean" in result.stderr
 
 
-def test_a_bad_facts_file_is_one_line_and_exit_2(cli_embedded, facts_file: Path) -> None:
+def test_a_bad_facts_file_is_one_line_and_exit_2(cli_embedded: Cli, facts_file: Path) -> None:
     facts_file.write_text('[recipients.fal]\nlegal_name = "Fal"\n', encoding="utf-8")
     for command in (("policy", "lint"), ("policy", "render"), ("policy", "publish")):
         result = cli_embedded(*command)
@@ -69,7 +70,9 @@ def test_a_bad_facts_file_is_one_line_and_exit_2(cli_embedded, facts_file: Path)
     assert cli_embedded("policy", "versions", "--json").stdout.strip() == "[]"
 
 
-def test_lint_a_text_file_and_a_drifted_setting(cli_embedded, monkeypatch, tmp_path) -> None:
+def test_lint_a_text_file_and_a_drifted_setting(
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     result = cli_embedded("policy", "lint", "--text", str(SEED), "--json")
     assert result.exit_code == 1
     found = {i["code"] for i in json.loads(result.stdout)["issues"]}
@@ -84,7 +87,9 @@ def test_lint_a_text_file_and_a_drifted_setting(cli_embedded, monkeypatch, tmp_p
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
 
 
-def test_app_privacy_as_json_table_and_xcprivacy(cli_embedded, monkeypatch) -> None:
+def test_app_privacy_as_json_table_and_xcprivacy(
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     label = json.loads(cli_embedded("policy", "app-privacy", "--json").stdout)
     assert label["tracking"] is False and len(label["data_types"]) >= 8
     table = cli_embedded("policy", "app-privacy")
@@ -98,7 +103,7 @@ def test_app_privacy_as_json_table_and_xcprivacy(cli_embedded, monkeypatch) -> N
     assert plist["NSPrivacyAccessedAPITypes"][0]["NSPrivacyAccessedAPITypeReasons"] == ["CA92.1"]
 
 
-def test_ropa_and_lists(cli_embedded, facts_file: Path) -> None:
+def test_ropa_and_lists(cli_embedded: Cli, facts_file: Path) -> None:
     md = cli_embedded("policy", "ropa")
     assert md.exit_code == 0 and "## (f) Time limits for erasure" in md.stdout
     assert "## (f) 删除期限" in md.stdout
@@ -112,7 +117,7 @@ def test_ropa_and_lists(cli_embedded, facts_file: Path) -> None:
     assert cli_embedded("policy", "lists", "--format", "csv").exit_code == 2
 
 
-def test_publish_refuses_on_lint_errors_then_accepts_the_risk(cli) -> None:
+def test_publish_refuses_on_lint_errors_then_accepts_the_risk(cli: Cli) -> None:
     refused = cli("policy", "publish")
     assert refused.exit_code == 1 and "not published: policy lint has" in refused.stderr
     assert any("missing-contact" in line for line in refused.stdout.splitlines())
@@ -125,7 +130,9 @@ def test_publish_refuses_on_lint_errors_then_accepts_the_risk(cli) -> None:
     assert risk["actor"].startswith("cli") and risk["details"]["findings"]
 
 
-def test_publish_versions_show_and_diff(cli, facts_file: Path, monkeypatch) -> None:
+def test_publish_versions_show_and_diff(
+    cli: Cli, facts_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert cli("policy", "publish", "--effective", "2000-01-01").exit_code == 2
     published = cli("policy", "publish", "--effective", "2999-01-01")
     assert published.exit_code == 0, published.output

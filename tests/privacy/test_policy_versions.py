@@ -209,8 +209,8 @@ CHANGES = [
 
 @pytest.mark.parametrize(("kind", "inventory", "settings"), CHANGES, ids=[c[0] for c in CHANGES])
 def test_each_material_change_is_classified_with_a_bilingual_notice(
-    kind, inventory, settings
-) -> None:  # type: ignore[no-untyped-def]
+    kind: str, inventory: Inventory, settings: Settings | None
+) -> None:
     changes = compare(_snapshot(), _snapshot(inventory, settings))
     found = [c for c in changes if c.kind == kind]
     assert found and all(c.material for c in found), changes

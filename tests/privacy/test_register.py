@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
 from liveai.db import Database, make_engine
@@ -19,6 +20,7 @@ from liveai.models import AuditEvent, PrivacyRequest, RequestKind, RequestState
 from liveai.privacy import requests as reg
 from liveai.privacy import steps as manual
 from liveai.users import create_user
+from tests.conftest import Cli
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -27,13 +29,13 @@ def _today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
-def _user(cli, sub: str, *extra: str) -> str:
+def _user(cli: Cli, sub: str, *extra: str) -> str:
     made = cli("users", "create", "--issuer", "https://i/oidc", "--sub", sub, *extra, "--json")
     assert made.exit_code == 0, made.output
     return str(json.loads(made.stdout)["id"])
 
 
-def _open(cli, user: str, kind: str = "deletion", received: str | None = None) -> dict:
+def _open(cli: Cli, user: str, kind: str = "deletion", received: str | None = None) -> dict:
     received = received or _today().isoformat()
     opened = cli(
         "requests", "open", "--user", user, "--kind", kind, "--received", received,
@@ -43,7 +45,7 @@ def _open(cli, user: str, kind: str = "deletion", received: str | None = None) -
     return dict(json.loads(opened.stdout))
 
 
-def _state(cli, request_id: str) -> dict:
+def _state(cli: Cli, request_id: str) -> dict:
     return dict(json.loads(cli("requests", "show", request_id, "--json").stdout))
 
 
@@ -57,7 +59,7 @@ def _actions(db_url: str) -> list[str]:
 
 # 1. Declining at the confirmation changes nothing; Ctrl-C exits 130.
 def test_declining_a_run_changes_nothing_and_ctrl_c_exits_130(
-    cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from liveai_cli import output
 
@@ -77,7 +79,7 @@ def test_declining_a_run_changes_nothing_and_ctrl_c_exits_130(
 
 
 # 2. A late completion is recorded as late, in working days.
-def test_completion_records_the_day_and_whether_it_was_on_time(session) -> None:
+def test_completion_records_the_day_and_whether_it_was_on_time(session: Session) -> None:
     user = create_user(session, issuer="https://i/oidc", subject="late")
     opened_at = FixedClock(datetime(2026, 9, 14, 10, 0, tzinfo=SHANGHAI))
     request = reg.open_request(
@@ -99,7 +101,7 @@ def test_completion_records_the_day_and_whether_it_was_on_time(session) -> None:
     assert completed.details["on_time"] is False and completed.details["working_days_late"] == 18
 
 
-def test_completion_late_in_the_evening_counts_the_day_in_shanghai(session) -> None:
+def test_completion_late_in_the_evening_counts_the_day_in_shanghai(session: Session) -> None:
     user = create_user(session, issuer="https://i/oidc", subject="edge")
     at = FixedClock(datetime(2026, 9, 14, 10, 0, tzinfo=SHANGHAI))
     request = reg.open_request(
@@ -113,7 +115,7 @@ def test_completion_late_in_the_evening_counts_the_day_in_shanghai(session) -> N
 
 
 # 3 and 4. Steps left by hand keep the request open; an erasure settles the request.
-def test_manual_steps_keep_a_deletion_open_until_confirmed(cli, db_url: str) -> None:
+def test_manual_steps_keep_a_deletion_open_until_confirmed(cli: Cli, db_url: str) -> None:
     _user(cli, "leaver", "--email", "leaver@privaterelay.appleid.com")
     request = _open(cli, "leaver@privaterelay.appleid.com")
     assert cli("requests", "verify", request["id"], "--note", "from the app").exit_code == 0
@@ -144,7 +146,7 @@ def test_manual_steps_keep_a_deletion_open_until_confirmed(cli, db_url: str) -> 
     assert actions.index("request.awaiting_manual") < actions.index("request.completed")
 
 
-def test_users_erase_finishes_the_users_open_deletion_request(cli) -> None:
+def test_users_erase_finishes_the_users_open_deletion_request(cli: Cli) -> None:
     _user(cli, "asker")
     request = _open(cli, "asker")
     assert cli("requests", "verify", request["id"], "--note", "by phone").exit_code == 0
@@ -156,7 +158,7 @@ def test_users_erase_finishes_the_users_open_deletion_request(cli) -> None:
     assert shown["state"] == "awaiting_manual"
 
 
-def test_users_erase_links_an_unverified_request(cli, db_url: str) -> None:
+def test_users_erase_links_an_unverified_request(cli: Cli, db_url: str) -> None:
     _user(cli, "unverified")
     request = _open(cli, "unverified", kind="guardian")
     erased = cli("users", "erase", "unverified", "--yes", "--json")
@@ -167,7 +169,7 @@ def test_users_erase_links_an_unverified_request(cli, db_url: str) -> None:
     assert "request.erasure_linked" in _actions(db_url)
 
 
-def test_confirm_refuses_a_request_with_no_steps(session) -> None:
+def test_confirm_refuses_a_request_with_no_steps(session: Session) -> None:
     user = create_user(session, issuer="https://i/oidc", subject="nosteps")
     at = FixedClock(datetime(2026, 9, 14, 10, 0, tzinfo=SHANGHAI))
     request = reg.open_request(
@@ -185,7 +187,7 @@ def test_confirm_refuses_a_request_with_no_steps(session) -> None:
 
 # 6. Dates in the deadline zone, named; --received takes a date, a local or a zoned time.
 def test_received_is_read_and_shown_in_the_deadline_zone(
-    cli, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _user(cli, "zoned")
     by_date = _open(cli, "zoned", received="2026-10-20")
@@ -210,7 +212,7 @@ def test_received_is_read_and_shown_in_the_deadline_zone(
     assert cli("requests", "list").exit_code == 1
 
 
-def test_retention_now_reads_moments_like_received(cli) -> None:
+def test_retention_now_reads_moments_like_received(cli: Cli) -> None:
     dated = cli("retention", "status", "--now", "2026-12-01", "--json")
     assert dated.exit_code == 0, dated.output
     assert cli("retention", "status", "--now", "2026-12-01T09:30", "--json").exit_code == 0
@@ -218,7 +220,7 @@ def test_retention_now_reads_moments_like_received(cli) -> None:
 
 
 # 7. --strict for cron and monitoring.
-def test_list_strict_fails_on_overdue_or_due_soon(cli) -> None:
+def test_list_strict_fails_on_overdue_or_due_soon(cli: Cli) -> None:
     _user(cli, "cron")
     fresh = _open(cli, "cron", kind="export")
     assert cli("requests", "list", "--strict").exit_code == 0
@@ -232,7 +234,7 @@ def test_list_strict_fails_on_overdue_or_due_soon(cli) -> None:
 
 
 # 9. Find the person by e-mail; the list masks subjects and never cuts ids.
-def test_users_are_found_by_email_and_ambiguity_is_reported(cli) -> None:
+def test_users_are_found_by_email_and_ambiguity_is_reported(cli: Cli) -> None:
     relay = "x7k2p9@privaterelay.appleid.com"
     first = _user(cli, "apple-1", "--email", relay, "--name", "Ann Lee")
     shown = cli("users", "show", relay.upper(), "--json")
@@ -245,7 +247,7 @@ def test_users_are_found_by_email_and_ambiguity_is_reported(cli) -> None:
     assert cli("users", "show", "nobody@example.com").exit_code == 3
 
 
-def test_the_list_masks_subjects_marks_overdue_and_keeps_ids_whole(cli) -> None:
+def test_the_list_masks_subjects_marks_overdue_and_keeps_ids_whole(cli: Cli) -> None:
     _user(cli, "masked", "--email", "ann.lee@example.com", "--name", "Ann Lee")
     old = (_today() - timedelta(days=60)).isoformat()
     request = _open(cli, "masked", received=old)
@@ -261,7 +263,7 @@ def test_the_list_masks_subjects_marks_overdue_and_keeps_ids_whole(cli) -> None:
 
 # 8. The operator's own calendar file, checked on load and named by `calendar status`.
 def test_an_operator_calendar_file_is_used_and_named(
-    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     own = tmp_path / "calendar.toml"
     own.write_text(
@@ -282,12 +284,12 @@ def test_an_operator_calendar_file_is_used_and_named(
     assert str(own) in broken.stderr and "2027-01-04 is not a Saturday or Sunday" in broken.stderr
 
 
-def test_the_packaged_calendar_is_named_when_no_file_is_set(cli) -> None:
+def test_the_packaged_calendar_is_named_when_no_file_is_set(cli: Cli) -> None:
     shown = json.loads(cli("calendar", "status", "--json").stdout)
     assert shown["calendar_file"].endswith("cn_calendar.toml (packaged)")
 
 
-def test_open_from_app_enters_the_same_register(session) -> None:
+def test_open_from_app_enters_the_same_register(session: Session) -> None:
     from liveai.auth import Principal, VerifiedToken
 
     user = create_user(session, issuer="https://i/oidc", subject="in-app")
@@ -302,7 +304,7 @@ def test_open_from_app_enters_the_same_register(session) -> None:
 
 
 def test_the_erasure_settles_its_request_in_its_own_last_transaction(
-    cli, db_url: str, isolated_env: Path
+    cli: Cli, db_url: str, isolated_env: Path
 ) -> None:
     import uuid
 

@@ -19,12 +19,13 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
-from liveai.models import RequestKind
+from liveai.models import PrivacyRequest, RequestKind
 from liveai.privacy import requests as reg
 from liveai.privacy import steps as manual
 from liveai.privacy.report import build_report
 from liveai.privacy.report_render import render_report
 from liveai.users import create_user
+from tests.conftest import Cli
 from tests.privacy.chromium import Browser, chromium_or_skip, evaluate, load_page
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,7 +38,9 @@ def _at(day: date, hour: int = 10) -> FixedClock:
     return FixedClock(datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI))
 
 
-def _request(session: Session, n: int, kind: RequestKind, received: date, region: str = "cn"):
+def _request(
+    session: Session, n: int, kind: RequestKind, received: date, region: str = "cn"
+) -> PrivacyRequest:
     user = create_user(session, issuer="https://i/oidc", subject=f"report-{n}")
     clock = FixedClock(
         datetime(received.year, received.month, received.day, 10, n, tzinfo=SHANGHAI)
@@ -49,7 +52,9 @@ def _request(session: Session, n: int, kind: RequestKind, received: date, region
     return request
 
 
-def _verified(session: Session, n: int, kind: RequestKind, received: date, region: str = "cn"):
+def _verified(
+    session: Session, n: int, kind: RequestKind, received: date, region: str = "cn"
+) -> PrivacyRequest:
     request = _request(session, n, kind, received, region)
     reg.verify_manually(session, request, "checked", clock=_at(received, 15))
     return request
@@ -138,7 +143,7 @@ def test_the_html_is_self_contained_and_marks_the_calendar(session: Session) -> 
     assert page.count('<g class="timeline"') == 7
 
 
-def test_the_cli_report(cli, tmp_path: Path) -> None:
+def test_the_cli_report(cli: Cli, tmp_path: Path) -> None:
     assert cli("users", "create", "--issuer", "https://i/oidc", "--sub", "r1").exit_code == 0
     opened = cli("requests", "open", "--user", "r1", "--kind", "export", "--received",
                  "2026-11-02", "--channel", "email")  # fmt: skip

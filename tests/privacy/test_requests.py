@@ -9,16 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liveai.clock import FixedClock
+from liveai.db import Database
 from liveai.errors import Conflict, InvalidInput, NotFound
-from liveai.models import AuditEvent, RequestKind, RequestState
+from liveai.models import AuditEvent, PrivacyRequest, RequestKind, RequestState
 from liveai.privacy import requests as reg
 from liveai.users import create_user
+from tests.conftest import Cli
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = FixedClock(datetime(2026, 9, 20, 10, 0, tzinfo=SHANGHAI))
 
 
-def _open(session: Session, *, region: str = "cn", kind: RequestKind = RequestKind.DELETION):
+def _open(
+    session: Session, *, region: str = "cn", kind: RequestKind = RequestKind.DELETION
+) -> PrivacyRequest:
     user = create_user(session, issuer="https://i/oidc", subject="subj")
     return reg.open_request(
         session,
@@ -77,7 +81,7 @@ def test_only_gdpr_requests_extend_and_only_in_the_first_month(session: Session)
         reg.extend(session, cn, "complex", clock=NOW)
 
 
-def test_gdpr_extension(database) -> None:
+def test_gdpr_extension(database: Database) -> None:
     with database.transaction() as session:
         eu = _open(session, region="eu")
         assert eu.gdpr_due_on == date(2026, 10, 14)
@@ -145,7 +149,7 @@ def test_overdue_and_due_within(session: Session) -> None:
     assert view["overdue"] is True and view["days_left"] == -1
 
 
-def test_cli_register_flow(cli) -> None:
+def test_cli_register_flow(cli: Cli) -> None:
     created = cli("users", "create", "--issuer", "https://i/oidc", "--sub", "cli-user", "--json")
     assert created.exit_code == 0, created.output
     opened = cli(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -241,7 +242,7 @@ def test_concurrency_is_capped_per_provider(harness: Harness) -> None:
 
 
 def test_each_providers_video_becomes_a_live_photo_pair(
-    harness: Harness, client: httpx.Client, tmp_path
+    harness: Harness, client: httpx.Client, tmp_path: Path
 ) -> None:
     """`generate --live-photo` pairs whatever a provider served: its MP4, as downloaded."""
     from liveai.livephoto import inspect, make_pair

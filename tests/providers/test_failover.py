@@ -25,6 +25,7 @@ from liveai.providers.kling import KlingProvider
 from liveai.providers.registry import build_providers
 from liveai.providers.wan import WanProvider
 from liveai.storage import LocalStorage
+from tests.conftest import Cli
 from tests.fakes.video_api import TRIGGER_WORD
 from tests.generation.helpers import START, Crash, Rig, rig_settings
 from tests.providers.helpers import RED, all_fakes, fake_env, fake_settings
@@ -68,7 +69,11 @@ def client() -> Iterator[httpx.Client]:
 
 @pytest.mark.parametrize("name", ["kling", "ark", "wan", "fal"])
 def test_a_full_generation_through_the_cli(
-    cli_embedded, fakes: dict[str, Any], monkeypatch, tmp_path: Path, name: str
+    cli_embedded: Cli,
+    fakes: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    name: str,
 ) -> None:
     for key, value in fake_env(fakes).items():
         monkeypatch.setenv(key, value)

@@ -4,6 +4,7 @@ remote endpoint but loopback ones, result downloads that the provider cannot ste
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -196,7 +197,7 @@ def test_a_result_that_is_not_a_video_type_is_refused(client: httpx.Client) -> N
 
 
 def test_a_pinned_https_download_still_checks_the_certificate_for_the_host_name(
-    tmp_path,
+    tmp_path: Path,
 ) -> None:
     import datetime
     import http.server
@@ -271,7 +272,7 @@ def test_a_pinned_https_download_still_checks_the_certificate_for_the_host_name(
         server.server_close()
 
 
-def test_doctor_reports_a_plain_http_apns_url(tmp_path) -> None:
+def test_doctor_reports_a_plain_http_apns_url(tmp_path: Path) -> None:
     from liveai.push import apns_status
     from liveai.settings import Settings
 

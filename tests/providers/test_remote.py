@@ -20,6 +20,7 @@ from liveai.providers.remote import (
 )
 from liveai.providers.wan import WanProvider
 from liveai.settings import load_settings
+from tests.conftest import Cli
 from tests.providers.helpers import all_fakes, fake_env, fake_settings
 
 
@@ -91,7 +92,9 @@ def test_check_each_provider_against_its_fake(
         check_providers(settings, client, "sora")
 
 
-def test_cli_list_and_check(cli_embedded, fakes: dict[str, object], monkeypatch) -> None:
+def test_cli_list_and_check(
+    cli_embedded: Cli, fakes: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in fake_env(fakes).items():
         monkeypatch.setenv(name, value)
     listed = cli_embedded("providers", "list", "--json")
@@ -115,7 +118,9 @@ def test_cli_list_and_check(cli_embedded, fakes: dict[str, object], monkeypatch)
     assert unknown.exit_code == 2 and "sora" in unknown.stderr
 
 
-def test_doctor_includes_the_providers(cli_embedded, fakes: dict[str, object], monkeypatch) -> None:
+def test_doctor_includes_the_providers(
+    cli_embedded: Cli, fakes: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in fake_env(fakes).items():
         monkeypatch.setenv(name, value)
     result = cli_embedded("doctor", "--json")
@@ -160,7 +165,9 @@ def test_a_returned_url_on_another_host_is_refused(client: httpx.Client) -> None
         provider.poll("r1")
 
 
-def test_list_shows_models_and_endpoints_but_no_secrets(cli_embedded, monkeypatch) -> None:
+def test_list_shows_models_and_endpoints_but_no_secrets(
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVEAI_ARK_API_KEY", "ark-secret-value")
     monkeypatch.setenv("LIVEAI_ARK_MODEL", "doubao-seedance-1-0-lite-i2v-250428")
     result = cli_embedded("providers", "list", "--json")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Cli
 from tests.fakes.apple_store import AppleStoreFake
 from tests.purchases.helpers import (
     BUNDLE,
@@ -49,7 +50,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_cli_receipt_roundtrip_with_refund(cli, store, tmp_path) -> None:
+def test_cli_receipt_roundtrip_with_refund(cli: Cli, store: AppleStoreFake, tmp_path: Path) -> None:
     assert cli("users", "create", "--issuer", ISS, "--sub", "ann").exit_code == 0
     receipt = write(tmp_path, "receipt.b64", RECEIPT + "\n")
     first = cli("receipts", "verify", receipt, "--user", "ann", "--json")
@@ -73,7 +74,9 @@ def test_cli_receipt_roundtrip_with_refund(cli, store, tmp_path) -> None:
     assert [(n["type"], n["outcome"]) for n in shown] == [("REFUND", "clawed back 100")]
 
 
-def test_cli_transaction_and_its_refusals(cli_embedded, store, tmp_path) -> None:
+def test_cli_transaction_and_its_refusals(
+    cli_embedded: Cli, store: AppleStoreFake, tmp_path: Path
+) -> None:
     cli = cli_embedded
     assert cli("users", "create", "--issuer", ISS, "--sub", "bo").exit_code == 0
     assert cli("users", "create", "--issuer", ISS, "--sub", "cy").exit_code == 0
@@ -103,7 +106,7 @@ def test_cli_transaction_and_its_refusals(cli_embedded, store, tmp_path) -> None
     assert [p["transaction_id"] for p in listed] == ["31"]
 
 
-def test_cli_bad_receipt_input(cli_embedded, store, tmp_path) -> None:
+def test_cli_bad_receipt_input(cli_embedded: Cli, store: AppleStoreFake, tmp_path: Path) -> None:
     cli = cli_embedded
     assert cli("users", "create", "--issuer", ISS, "--sub", "dee").exit_code == 0
     not_b64 = cli("receipts", "verify", "-", "--user", "dee", input="%%% not base64 %%%")
@@ -116,7 +119,9 @@ def test_cli_bad_receipt_input(cli_embedded, store, tmp_path) -> None:
     assert json.loads(cli("receipts", "list", "--json").stdout) == []
 
 
-def test_cli_products_and_doctor(cli_embedded, store, monkeypatch) -> None:
+def test_cli_products_and_doctor(
+    cli_embedded: Cli, store: AppleStoreFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = json.loads(cli_embedded("receipts", "products", "--json").stdout)
     assert rows == [
         {"credits": 100, "product_id": "ai.live.credits100"},
@@ -131,13 +136,15 @@ def test_cli_products_and_doctor(cli_embedded, store, monkeypatch) -> None:
     assert not app_store["ok"] and "LIVEAI_APPLE_PRODUCTS" in app_store["detail"]
 
 
-def test_cli_unconfigured_names_the_settings(cli_embedded) -> None:
+def test_cli_unconfigured_names_the_settings(cli_embedded: Cli) -> None:
     result = cli_embedded("receipts", "products")
     assert result.exit_code == 1
     assert "LIVEAI_APPLE_BUNDLE_ID, LIVEAI_APPLE_PRODUCTS missing" in result.stderr
 
 
-def test_cli_lookup_shows_the_verified_transaction(cli_embedded, store, monkeypatch) -> None:
+def test_cli_lookup_shows_the_verified_transaction(
+    cli_embedded: Cli, store: AppleStoreFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import (
         Encoding,

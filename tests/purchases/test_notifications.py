@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,11 @@ from liveai import ledger
 from liveai.clock import FixedClock
 from liveai.errors import AuthError, InvalidInput
 from liveai.models import Purchase, PurchaseState, StoreNotification, Transfer, User
-from liveai.purchases.notifications import list_notifications, process_notification
+from liveai.purchases.notifications import (
+    NotificationResult,
+    list_notifications,
+    process_notification,
+)
 from liveai.purchases.operations import redeem_signed_transaction
 from liveai.purchases.service import SKIPPED_REVOKED
 from liveai.users import create_user
@@ -47,12 +52,16 @@ def purchase(session: Session) -> Purchase:
     return row
 
 
-def notify(session, pki, clock, kind, uuid, **kw):
+def notify(
+    session: Session, pki: StorePki, clock: FixedClock, kind: str, uuid: str, **kw: Any
+) -> NotificationResult:
     body = notification_body(pki, kind, uuid=uuid, **kw)
     return process_notification(session, body, pki.config(), clock=clock)
 
 
-def test_refund_claws_back_once_however_often_apple_redelivers(session, clock, pki, buyer) -> None:
+def test_refund_claws_back_once_however_often_apple_redelivers(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     first = notify(session, pki, clock, "REFUND", "u-1")
     assert (first.outcome, first.duplicate) == ("clawed back 100", False)
     again = notify(session, pki, clock, "REFUND", "u-1")
@@ -64,7 +73,9 @@ def test_refund_claws_back_once_however_often_apple_redelivers(session, clock, p
     assert available(session, buyer) == 0
 
 
-def test_refund_of_spent_credits_never_goes_negative(session, clock, pki, buyer) -> None:
+def test_refund_of_spent_credits_never_goes_negative(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     ledger.consume(
         session, buyer.id, 70, key="spend-1", reference="task-1", reason="video", clock=clock
     )
@@ -75,7 +86,9 @@ def test_refund_of_spent_credits_never_goes_negative(session, clock, pki, buyer)
     assert clawback is not None and (clawback.amount, clawback.shortfall) == (30, 70)
 
 
-def test_refund_reversed_credits_again_once(session, clock, pki, buyer) -> None:
+def test_refund_reversed_credits_again_once(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     notify(session, pki, clock, "REFUND", "u-4")
     assert notify(session, pki, clock, "REFUND_REVERSED", "u-5").outcome == "credited again"
     assert notify(session, pki, clock, "REFUND_REVERSED", "u-5").duplicate
@@ -87,7 +100,9 @@ def test_refund_reversed_credits_again_once(session, clock, pki, buyer) -> None:
     assert available(session, buyer) == 0
 
 
-def test_consumption_request_without_consent_is_declined(session, clock, pki, buyer) -> None:
+def test_consumption_request_without_consent_is_declined(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     result = notify(
         session,
         pki,
@@ -102,7 +117,9 @@ def test_consumption_request_without_consent_is_declined(session, clock, pki, bu
     assert available(session, buyer) == 100
 
 
-def test_other_types_are_recorded_and_ignored(session, clock, pki, buyer) -> None:
+def test_other_types_are_recorded_and_ignored(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     for n, kind in enumerate(["ONE_TIME_CHARGE", "REFUND_DECLINED", "TEST"]):
         assert notify(session, pki, clock, kind, f"o-{n}", transaction_id=None).outcome.startswith(
             "ignored"
@@ -111,7 +128,9 @@ def test_other_types_are_recorded_and_ignored(session, clock, pki, buyer) -> Non
     assert available(session, buyer) == 100
 
 
-def test_refund_before_credit_leaves_a_tombstone(session, clock, pki) -> None:
+def test_refund_before_credit_leaves_a_tombstone(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     notify(session, pki, clock, "REFUND", "t-1", transaction_id="42")
     create_user(session, issuer="https://auth.example/oidc", subject="late")
     signed = pki.sign(transaction_payload("42"))
@@ -119,7 +138,9 @@ def test_refund_before_credit_leaves_a_tombstone(session, clock, pki) -> None:
     assert result.outcomes[0].status == SKIPPED_REVOKED and result.credited == 0
 
 
-def test_notification_for_another_bundle_or_app_is_refused(session, clock, pki) -> None:
+def test_notification_for_another_bundle_or_app_is_refused(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     body = notification_body(pki, "REFUND", uuid="b-1", bundleId="com.other")
     with pytest.raises(InvalidInput, match=r"bundle 'com\.other'"):
         process_notification(session, body, pki.config(), clock=clock)
@@ -129,21 +150,25 @@ def test_notification_for_another_bundle_or_app_is_refused(session, clock, pki) 
     assert session.scalar(select(func.count()).select_from(StoreNotification)) == 0
 
 
-def test_sandbox_notification_is_ignored_in_production(session, clock, pki, buyer) -> None:
+def test_sandbox_notification_is_ignored_in_production(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     body = notification_body(pki, "REFUND", uuid="s-1", environment="Sandbox")
     result = process_notification(session, body, pki.config(allow_sandbox=False), clock=clock)
     assert result.outcome == "ignored: Sandbox notification"
     assert available(session, buyer) == 100
 
 
-def test_bad_bodies_are_bad_input(session, clock, pki) -> None:
+def test_bad_bodies_are_bad_input(session: Session, clock: FixedClock, pki: StorePki) -> None:
     bodies = ["not json", "[]", '{"signedPayload": 5}', json.dumps({"signedPayload": "a.b"})]
     for body in bodies:
         with pytest.raises(InvalidInput):
             process_notification(session, body, pki.config(), clock=clock)
 
 
-def test_forged_notification_is_refused(session, clock, pki, buyer) -> None:
+def test_forged_notification_is_refused(
+    session: Session, clock: FixedClock, pki: StorePki, buyer: User
+) -> None:
     forger = StorePki()
     body = notification_body(forger, "REFUND", uuid="f-1")
     with pytest.raises(AuthError):

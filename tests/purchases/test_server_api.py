@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import jwt
@@ -39,7 +40,9 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def api(store: AppleStoreFake, http: httpx.Client, key: ec.EllipticCurvePrivateKey = KEY):
+def api(
+    store: AppleStoreFake, http: httpx.Client, key: ec.EllipticCurvePrivateKey = KEY
+) -> ServerApiClient:
     return ServerApiClient(
         http,
         base_url=store.api_url,
@@ -52,7 +55,9 @@ def api(store: AppleStoreFake, http: httpx.Client, key: ec.EllipticCurvePrivateK
     )
 
 
-def test_auth_token_carries_the_documented_claims(store, http) -> None:
+def test_auth_token_carries_the_documented_claims(
+    store: AppleStoreFake, http: httpx.Client
+) -> None:
     token = api(store, http).auth_token()
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "ES256", "kid": "KEY123", "typ": "JWT"}
@@ -66,18 +71,20 @@ def test_auth_token_carries_the_documented_claims(store, http) -> None:
     assert claims["bid"] == BUNDLE and claims["exp"] - claims["iat"] == 300
 
 
-def test_get_transaction_info(store, http) -> None:
+def test_get_transaction_info(store: AppleStoreFake, http: httpx.Client) -> None:
     store.transactions["77"] = "signed-jws"
     assert api(store, http).get_transaction_info("77") == "signed-jws"
     assert store.requests[0][1] == "/api/inApps/v1/transactions/77"
 
 
-def test_unknown_transaction_is_not_found(store, http) -> None:
+def test_unknown_transaction_is_not_found(store: AppleStoreFake, http: httpx.Client) -> None:
     with pytest.raises(NotFound, match="4040010"):
         api(store, http).get_transaction_info("404")
 
 
-def test_rate_limit_and_retryable_errors_are_retried(store, http) -> None:
+def test_rate_limit_and_retryable_errors_are_retried(
+    store: AppleStoreFake, http: httpx.Client
+) -> None:
     store.transactions["77"] = "signed-jws"
     store.fail("api", ("api", 4290000, 429))
     store.fail("api", ("api", 5000001, 500))
@@ -85,30 +92,32 @@ def test_rate_limit_and_retryable_errors_are_retried(store, http) -> None:
     assert store.calls("api") == 3
 
 
-def test_persistent_5xx_is_upstream(store, http) -> None:
+def test_persistent_5xx_is_upstream(store: AppleStoreFake, http: httpx.Client) -> None:
     store.fail("api", ("http", 503), times=3)
     with pytest.raises(UpstreamError, match="503"):
         api(store, http).get_transaction_info("77")
 
 
-def test_malformed_answer_is_retried(store, http) -> None:
+def test_malformed_answer_is_retried(store: AppleStoreFake, http: httpx.Client) -> None:
     store.transactions["77"] = "signed-jws"
     store.fail("api", "malformed")
     assert api(store, http).get_transaction_info("77") == "signed-jws"
 
 
-def test_a_token_from_another_key_is_refused(store, http) -> None:
+def test_a_token_from_another_key_is_refused(store: AppleStoreFake, http: httpx.Client) -> None:
     with pytest.raises(AuthError, match="401"):
         api(store, http, ec.generate_private_key(ec.SECP256R1())).get_transaction_info("77")
 
 
-def test_a_bad_transaction_id_is_refused_before_any_request(store, http) -> None:
+def test_a_bad_transaction_id_is_refused_before_any_request(
+    store: AppleStoreFake, http: httpx.Client
+) -> None:
     with pytest.raises(InvalidInput):
         api(store, http).get_transaction_info("../etc")
     assert store.requests == []
 
 
-def test_private_key_from_text_or_file(tmp_path) -> None:
+def test_private_key_from_text_or_file(tmp_path: Path) -> None:
     path = tmp_path / "AuthKey.p8"
     path.write_text(PEM)
     assert load_private_key(str(path)).public_key() == KEY.public_key()
@@ -117,7 +126,9 @@ def test_private_key_from_text_or_file(tmp_path) -> None:
         load_private_key("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
 
 
-def test_lookup_falls_back_to_the_sandbox_and_verifies(store, http, monkeypatch) -> None:
+def test_lookup_falls_back_to_the_sandbox_and_verifies(
+    store: AppleStoreFake, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pki = StorePki()
     sandbox = AppleStoreFake().start()
     try:
@@ -144,6 +155,6 @@ def test_lookup_falls_back_to_the_sandbox_and_verifies(store, http, monkeypatch)
         sandbox.stop()
 
 
-def test_lookup_without_api_settings_names_them(http) -> None:
+def test_lookup_without_api_settings_names_them(http: httpx.Client) -> None:
     with pytest.raises(ConfigError, match="LIVEAI_APPLE_API_KEY_ID"):
         lookup_transaction(load_settings(), StorePki().config(), "1", http=http, clock=SYSTEM_CLOCK)

@@ -43,7 +43,9 @@ def transfers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Transfer)) or 0
 
 
-def test_a_receipt_credits_each_transaction_once(session, clock, pki) -> None:
+def test_a_receipt_credits_each_transaction_once(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     ann = user(session, "ann")
     config = pki.config()
     first = redeem_receipt(session, "ann", receipt(in_app("1")), config, clock=clock)
@@ -66,13 +68,15 @@ def test_a_receipt_credits_each_transaction_once(session, clock, pki) -> None:
     )
 
 
-def test_quantity_multiplies_the_pack(session, clock, pki) -> None:
+def test_quantity_multiplies_the_pack(session: Session, clock: FixedClock, pki: StorePki) -> None:
     bo = user(session, "bo")
     redeem_receipt(session, "bo", receipt(in_app("9", quantity="3")), pki.config(), clock=clock)
     assert available(session, bo) == 300
 
 
-def test_transaction_of_another_user_is_refused_and_nothing_changes(session, clock, pki) -> None:
+def test_transaction_of_another_user_is_refused_and_nothing_changes(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     user(session, "ann")
     cy = user(session, "cy")
     redeem_receipt(session, "ann", receipt(in_app("1")), pki.config(), clock=clock)
@@ -82,7 +86,9 @@ def test_transaction_of_another_user_is_refused_and_nothing_changes(session, clo
     assert transfers(session) == 1
 
 
-def test_unknown_product_is_refused_with_no_ledger_change(session, clock, pki) -> None:
+def test_unknown_product_is_refused_with_no_ledger_change(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     dee = user(session, "dee")
     with pytest.raises(InvalidInput, match=r"unknown App Store product 'ai\.live\.gold'"):
         redeem_receipt(
@@ -96,7 +102,9 @@ def test_unknown_product_is_refused_with_no_ledger_change(session, clock, pki) -
     assert session.scalar(select(func.count()).select_from(Purchase)) == 0
 
 
-def test_wrong_bundle_and_sandbox_receipts_are_refused(session, clock, pki) -> None:
+def test_wrong_bundle_and_sandbox_receipts_are_refused(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     user(session, "eve")
     wrong = VerifiedReceipt("Production", receipt_body([in_app("6")], bundle_id="com.x"))
     with pytest.raises(InvalidInput, match=r"bundle 'com\.x'"):
@@ -107,7 +115,9 @@ def test_wrong_bundle_and_sandbox_receipts_are_refused(session, clock, pki) -> N
     assert redeem_receipt(session, "eve", sandbox, pki.config(), clock=clock).credited == 100
 
 
-def test_cancelled_transactions_are_not_credited(session, clock, pki) -> None:
+def test_cancelled_transactions_are_not_credited(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     fay = user(session, "fay")
     result = redeem_receipt(
         session, "fay", receipt(in_app("8", cancellation_date_ms="1")), pki.config(), clock=clock
@@ -116,7 +126,9 @@ def test_cancelled_transactions_are_not_credited(session, clock, pki) -> None:
     assert available(session, fay) == 0
 
 
-def test_signed_transaction_credits_once(session, clock, pki) -> None:
+def test_signed_transaction_credits_once(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     gus = user(session, "gus")
     signed = pki.sign(transaction_payload("11", quantity=2))
     assert (
@@ -130,7 +142,7 @@ def test_signed_transaction_credits_once(session, clock, pki) -> None:
 
 
 def test_signed_transaction_with_another_users_account_token_is_refused(
-    session, clock, pki
+    session: Session, clock: FixedClock, pki: StorePki
 ) -> None:
     hal = user(session, "hal")
     ivy = user(session, "ivy")
@@ -143,7 +155,9 @@ def test_signed_transaction_with_another_users_account_token_is_refused(
     )
 
 
-def test_revoked_signed_transaction_is_not_credited(session, clock, pki) -> None:
+def test_revoked_signed_transaction_is_not_credited(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     jo = user(session, "jo")
     signed = pki.sign(transaction_payload("13", revocationDate=1764300002000, revocationReason=0))
     result = redeem_signed_transaction(session, "jo", signed, pki.config(), clock=clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -68,7 +69,7 @@ class _Paused:
 
 @pytest.mark.postgres
 def test_a_sweep_does_not_report_what_a_concurrent_sweep_is_deleting(
-    postgres_url: str, tmp_path
+    postgres_url: str, tmp_path: Path
 ) -> None:
     database = Database(make_engine(postgres_url))
     local = LocalStorage(tmp_path / "storage")

@@ -32,6 +32,7 @@ from liveai.privacy.steps import confirm_step
 from liveai.retention import records
 from liveai.retention.records import RETIRED, sweep_records
 from liveai.storage import LocalStorage
+from tests.conftest import Cli
 from tests.privacy.helpers import seed_user
 
 ERASED_AT = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -206,7 +207,7 @@ def test_every_legal_retention_the_policy_states_is_one_the_sweep_ends() -> None
     assert tables == {*records.ENDED_TABLES, "ledger_accounts"}
 
 
-def test_cli_retention_records(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_retention_records(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     facts = tmp_path / "facts.toml"
     facts.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     assert load_facts(facts, DEFAULT_INVENTORY).retention.accounting_years == 10

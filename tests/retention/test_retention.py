@@ -21,6 +21,7 @@ from liveai.retention.nginx_logs import logrotate_config, newest_entry, sweep_lo
 from liveai.retention.uploads import sweep_uploads
 from liveai.storage import DeleteReport, LocalStorage, Storage, result_key, upload_key
 from liveai.users import create_user
+from tests.conftest import Cli
 from tests.fakes.s3 import S3Env
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -250,7 +251,9 @@ def test_logrotate_config_follows_the_setting() -> None:
     assert "rotate 7" in logrotate_config(days=7)
 
 
-def test_cli_sweep_status_and_logs(cli, db_url: str, tmp_path: Path, isolated_env: Path) -> None:
+def test_cli_sweep_status_and_logs(
+    cli: Cli, db_url: str, tmp_path: Path, isolated_env: Path
+) -> None:
     database = Database(__import__("liveai.db", fromlist=["make_engine"]).make_engine(db_url))
     storage = LocalStorage(isolated_env / "storage")
     _seed(database, storage, due=2, later=1, finished_at=NOW - timedelta(days=3))

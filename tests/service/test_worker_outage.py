@@ -70,7 +70,9 @@ def _states(cluster: Cluster) -> list[str]:
     return sorted(state for (state,) in _query(cluster, "SELECT state FROM tasks"))
 
 
-def test_a_worker_rides_out_an_outage_and_finishes_every_task_once(outage_rig) -> None:
+def test_a_worker_rides_out_an_outage_and_finishes_every_task_once(
+    outage_rig: tuple[Cluster, FakeKling, Cli],
+) -> None:
     cluster, kling, cli = outage_rig
     ids = _queue(cli, 3)
     with start("worker", "--idle", "0.2", "--concurrency", "2") as worker:
@@ -93,7 +95,9 @@ def test_a_worker_rides_out_an_outage_and_finishes_every_task_once(outage_rig) -
     assert _query(cluster, "SELECT count(*) FROM tasks WHERE lease_owner IS NOT NULL") == [(0,)]
 
 
-def test_a_worker_gives_up_after_the_setting_and_exits_1(outage_rig, monkeypatch) -> None:
+def test_a_worker_gives_up_after_the_setting_and_exits_1(
+    outage_rig: tuple[Cluster, FakeKling, Cli], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cluster, _, cli = outage_rig
     _queue(cli, 1)
     monkeypatch.setenv("LIVEAI_WORKER_DB_GIVE_UP_S", "3")
@@ -105,7 +109,9 @@ def test_a_worker_gives_up_after_the_setting_and_exits_1(outage_rig, monkeypatch
     assert "error: worker gave up: lost the database" in err and "Traceback" not in err
 
 
-def test_generate_says_in_one_line_that_it_lost_the_database(outage_rig) -> None:
+def test_generate_says_in_one_line_that_it_lost_the_database(
+    outage_rig: tuple[Cluster, FakeKling, Cli],
+) -> None:
     cluster, kling, _ = outage_rig
     kling.polls_to_finish = 1000
     with start("generate", "--sample", "--user", "ops", "--out", "/tmp") as generate:

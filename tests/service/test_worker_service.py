@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from liveai.generation.worker import Limits
 from liveai.models import Task, TaskState
 from liveai.storage import LocalStorage
 from liveai.users import create_user
+from tests.conftest import Cli
+from tests.fakes.kling import FakeKling
 from tests.fakes.video_provider import serve
 from tests.generation.helpers import (
     give_generation_consents,
@@ -58,7 +61,7 @@ def test_a_runner_id_names_host_pid_and_start_and_only_a_gone_process_is_gone() 
     assert not is_gone(f"{host}:{_dead_pid()}:1234:ab12cd")
 
 
-def _queue(cli, tmp_path: Path, count: int = 1) -> list[str]:
+def _queue(cli: Cli, tmp_path: Path, count: int = 1) -> list[str]:
     image = tmp_path / "p.jpg"
     image.write_bytes(photo())
     ids = []
@@ -83,7 +86,7 @@ def _lease(db_url: str, task_id: str, owner: str, minutes: int = 2) -> datetime:
 
 
 @pytest.fixture
-def ops_user(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def ops_user(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVEAI_RENDER_MAX_SIDE", "96")
     monkeypatch.setenv("LIVEAI_PROVIDER_ORDER", "local")
     assert cli("users", "create", "--issuer", "https://t", "--sub", "ops").exit_code == 0
@@ -95,7 +98,7 @@ def ops_user(cli, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("ops_user")
 def test_resume_takes_over_a_gone_runners_task_and_leaves_a_live_ones(
-    cli, db_url: str, tmp_path: Path
+    cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
     gone_task, live_task = _queue(cli, tmp_path, 2)
     host, _, started, thread, nonce = runner_id().split(":")
@@ -124,7 +127,7 @@ def test_resume_takes_over_a_gone_runners_task_and_leaves_a_live_ones(
 
 @pytest.mark.usefixtures("ops_user")
 def test_cancel_of_a_gone_runners_task_takes_effect_at_once(
-    cli, db_url: str, tmp_path: Path
+    cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
     (task_id,) = _queue(cli, tmp_path)
     host, _, started, thread, nonce = runner_id().split(":")
@@ -137,7 +140,7 @@ def test_cancel_of_a_gone_runners_task_takes_effect_at_once(
 
 @pytest.mark.usefixtures("ops_user")
 def test_resume_wait_finishes_a_task_once_its_lease_lapses(
-    cli, db_url: str, tmp_path: Path
+    cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
     (task_id,) = _queue(cli, tmp_path)
     _lease(db_url, task_id, "other-host:1:1:1:abcdef", minutes=0)  # lapses right away
@@ -232,10 +235,11 @@ def test_max_tasks_drains_after_that_many_claims(database: Database, tmp_path: P
 
 
 @pytest.fixture
-def kling_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def kling_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[FakeKling, str, str]]:
     """The embedded database, Kling's fake as the only provider (a task takes a few polls),
     and one queued task; yields the env, the fake and the database URL."""
-    from tests.fakes.kling import FakeKling
     from tests.providers.helpers import KLING_AK, KLING_SK
 
     with FakeKling(access_keys={KLING_AK: KLING_SK}) as kling:
@@ -276,7 +280,9 @@ def _submitted(url: str, task_id: str) -> bool:
     return _state(url, task_id)[0] in ("submitted", "running")
 
 
-def test_sigterm_drains_a_worker_the_running_task_finishes_and_it_exits_0(kling_env) -> None:
+def test_sigterm_drains_a_worker_the_running_task_finishes_and_it_exits_0(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     kling, url, task_id = kling_env
     with start("worker", "--concurrency", "2", "--idle", "0.2") as worker:
         wait_for(lambda: _submitted(url, task_id), "the task to reach Kling")
@@ -289,7 +295,9 @@ def test_sigterm_drains_a_worker_the_running_task_finishes_and_it_exits_0(kling_
         assert len(kling.requests_to("/v1/videos/image2video", "POST")) == 1
 
 
-def test_sigterm_with_no_grace_hands_the_task_back_with_its_hold(kling_env) -> None:
+def test_sigterm_with_no_grace_hands_the_task_back_with_its_hold(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     kling, url, task_id = kling_env
     kling.polls_to_finish = 1000  # it would never finish in time
     with start("worker", "--grace", "0", "--idle", "0.2") as worker:
@@ -303,7 +311,9 @@ def test_sigterm_with_no_grace_hands_the_task_back_with_its_hold(kling_env) -> N
         assert _pending_holds(url) == 1  # the hold stays for whoever finishes it
 
 
-def test_a_second_signal_stops_at_once_and_still_releases_the_lease(kling_env) -> None:
+def test_a_second_signal_stops_at_once_and_still_releases_the_lease(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     kling, url, task_id = kling_env
     kling.polls_to_finish = 1000
     with start("worker", "--grace", "600", "--idle", "0.2") as worker:
@@ -317,7 +327,9 @@ def test_a_second_signal_stops_at_once_and_still_releases_the_lease(kling_env) -
         assert _state(url, task_id)[1] is None and _pending_holds(url) == 1
 
 
-def test_generate_stopped_by_sigint_says_what_it_left_and_exits_130(kling_env) -> None:
+def test_generate_stopped_by_sigint_says_what_it_left_and_exits_130(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     kling, url, queued_id = kling_env
     kling.polls_to_finish = 1000
     with start("generate", "--sample", "--out", os.environ["LIVEAI_HOME"] + "/out") as generate:
@@ -336,7 +348,9 @@ def test_generate_stopped_by_sigint_says_what_it_left_and_exits_130(kling_env) -
         assert f"`liveai tasks cancel {task_id}` releases them" in err and "Traceback" not in err
 
 
-def test_worker_logs_json_lines_with_ids_and_no_personal_data(kling_env) -> None:
+def test_worker_logs_json_lines_with_ids_and_no_personal_data(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     _, _, task_id = kling_env
     with start("--log-format", "json", "worker", "--once") as worker:
         code, _, err = worker.finish()
@@ -395,7 +409,9 @@ def test_metrics_are_served_in_the_prometheus_format(database: Database, tmp_pat
     assert "liveai_failovers_total" in scraped or "liveai_failovers" in scraped
 
 
-def test_text_logs_and_quiet(cli_embedded, tmp_path: Path, monkeypatch) -> None:
+def test_text_logs_and_quiet(
+    cli_embedded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVEAI_RENDER_MAX_SIDE", "96")
     assert cli_embedded("generate", "--sample", "--no-wait").exit_code == 0
     worked = cli_embedded("worker", "--once")
@@ -409,7 +425,7 @@ def test_text_logs_and_quiet(cli_embedded, tmp_path: Path, monkeypatch) -> None:
 
 
 def test_progress_shows_on_a_terminal_counting_refusals_apart_and_not_under_quiet(
-    monkeypatch,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import io
 
@@ -473,7 +489,9 @@ def test_the_render_pipeline_stops_its_drawing_thread_when_the_consumer_stops() 
     assert len(drawn) < 100  # it stopped drawing, instead of drawing every frame
 
 
-def test_resume_right_after_kill_9_takes_the_task_over_at_once(kling_env) -> None:
+def test_resume_right_after_kill_9_takes_the_task_over_at_once(
+    kling_env: tuple[FakeKling, str, str],
+) -> None:
     kling, url, queued_id = kling_env
     with start("generate", "--sample", "--out", os.environ["LIVEAI_HOME"] + "/out") as generate:
         wait_for(lambda: len(rows(url, "SELECT id FROM tasks")) == 2, "the second task")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from liveai.db import Database
 from liveai.storage import LocalStorage, result_key, upload_key, user_prefix
 from liveai.storage.base import TMP_PREFIX
 from liveai.storage.s3 import S3Storage
@@ -182,7 +183,7 @@ def test_cli_ls_versions_shows_partial_writes(cli_embedded: Cli, isolated_env: P
 
 
 def test_the_upload_sweep_removes_every_version_and_abandoned_writes(
-    database, versioned: S3Storage, tmp_path: Path
+    database: Database, versioned: S3Storage, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     from liveai.models import Upload
     from liveai.retention.uploads import sweep_uploads
