@@ -148,10 +148,10 @@ def run_readme(update: bool = False) -> list[tuple[str, str, str]]:
         i = 0
         while i < len(lines):
             out.append(lines[i])
-            block = starts.get(i + 1)
-            if block is not None and block.start in rewritten:
-                out.extend(rewritten[block.start])
-                i = block.end
+            opened = starts.get(i + 1)
+            if opened is not None and opened.start in rewritten:
+                out.extend(rewritten[opened.start])
+                i = opened.end
                 continue
             i += 1
         README.write_text("\n".join(out) + "\n")

@@ -26,7 +26,7 @@ SERVICES_ID = "ai.live.web"
 class Key:
     kid: str
     alg: str
-    private: Any
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
     @property
     def public_pem(self) -> bytes:
@@ -44,8 +44,11 @@ class Key:
 
     def jwk(self, *, with_alg: bool = False) -> dict[str, Any]:
         public = self.private.public_key()
-        algorithm = RSAAlgorithm if self.alg.startswith("RS") else ECAlgorithm
-        data: dict[str, Any] = dict(algorithm.to_jwk(public, as_dict=True))
+        data = (
+            RSAAlgorithm.to_jwk(public, as_dict=True)
+            if isinstance(public, rsa.RSAPublicKey)
+            else ECAlgorithm.to_jwk(public, as_dict=True)
+        )
         data["kid"] = self.kid
         if with_alg:
             data.update(alg=self.alg, use="sig")

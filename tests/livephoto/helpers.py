@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image
@@ -49,7 +50,7 @@ def make_video(
 
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), "w", format=container, options=options) as output:
-        stream = output.add_stream(codec, rate=30)
+        stream = cast(av.VideoStream, output.add_stream(codec, rate=30))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx265":
             stream.options = {"x265-params": "log-level=error"}

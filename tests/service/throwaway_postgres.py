@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import pytest
 
@@ -59,7 +60,7 @@ class Cluster:
         self._ctl("-m", "fast", "stop")
 
 
-def _skip(reason: str) -> None:
+def _skip(reason: str) -> NoReturn:
     if REQUIRED:
         pytest.fail(f"no throwaway PostgreSQL cluster: {reason}")
     pytest.skip(f"no throwaway PostgreSQL cluster: {reason}")
