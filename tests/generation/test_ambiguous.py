@@ -30,7 +30,9 @@ def fakes() -> Iterator[dict[str, Any]]:
         yield running
 
 
-def _rig(database: Database, tmp_path: Path, client: httpx.Client, fakes: dict, order: str) -> Rig:
+def _rig(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any], order: str
+) -> Rig:
     settings = rig_settings(
         tmp_path,
         **{**fake_settings(fakes), "provider_order": order, "provider_http_timeout_s": 1.0},
@@ -56,7 +58,7 @@ def client() -> Iterator[httpx.Client]:
 
 
 def test_a_kling_submit_that_timed_out_is_found_and_collected_not_failed_over(
-    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
 ) -> None:
     rig = _rig(database, tmp_path, client, fakes, "kling,wan")
     fakes["kling"].inject("late", "submit")
@@ -81,7 +83,7 @@ class _DiesAfterSubmit:
 
 
 def test_a_runner_killed_mid_submit_leaves_a_kling_task_the_resume_collects(
-    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
 ) -> None:
     rig = _rig(database, tmp_path, client, fakes, "kling")
     task = rig.create(rig.user())
@@ -96,7 +98,7 @@ def test_a_runner_killed_mid_submit_leaves_a_kling_task_the_resume_collects(
 
 
 def test_a_wan_submit_that_timed_out_is_not_failed_over_and_is_recorded(
-    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any]
 ) -> None:
     rig = _rig(database, tmp_path, client, fakes, "wan,kling")
     fakes["wan"].inject("late", "submit")

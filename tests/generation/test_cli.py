@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import Result
 
 from tests.conftest import Cli
 from tests.generation.helpers import photo
@@ -16,8 +18,8 @@ def small_renders(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVEAI_RENDER_MAX_SIDE", "96")
 
 
-def _json(result: object) -> object:
-    return json.loads(result.stdout)  # type: ignore[attr-defined]
+def _json(result: Result) -> Any:
+    return json.loads(result.stdout)
 
 
 def test_generate_the_sample_on_a_fresh_machine(cli_embedded: Cli, tmp_path: Path) -> None:

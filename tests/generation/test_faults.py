@@ -17,7 +17,7 @@ from tests.generation.helpers import START, Rig, providers_for, rig_settings
 
 
 @pytest.fixture
-def rig(database: Database, tmp_path: Path) -> Iterator[tuple[Rig, FakeServer]]:
+def rigged(database: Database, tmp_path: Path) -> Iterator[tuple[Rig, FakeServer]]:
     with serve(polls_to_finish=1) as fake, httpx.Client(timeout=0.5) as client:
         yield (
             Rig(
@@ -33,9 +33,9 @@ def rig(database: Database, tmp_path: Path) -> Iterator[tuple[Rig, FakeServer]]:
 
 
 def test_a_result_that_keeps_failing_to_download_fails_the_task_with_the_error(
-    rig: tuple[Rig, FakeServer],
+    rigged: tuple[Rig, FakeServer],
 ) -> None:
-    rig, fake = rig
+    rig, fake = rigged
     fake.state.fail_next("download", "500", times=10)
     user = rig.user(100)
     done = rig.lifecycle().run(rig.create(user).id)
@@ -45,8 +45,10 @@ def test_a_result_that_keeps_failing_to_download_fails_the_task_with_the_error(
     assert rig.balance(user).available == 100 and rig.reconciled()
 
 
-def test_a_download_that_fails_within_the_bound_still_succeeds(rig: tuple[Rig, FakeServer]) -> None:
-    rig, fake = rig
+def test_a_download_that_fails_within_the_bound_still_succeeds(
+    rigged: tuple[Rig, FakeServer],
+) -> None:
+    rig, fake = rigged
     fake.state.fail_next("download", "timeout", times=2)
     done = rig.lifecycle().run(rig.create(rig.user()).id)
     assert done.state is TaskState.SUCCEEDED and fake.state.calls["download"] == 3

@@ -76,7 +76,9 @@ def _events(rig: Rig, task_id: uuid.UUID) -> list[str]:
         ]
 
 
-def test_a_task_runs_to_a_stored_video_and_is_charged_once(rig_both: Rig, fakes: tuple) -> None:
+def test_a_task_runs_to_a_stored_video_and_is_charged_once(
+    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     rig = rig_both
     user = rig.user(100)
     task = rig.create(user, prompt="waves", duration_s=5)
@@ -93,7 +95,8 @@ def test_a_task_runs_to_a_stored_video_and_is_charged_once(rig_both: Rig, fakes:
     assert fakes[0].state.started[str(task.id)] == 1
     with rig.database.transaction() as session:
         upload = session.get(Upload, done.upload_id)
-        assert upload is not None and upload.delete_after == done.finished_at + timedelta(days=30)
+        assert upload is not None and done.finished_at is not None
+        assert upload.delete_after == done.finished_at + timedelta(days=30)
         transfers = transfers_of(session, task.id)
         assert [(t.provider, t.items, t.transport) for t in transfers] == [
             ("a", ["image", "prompt"], "base64")
@@ -138,7 +141,7 @@ def test_only_untold_finished_tasks_are_owed_a_notice(rig: Rig) -> None:
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "malformed", "429", "401", "402"])
 def test_a_submit_failure_fails_over_to_the_next_provider(
-    rig: Rig, fakes: tuple, fault: str
+    rig: Rig, fakes: tuple[FakeServer, FakeServer], fault: str
 ) -> None:
     fakes[0].state.fail_next("submit", fault)
     task = rig.create(rig.user())
@@ -150,7 +153,7 @@ def test_a_submit_failure_fails_over_to_the_next_provider(
 
 
 def test_moderation_fails_the_task_without_failover_and_refunds(
-    rig_both: Rig, fakes: tuple
+    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
 ) -> None:
     rig = rig_both
     a, b = fakes
@@ -165,7 +168,9 @@ def test_moderation_fails_the_task_without_failover_and_refunds(
     assert rig.reconciled()
 
 
-def test_every_provider_failing_fails_the_task_and_refunds(rig: Rig, fakes: tuple) -> None:
+def test_every_provider_failing_fails_the_task_and_refunds(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     for fake in fakes:
         fake.state.fail_next("submit", "500")
     user = rig.user(100)
@@ -175,7 +180,9 @@ def test_every_provider_failing_fails_the_task_and_refunds(rig: Rig, fakes: tupl
 
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "malformed", "429"])
-def test_transient_poll_and_download_faults_are_retried(rig: Rig, fakes: tuple, fault: str) -> None:
+def test_transient_poll_and_download_faults_are_retried(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer], fault: str
+) -> None:
     fakes[0].state.fail_next("poll", fault, times=2)
     download_fault = "500" if fault == "malformed" else fault  # a 200 of junk is no retry
     fakes[0].state.fail_next("download", download_fault)
@@ -184,7 +191,9 @@ def test_transient_poll_and_download_faults_are_retried(rig: Rig, fakes: tuple, 
     assert fakes[0].state.calls["download"] == 2
 
 
-def test_the_provider_failing_the_job_refunds(rig: Rig, fakes: tuple) -> None:
+def test_the_provider_failing_the_job_refunds(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     fakes[0].state.fail_next("poll", "fail")
     user = rig.user(100)
     done = rig.lifecycle().run(rig.create(user).id)
@@ -197,7 +206,9 @@ def test_the_provider_failing_the_job_refunds(rig: Rig, fakes: tuple) -> None:
     assert rig.reconciled()
 
 
-def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: tuple) -> None:
+def test_a_malformed_video_fails_the_task_and_stores_nothing(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     fakes[0].state.fail_next("download", "garbage")
     user = rig.user(100)
     done = rig.lifecycle().run(rig.create(user).id)
@@ -207,7 +218,7 @@ def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: tu
 
 
 def test_a_result_redirected_elsewhere_is_not_fetched_and_fails_the_task(
-    rig: Rig, fakes: tuple
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
 ) -> None:
     fakes[0].state.redirect_to = f"{fakes[1].url}/v1/videos/job-1.mp4"
     fakes[0].state.fail_next("download", "redirect")
@@ -219,13 +230,17 @@ def test_a_result_redirected_elsewhere_is_not_fetched_and_fails_the_task(
     assert rig.balance(user).available == 100
 
 
-def test_a_non_retryable_poll_error_fails_the_task(rig: Rig, fakes: tuple) -> None:
+def test_a_non_retryable_poll_error_fails_the_task(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     fakes[0].state.fail_next("poll", "401")
     done = rig.lifecycle().run(rig.create(rig.user()).id)
     assert done.state is TaskState.FAILED and done.error_code == "http_401"
 
 
-def test_polling_backs_off_and_times_out(rig: Rig, fakes: tuple, tmp_path: Path) -> None:
+def test_polling_backs_off_and_times_out(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer], tmp_path: Path
+) -> None:
     fakes[0].state.polls_to_finish = 10**6
     rig.settings = rig_settings(tmp_path, provider_order="a,b", generation_poll_timeout_s=60)
     delays: list[float] = []
@@ -242,7 +257,9 @@ def test_polling_backs_off_and_times_out(rig: Rig, fakes: tuple, tmp_path: Path)
     assert rig.balance(user).available == 100
 
 
-def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: tuple) -> None:
+def test_a_cancel_request_stops_the_task_upstream_and_refunds(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     fakes[0].state.polls_to_finish = 10**6
     user = rig.user(100)
     task = rig.create(user)
@@ -263,7 +280,7 @@ def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: t
 
 @pytest.mark.parametrize(("cancel_at_sleep", "polls"), [(1, 1), (2, 4)])
 def test_a_cancel_is_seen_by_the_next_write_or_after_two_seconds_of_waiting(
-    rig: Rig, fakes: tuple, tmp_path: Path, cancel_at_sleep: int, polls: int
+    rig: Rig, fakes: tuple[FakeServer, FakeServer], tmp_path: Path, cancel_at_sleep: int, polls: int
 ) -> None:
     """Polled every 0.5 s, the row is not read every round: a cancel asked for before the
     first poll is read back by the write that marks the task running; one asked for later
@@ -288,7 +305,7 @@ def test_a_cancel_is_seen_by_the_next_write_or_after_two_seconds_of_waiting(
 
 
 def test_a_fresh_submit_is_first_polled_one_wait_later_a_resumed_one_at_once(
-    rig: Rig, fakes: tuple
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
 ) -> None:
     sleeps: list[float] = []
 
@@ -311,7 +328,9 @@ def test_a_fresh_submit_is_first_polled_one_wait_later_a_resumed_one_at_once(
     assert fakes[0].state.calls["poll"] == 4
 
 
-def test_time_spent_polling_comes_off_the_next_wait(rig: Rig, fakes: tuple) -> None:
+def test_time_spent_polling_comes_off_the_next_wait(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     """The provider is polled at its pace, not at its pace plus our own processing time."""
     sleeps: list[float] = []
 
@@ -328,7 +347,7 @@ def test_time_spent_polling_comes_off_the_next_wait(rig: Rig, fakes: tuple) -> N
 
 
 def test_a_queued_task_cancelled_before_it_runs_never_reaches_a_provider(
-    rig: Rig, fakes: tuple
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
 ) -> None:
     user = rig.user(100)
     task = rig.create(user)
@@ -367,13 +386,15 @@ STAGES = ["claimed", "submitting", "submitted", "polling", "downloading", "stori
 
 
 @pytest.mark.parametrize("stage", ["submitted", "storing"])
-def test_crash_and_resume_on_each_backend(rig_both: Rig, fakes: tuple, stage: str) -> None:
+def test_crash_and_resume_on_each_backend(
+    rig_both: Rig, fakes: tuple[FakeServer, FakeServer], stage: str
+) -> None:
     test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(rig_both, fakes, stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(
-    rig: Rig, fakes: tuple, stage: str
+    rig: Rig, fakes: tuple[FakeServer, FakeServer], stage: str
 ) -> None:
     user = rig.user(100)
     task = rig.create(user, prompt="resume me")
@@ -396,7 +417,9 @@ def test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(
     assert rig.reconciled()
 
 
-def test_a_finished_task_run_again_changes_nothing(rig: Rig, fakes: tuple) -> None:
+def test_a_finished_task_run_again_changes_nothing(
+    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+) -> None:
     user = rig.user(100)
     task = rig.create(user)
     rig.lifecycle().run(task.id)
@@ -406,7 +429,7 @@ def test_a_finished_task_run_again_changes_nothing(rig: Rig, fakes: tuple) -> No
 
 
 def test_a_never_resumed_task_gets_its_credits_back_when_the_hold_expires(
-    rig_both: Rig, fakes: tuple
+    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
 ) -> None:
     rig = rig_both
     user = rig.user(100)
@@ -424,7 +447,7 @@ def test_a_never_resumed_task_gets_its_credits_back_when_the_hold_expires(
 
 
 def test_a_hold_that_expires_while_polling_fails_the_task_unpaid(
-    rig_both: Rig, fakes: tuple, tmp_path: Path
+    rig_both: Rig, fakes: tuple[FakeServer, FakeServer], tmp_path: Path
 ) -> None:
     """The video arrives but the hold cannot be posted any more: the task fails, its
     objects go, the credits stay with the user, and the audit log says failed, only."""

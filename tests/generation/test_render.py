@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any, cast
 
 import av
 import pytest
@@ -27,7 +28,7 @@ from tests.generation.helpers import photo, rig_settings
 
 
 def _probe(video: bytes) -> tuple[str, int, int, int, float]:
-    with av.open(io.BytesIO(video)) as container:
+    with av.open(io.BytesIO(video), mode="r") as container:
         stream = container.streams.video[0]
         count = sum(1 for _ in container.decode(stream))
         return (
@@ -77,8 +78,8 @@ def test_a_zoom_in_ends_closer_than_it_starts() -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     video = render_mp4(buffer.getvalue(), Motion.ZOOM_IN, 1, max_side=100)
-    with av.open(io.BytesIO(video)) as container:
-        frames = [f.to_image().convert("L") for f in container.decode(video=0)]
+    with av.open(io.BytesIO(video), mode="r") as container:
+        frames = [f.to_image().convert("L") for f in container.decode(video=0)]  # type: ignore[no-untyped-call]
 
     def dark(frame: Image.Image) -> int:
         return sum(frame.point(lambda v: 255 if v < 100 else 0).histogram()[255:])
@@ -93,11 +94,13 @@ def test_a_rolled_frame_shows_nothing_from_outside_the_photo() -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), colour).save(buffer, format="PNG")
     video = render_mp4(buffer.getvalue(), Motion.ORBIT_LEFT, 1, max_side=160)
-    with av.open(io.BytesIO(video)) as container:
+    with av.open(io.BytesIO(video), mode="r") as container:
         for frame in container.decode(video=0):
-            image = frame.to_image()
+            image = frame.to_image()  # type: ignore[no-untyped-call]
             flat = Image.new("RGB", image.size, colour)
-            assert all(high < 12 for _, high in ImageChops.difference(image, flat).getextrema())
+            extrema = ImageChops.difference(image, flat).getextrema()
+            bands = cast(tuple[tuple[int, int], ...], extrema)
+            assert all(high < 12 for _, high in bands)
 
 
 def test_output_sizes_are_even_and_keep_the_aspect() -> None:
@@ -133,7 +136,7 @@ def _thirds(keyframe_every: int) -> bytes:
 @pytest.mark.parametrize("keyframe_every", [10, 250])
 def test_a_poster_is_the_middle_frame(keyframe_every: int) -> None:
     poster = Image.open(io.BytesIO(poster_jpeg(_thirds(keyframe_every)))).convert("RGB")
-    red, green, blue = poster.getpixel((32, 24))
+    red, green, blue = cast(tuple[int, int, int], poster.getpixel((32, 24)))
     assert green > 150 and red < 80 and blue < 80
 
 
@@ -164,7 +167,11 @@ def test_provider_resolution(tmp_path: Path) -> None:
     settings = rig_settings(tmp_path)  # order kling,ark,wan,fal
     local = LocalProvider(tmp_path, max_side=64)
     assert candidates({"local": local}, settings) == ["local"]
-    remote = {"wan": _Remote("wan"), "fal": _Remote("fal", "overseas"), "local": local}
+    remote: dict[str, Any] = {
+        "wan": _Remote("wan"),
+        "fal": _Remote("fal", "overseas"),
+        "local": local,
+    }
     assert candidates(remote, settings) == ["wan"]  # overseas only when allowed
     allowed = rig_settings(tmp_path, allow_overseas=True)
     assert candidates(remote, allowed) == ["wan", "fal"]

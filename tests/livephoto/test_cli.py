@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
 from PIL import Image
+from typer.testing import Result
 
 from liveai.livephoto import make_pair
 from liveai.livephoto.movread import CONTENT_ID_KEY, read_movie
@@ -18,8 +20,8 @@ from tests.livephoto.helpers import make_photo, make_video
 CID = "7A1C2E4B-0D3F-4A5B-8C6D-9E0F1A2B3C4D"
 
 
-def _json(result: object) -> object:
-    return json.loads(result.stdout)  # type: ignore[attr-defined]
+def _json(result: Result) -> Any:
+    return json.loads(result.stdout)
 
 
 def test_make_then_inspect_a_pair(cli_embedded: Cli, tmp_path: Path) -> None:
@@ -75,7 +77,8 @@ def _reasons(cli: Cli, *paths: Path) -> list[str]:
     assert result.exit_code == 1, result.stdout + result.stderr
     (verdict,) = _json(result)["pairs"]
     assert verdict["pairs"] is False
-    return verdict["reasons"]
+    reasons: list[str] = verdict["reasons"]
+    return reasons
 
 
 def test_inspect_names_identifiers_that_differ(cli_embedded: Cli, tmp_path: Path) -> None:

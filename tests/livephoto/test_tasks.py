@@ -6,10 +6,12 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
+from typer.testing import Result
 
 from liveai.clock import FixedClock
 from liveai.db import Database, make_engine
@@ -66,7 +68,7 @@ def test_without_the_photo_the_first_frame_is_the_still(rig: Rig, tmp_path: Path
     task = rig.create(rig.user(), duration_s=5)
     done = rig.lifecycle().run(task.id)
     with rig.database.transaction() as session:
-        upload = session.get(Upload, done.upload_id)
+        upload = session.get_one(Upload, done.upload_id)
         rig.storage.delete(upload.storage_key)
         pair = pair_from_task(session, rig.storage, done, tmp_path / "lp")
     video = read_movie(pair.video).video()
@@ -74,8 +76,8 @@ def test_without_the_photo_the_first_frame_is_the_still(rig: Rig, tmp_path: Path
     assert inspect([pair.still, pair.video]).ok
 
 
-def _json(result: object) -> object:
-    return json.loads(result.stdout)  # type: ignore[attr-defined]
+def _json(result: Result) -> Any:
+    return json.loads(result.stdout)
 
 
 def test_generate_sample_live_photo_on_a_fresh_machine(cli_embedded: Cli, tmp_path: Path) -> None:

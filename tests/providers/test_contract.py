@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from liveai.errors import (
     ProviderAuthError,
     ProviderBalanceExhausted,
+    ProviderError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
@@ -19,9 +21,8 @@ from liveai.errors import (
 from liveai.providers.ark import ArkProvider
 from liveai.providers.base import ProviderState
 from liveai.providers.fal import FalProvider
-from liveai.providers.http import CallPolicy
+from liveai.providers.http import CallPolicy, RemoteProvider
 from liveai.providers.kling import KlingAuth, KlingProvider
-from liveai.providers.remote import RemoteProvider
 from liveai.providers.wan import WanProvider
 from tests.fakes.ark import FakeArk
 from tests.fakes.fal import FakeFal
@@ -32,10 +33,14 @@ from tests.providers.helpers import Sleeps, run_to_end, video_request
 KLING_SK = "kling-secret-0123456789abcdef0123456789"
 
 
+class MakeProvider(Protocol):
+    def __call__(self, p: CallPolicy, t: float = ..., c: int = ...) -> RemoteProvider: ...
+
+
 @dataclass
 class Harness:
     fake: FakeVideoApi
-    make: Callable[[CallPolicy, float, int], RemoteProvider]
+    make: MakeProvider
 
 
 def _kling(client: httpx.Client) -> Harness:
@@ -134,7 +139,9 @@ def test_full_generation_serves_a_real_mp4(harness: Harness, client: httpx.Clien
         ("moderation", ProviderRejected),
     ],
 )
-def test_final_faults_are_typed_and_sent_once(harness: Harness, fault: str, error: type) -> None:
+def test_final_faults_are_typed_and_sent_once(
+    harness: Harness, fault: str, error: type[ProviderError]
+) -> None:
     harness.fake.inject(fault, "submit")
     with pytest.raises(error) as raised:
         harness.make(_policy()[0]).submit(video_request())
@@ -153,7 +160,7 @@ def test_final_faults_are_typed_and_sent_once(harness: Harness, fault: str, erro
     ],
 )
 def test_transient_faults_are_retried_then_raised_as_retryable(
-    harness: Harness, fault: str, error: type
+    harness: Harness, fault: str, error: type[ProviderError]
 ) -> None:
     policy, sleeps = _policy(retries=2)
     # A normal answer must beat the timeout even on a loaded machine; a held one never does.
