@@ -21,7 +21,7 @@ def logto() -> Iterator[FakeLogto]:
     with FakeLogto() as server:
         server.users["u_1"] = {"id": "u_1", "primaryEmail": "a@b.cn", "identities": {}}
         server.users["u/2"] = {"id": "u/2"}
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from tests.identity.helpers import (
 def logto() -> Iterator[FakeLogto]:
     with FakeLogto() as server:
         server.jwks = [logto_key().jwk()]  # Logto omits alg and use
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def apple() -> Iterator[FakeAppleId]:
     )
     with fake as server:
         server.jwks = [apple_key().jwk(with_alg=True)]
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from pathlib import Path
+from typing import cast
 
 import av
 import pytest
@@ -89,7 +90,8 @@ def test_every_input_shape_gives_the_same_pairable_mov(tmp_path: Path, shape: st
 
     movie = read_movie(pair.video)
     assert movie.meta_keys == {"com.apple.quicktime.content.identifier": CID.encode()}
-    assert movie.moov.find(b"meta").payload[4:8] == b"hdlr"  # QuickTime style: no version
+    meta = movie.moov.find(b"meta")
+    assert meta is not None and meta.payload[4:8] == b"hdlr"  # QuickTime style: no version
     video = movie.video()
     assert video.codec == (b"hvc1" if shape.startswith("hevc") else b"avc1")
     (mebx,) = [track for track in movie.tracks if track.codec == b"mebx"]
@@ -140,7 +142,7 @@ def test_without_a_still_the_frame_at_the_still_time_is_used(tmp_path: Path) -> 
     video = make_video(tmp_path / "v.mp4", frames=30)
     pair = make_pair(video, None, tmp_path / "out", still_format="jpeg", still_time=0.5)
     with Image.open(pair.still) as image:
-        red = image.getpixel((5, image.size[1] - 5))[0]
+        red = cast(tuple[int, ...], image.getpixel((5, image.size[1] - 5)))[0]
     assert abs(red - 8 * 15) <= 12  # frame 15 of 30 at 30 fps
     assert pair.still_time_s == pytest.approx(0.5)
 

@@ -16,7 +16,7 @@ from liveai.clock import FixedClock
 from liveai.errors import ConsentMissing, ExitCode, InvalidInput, NotFound
 from liveai.models import AuditEvent, Consent, PolicyVersion, User, UserStatus
 from liveai.privacy import consents
-from liveai.privacy.consent_rules import required_consents, requirements_table
+from liveai.privacy.consent_rules import Need, required_consents, requirements_table
 from liveai.privacy.consents import Evidence
 from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text, ThirdParty
 from liveai.privacy.versions import publish
@@ -27,7 +27,7 @@ CLOCK = FixedClock(datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
 APP = Evidence(app_version="2.3.0", request_id="req-1")
 
 
-def names(needs: list) -> list[str]:
+def names(needs: list[Need]) -> list[str]:
     return [n.name for n in needs]
 
 

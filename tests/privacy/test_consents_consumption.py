@@ -4,6 +4,7 @@ against the loopback App Store (which checks the request)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -87,7 +88,7 @@ def request(
         consumptionRequestReason="UNINTENDED_PURCHASE",
     )
 
-    def send(environment: str, tx: str, fields: dict) -> None:
+    def send(environment: str, tx: str, fields: dict[str, Any]) -> None:
         assert environment == "Production"
         api.send_consumption_information(tx, fields)
 

@@ -41,7 +41,9 @@ def client() -> Iterator[httpx.Client]:
         yield c
 
 
-def _rig(database: Database, tmp_path: Path, client: httpx.Client, fakes: dict, order: str) -> Rig:
+def _rig(
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any], order: str
+) -> Rig:
     from liveai.clock import FixedClock
 
     values = {**fake_settings(fakes), "provider_order": order, "allow_overseas": True}

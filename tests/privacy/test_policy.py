@@ -260,7 +260,8 @@ def test_every_finding_has_a_rule_id_severity_hint_and_the_rendered_line() -> No
     fal = next(i for i in issues if i.location == "third_parties.fal.pipl39")
     assert fal.line is not None and "Fal.ai" in lines[fal.line - 1]
     address = next(i for i in issues if i.location == "operator.address")
-    assert address.code == "fact-missing" and "operator.address" in lines[address.line - 1]
+    assert address.code == "fact-missing" and address.line is not None
+    assert "operator.address" in lines[address.line - 1]
 
 
 def test_pipl23_and_pipl39_name_every_recipient_that_lacks_details() -> None:
@@ -283,11 +284,11 @@ def test_pipl23_and_pipl39_name_every_recipient_that_lacks_details() -> None:
     }
 
 
-def _with(**changes: object):  # type: ignore[no-untyped-def]
+def _with(**changes: object) -> Inventory:
     return dataclasses.replace(DEFAULT_INVENTORY, **changes)  # type: ignore[arg-type]
 
 
-def _category(key: str, **changes: object):  # type: ignore[no-untyped-def]
+def _category(key: str, **changes: object) -> Inventory:
     changed = dataclasses.replace(DEFAULT_INVENTORY.category(key), **changes)  # type: ignore[arg-type]
     return _with(
         categories=tuple(changed if c.key == key else c for c in DEFAULT_INVENTORY.categories)
@@ -499,7 +500,7 @@ def test_lint_text_catches_a_missing_section() -> None:
     assert lint_text("nothing here", Settings())[0].code == "missing-language"
 
 
-def _new_category():  # type: ignore[no-untyped-def]
+def _new_category() -> Inventory:
     face = dataclasses.replace(
         DEFAULT_INVENTORY.category("photos"),
         key="face_geometry",
@@ -509,7 +510,7 @@ def _new_category():  # type: ignore[no-untyped-def]
     return _with(categories=(*DEFAULT_INVENTORY.categories, face))
 
 
-def _new_recipient():  # type: ignore[no-untyped-def]
+def _new_recipient() -> Inventory:
     acme = dataclasses.replace(
         DEFAULT_INVENTORY.third_party("kling"),
         key="acme",
@@ -529,7 +530,7 @@ def _new_recipient():  # type: ignore[no-untyped-def]
     )
 
 
-def _region_change():  # type: ignore[no-untyped-def]
+def _region_change() -> Inventory:
     kling = dataclasses.replace(DEFAULT_INVENTORY.third_party("kling"), region="overseas")
     return _with(
         third_parties=tuple(
@@ -815,14 +816,6 @@ def test_the_provider_registry_places_providers_where_the_policy_says() -> None:
     for party in DEFAULT_INVENTORY.third_parties:
         if party.provider in settings.providers_in_order:
             assert region_for(party.provider, settings) == party.region, party.key
-
-
-def _category(key: str, **changes: object) -> Inventory:
-    new = dataclasses.replace(DEFAULT_INVENTORY.category(key), **changes)  # type: ignore[arg-type]
-    return dataclasses.replace(
-        DEFAULT_INVENTORY,
-        categories=tuple(new if c.key == key else c for c in DEFAULT_INVENTORY.categories),
-    )
 
 
 KEPT_WITHOUT_REASON = dataclasses.replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from liveai.errors import InvalidInput, NotFound, PolicyLintFailed
 from liveai.models import AuditEvent, PolicyVersion
 from liveai.privacy.changes import compare
 from liveai.privacy.facts import EMPTY, EXAMPLE, load_facts
-from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, Text
+from liveai.privacy.inventory import DEFAULT_INVENTORY, Inventory, LegalBasis, Text
 from liveai.privacy.policy import policy_version
 from liveai.privacy.versions import (
     diff_versions,
@@ -190,7 +191,9 @@ CHANGES = [
         "changed_legal_basis",
         with_category(
             "device_token",
-            legal_basis=dataclasses.replace(DEFAULT_INVENTORY.category("app_versions").legal_basis),
+            legal_basis=dataclasses.replace(
+                cast(LegalBasis, DEFAULT_INVENTORY.category("app_versions").legal_basis)
+            ),
         ),
         None,
     ),

@@ -172,7 +172,12 @@ def test_url_transport_sends_the_url(
     ],
 )
 def test_final_errors_are_typed_and_not_retried(
-    fake: FakeKling, client: httpx.Client, clock: FixedClock, fault: str, error: type, code: str
+    fake: FakeKling,
+    client: httpx.Client,
+    clock: FixedClock,
+    fault: str,
+    error: type[ProviderError],
+    code: str,
 ) -> None:
     fake.inject(fault, "submit")
     with pytest.raises(error) as raised:

@@ -11,6 +11,7 @@ import pytest
 
 from liveai.errors import ProviderError
 from liveai.generation.runtime import http_client
+from liveai.providers.download import Resolver, ResultDownloader, ResultOrigin, system_resolve
 from liveai.providers.kling import KlingAuth, KlingProvider
 from liveai.settings import load_settings
 from tests.fakes.kling import FakeKling
@@ -74,9 +75,7 @@ def test_plain_http_is_refused_for_remote_endpoints_except_loopback(index: int) 
 MB = 1_000_000
 
 
-def _origin(base_url: str, *hosts: str) -> object:
-    from liveai.providers.download import ResultOrigin
-
+def _origin(base_url: str, *hosts: str) -> ResultOrigin:
     return ResultOrigin("p", base_url, hosts)
 
 
@@ -86,14 +85,14 @@ def client() -> Iterator[httpx.Client]:
         yield each
 
 
-def _downloader(client: httpx.Client, max_bytes: int = 50 * MB, resolve: object = None) -> object:
-    from liveai.providers.download import ResultDownloader, system_resolve
-
+def _downloader(
+    client: httpx.Client, max_bytes: int = 50 * MB, resolve: Resolver | None = None
+) -> ResultDownloader:
     return ResultDownloader(client, max_bytes=max_bytes, resolve=resolve or system_resolve)
 
 
-def _refused(downloader: object, url: str, origin: object, match: str) -> None:
-    fetching = downloader.fetch(url, origin)  # type: ignore[attr-defined]
+def _refused(downloader: ResultDownloader, url: str, origin: ResultOrigin, match: str) -> None:
+    fetching = downloader.fetch(url, origin)
     with pytest.raises(ProviderError, match=match) as caught, fetching:
         pass
     assert caught.value.code == "download_refused" and not caught.value.retryable
@@ -111,7 +110,7 @@ def test_a_result_streams_to_a_file_without_holding_the_body_in_memory(
         downloader = _downloader(client)
         tracemalloc.start()
         try:
-            with downloader.fetch(f"{host.url}/v.mp4", _origin(host.url)) as video:  # type: ignore[attr-defined]
+            with downloader.fetch(f"{host.url}/v.mp4", _origin(host.url)) as video:
                 assert video.seek(0, 2) == 40 * MB
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -134,7 +133,7 @@ def test_a_redirect_is_followed_on_the_same_host_but_not_to_another(client: http
             status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
         )
         downloader, origin = _downloader(client), _origin(host.url)
-        with downloader.fetch(f"{host.url}/same", origin) as video:  # type: ignore[attr-defined]
+        with downloader.fetch(f"{host.url}/same", origin) as video:
             assert video.read() == b"mp4 bytes"
         other_origin = _origin("http://127.0.0.2:1")
         _refused(downloader, f"{other.url}/v", other_origin, "not a host")
