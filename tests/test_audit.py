@@ -119,6 +119,7 @@ def test_rewriting_an_event_and_its_hashes_without_the_key_is_caught(
         forged.details = {**forged.details, "name_changed": False}
         prev = events[0].hash
         for event in events[1:]:
+            assert event.salt is not None
             event.digest = audit.content_digest(event.salt, event.user_id, event.details)
             guess = b"the attacker's guess at the key!"
             event.prev_hash = prev

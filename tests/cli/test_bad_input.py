@@ -139,7 +139,11 @@ def test_every_bad_input_is_one_line_with_its_exit_code(
     ],
 )
 def test_broken_settings_are_one_line(
-    cli_embedded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict, says: str
+    cli_embedded: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    says: str,
 ) -> None:
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "bad.toml").write_bytes(b'database_url = "\xff"\n')

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from liveai import audit, ledger
 from liveai.db import Database
@@ -37,10 +38,16 @@ class FakeUpstream:
 
     def upstream(self) -> Upstream:
         return Upstream(
-            revoke_apple=lambda session, user_id: self.revoked.append(user_id) or 1,
-            delete_logto_user=lambda sub: self.deleted.append(sub) is None,
-            logto_issuer=LOGTO,
+            revoke_apple=self._revoke, delete_logto_user=self._delete, logto_issuer=LOGTO
         )
+
+    def _revoke(self, session: Session, user_id: uuid.UUID) -> int:
+        self.revoked.append(user_id)
+        return 1
+
+    def _delete(self, sub: str) -> bool:
+        self.deleted.append(sub)
+        return True
 
 
 def _seed_two(database: Database, storage: LocalStorage) -> tuple[Seeded, Seeded]:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -50,7 +50,7 @@ class RecordingStorage(LocalStorage):
         super().__init__(root)
         self.stored: list[str] = []
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str) -> None:
         self.stored.append(key)
         super().put(key, data, content_type=content_type)
 

@@ -481,7 +481,12 @@ def test_unfinished_tasks_nobody_runs_are_cancelled_at_their_provider(
         task.state, task.provider_task_id = TaskState.SUBMITTED, "kling-remote-1"
         task.finished_at = None
     asked: list[tuple[str, str]] = []
-    upstream = Upstream(cancel_task=lambda name, remote: asked.append((name, remote)) or True)
+
+    def cancel(name: str, remote: str) -> bool:
+        asked.append((name, remote))
+        return True
+
+    upstream = Upstream(cancel_task=cancel)
 
     run = Eraser(database, storage, upstream).run(gone.user_id)
 

@@ -29,7 +29,7 @@ SIWA_KEY = p256_key("siwa")
 @pytest.fixture
 def logto() -> Iterator[FakeLogto]:
     with FakeLogto() as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +36,9 @@ def _user(cli: Cli, sub: str, *extra: str) -> str:
     return str(json.loads(made.stdout)["id"])
 
 
-def _open(cli: Cli, user: str, kind: str = "deletion", received: str | None = None) -> dict:
+def _open(
+    cli: Cli, user: str, kind: str = "deletion", received: str | None = None
+) -> dict[str, Any]:
     received = received or _today().isoformat()
     opened = cli(
         "requests", "open", "--user", user, "--kind", kind, "--received", received,
@@ -45,7 +48,7 @@ def _open(cli: Cli, user: str, kind: str = "deletion", received: str | None = No
     return dict(json.loads(opened.stdout))
 
 
-def _state(cli: Cli, request_id: str) -> dict:
+def _state(cli: Cli, request_id: str) -> dict[str, Any]:
     return dict(json.loads(cli("requests", "show", request_id, "--json").stdout))
 
 

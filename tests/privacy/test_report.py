@@ -10,6 +10,7 @@ import json
 import os
 import re
 import struct
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -104,7 +105,8 @@ def test_the_report_figures(session: Session) -> None:
     ]
     assert report.due_soon_until == date(2026, 12, 11)
     due_soon = {t.id: t.working_days_left for t in report.due_soon}
-    assert due_soon[ids["overdue"]] < 0 and due_soon[ids["soon"]] > 0
+    overdue, soon = due_soon[ids["overdue"]], due_soon[ids["soon"]]
+    assert overdue is not None and overdue < 0 and soon is not None and soon > 0
     assert ids["waiting"] in due_soon and ids["extended"] not in due_soon  # due 2027-01-12
     timeline = next(t for t in report.requests if t.id == ids["on_time"])
     assert timeline.verified_on == date(2026, 9, 14) and timeline.working_days_to_complete == 12
@@ -161,9 +163,9 @@ def test_the_cli_report(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def browser() -> Browser:
+def browser() -> Iterator[Browser]:
     started = Browser(chromium_or_skip())
-    yield started  # type: ignore[misc]
+    yield started
     started.close()
 
 

@@ -41,7 +41,7 @@ def fakes() -> Iterator[dict[str, Any]]:
 
 
 def _rig(
-    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict, **extra: Any
+    database: Database, tmp_path: Path, client: httpx.Client, fakes: dict[str, Any], **extra: Any
 ) -> Rig:
     values = {
         **fake_settings(fakes),
@@ -113,6 +113,7 @@ def test_failover_across_all_four_records_every_attempt(
         transfers = transfers_of(session, done.id)
         assert [t.provider for t in transfers] == ["kling", "ark", "wan", "fal"]
         assert [t.region for t in transfers][-1] == "overseas"
+    assert done.charged is not None
     assert rig.balance(user).available == 100 - done.charged and done.charged > 0
     assert rig.reconciled()
 
@@ -180,6 +181,7 @@ def test_a_lost_task_fails_over_to_the_next_provider(
     assert len(_polls(fakes[lost])) == 1  # no polling on until the timeout
     with database.transaction() as session:
         assert [t.provider for t in transfers_of(session, done.id)] == [lost, after]
+    assert done.charged is not None
     assert rig.balance(user).available == 100 - done.charged and done.charged <= task.price
     assert rig.balance(user).pending == 0
     assert rig.reconciled()
@@ -213,6 +215,7 @@ def test_a_crash_right_after_a_failover_resumes_on_the_next_provider(
     done = rig.lifecycle(runner_id="second").run(task.id)
     assert done.state is TaskState.SUCCEEDED and done.provider == "wan"
     assert [len(fakes[n].requests_to("/api", "POST")) for n in ("ark", "wan")] == [1, 1]
+    assert done.charged is not None
     assert rig.balance(user).available == 100 - done.charged and rig.reconciled()
 
 

@@ -87,11 +87,11 @@ def test_success_is_pushed_to_every_device_in_its_language(
     )
     by_token = {r.token: r for r in world.server.received}
     assert set(by_token) == {ZH, EN, DEAD}
-    assert by_token[ZH].payload["aps"]["alert"]["title"] == "视频已生成"
-    assert by_token[EN].payload["aps"]["alert"]["title"] == "Your video is ready"
-    assert by_token[DEAD].payload["aps"]["alert"]["title"] == "Your video is ready"
+    assert by_token[ZH].json["aps"]["alert"]["title"] == "视频已生成"
+    assert by_token[EN].json["aps"]["alert"]["title"] == "Your video is ready"
+    assert by_token[DEAD].json["aps"]["alert"]["title"] == "Your video is ready"
     for received in by_token.values():
-        assert received.payload["taskId"] == "task-9"
+        assert received.json["taskId"] == "task-9"
         assert received.headers["apns-collapse-id"] == "task-9"
     assert world.server.connections == 1
     assert world.server.max_in_flight == 3
@@ -106,13 +106,13 @@ def test_a_failed_generation_is_pushed_too(
     _handler(world, lite, monkeypatch)(
         TaskFinished(task_id="t2", user_id=user_id, succeeded=False, state="failed", error="x")
     )
-    titles = {r.token: r.payload["aps"]["alert"]["title"] for r in world.server.received}
+    titles = {r.token: r.json["aps"]["alert"]["title"] for r in world.server.received}
     assert titles == {
         ZH: "视频生成失败",
         EN: "Your video could not be made",
         DEAD: "Your video could not be made",
     }
-    assert {r.payload["state"] for r in world.server.received} == {"failed"}
+    assert {r.json["state"] for r in world.server.received} == {"failed"}
 
 
 def test_the_provider_token_is_reused_across_completions(
@@ -194,7 +194,7 @@ def test_cli_push_send_reports_each_device(
     assert (outcomes[DEAD]["outcome"], outcomes[DEAD]["reason"]) == ("removed", "BadDeviceToken")
     listed = json.loads(lite_cli("devices", "list", "ann", "--json").stdout)
     assert [d["token"] for d in listed] == [ZH]
-    assert {r.payload["aps"]["alert"]["body"] for r in world.server.received} == {"Hello"}
+    assert {r.json["aps"]["alert"]["body"] for r in world.server.received} == {"Hello"}
 
 
 def test_cli_push_send_exits_6_when_nothing_was_delivered(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -97,7 +98,7 @@ def test_audit_events_never_hold_the_token(session: Session) -> None:
     ],
 )
 def test_bad_input_is_refused(
-    session: Session, token: str, env: str, extra: dict[str, str], message: str
+    session: Session, token: str, env: str, extra: dict[str, Any], message: str
 ) -> None:
     create_user(session, issuer=ISS, subject="ann")
     with pytest.raises(InvalidInput, match=message):

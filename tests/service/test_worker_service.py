@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from liveai.generation import Lifecycle, NewTask, create_task, work
 from liveai.generation.runners import is_gone, parse, runner_id, same_process
 from liveai.generation.worker import Limits
 from liveai.models import Task, TaskState
+from liveai.providers.base import Provider
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.conftest import Cli
@@ -160,10 +162,10 @@ def test_resume_wait_finishes_a_task_once_its_lease_lapses(
 class _Broken:
     """A provider whose submits raise a bug, always."""
 
-    def __init__(self, inner: object) -> None:
+    def __init__(self, inner: Provider) -> None:
         self.inner = inner
         self.tries = 0
-        self.name, self.region = inner.name, inner.region  # type: ignore[attr-defined]
+        self.name, self.region = inner.name, inner.region
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -196,7 +198,7 @@ def test_a_long_running_worker_retries_a_failing_task_then_fails_it_and_voids_th
             )
         broken = _Broken(fakes["a"])
         lifecycle = Lifecycle(
-            database, storage, {"a": broken}, settings, client, sleep=lambda s: None
+            database, storage, {"a": cast(Provider, broken)}, settings, client, sleep=lambda s: None
         )
         report = work(lifecycle, idle_s=0.05, stop=stop, on_task=lambda t, s: stop.set())
 
@@ -205,7 +207,8 @@ def test_a_long_running_worker_retries_a_failing_task_then_fails_it_and_voids_th
     with database.transaction() as session:
         final = session.get(Task, task.id)
         assert final is not None and final.state is TaskState.FAILED
-        assert final.error_code == "gave_up" and "a bug in the provider client" in final.error
+        assert final.error_code == "gave_up" and final.error is not None
+        assert "a bug in the provider client" in final.error
         assert final.lease_owner is None
         assert ledger.balance(session, user.id).available == 10
 
@@ -450,7 +453,7 @@ def test_progress_shows_on_a_terminal_counting_refusals_apart_and_not_under_quie
 
 
 def test_generate_batch_stopped_by_sigterm_hands_its_tasks_back_and_exits_130(
-    kling_env, tmp_path: Path
+    kling_env: tuple[FakeKling, str, str], tmp_path: Path
 ) -> None:
     kling, url, _ = kling_env
     kling.polls_to_finish = 1000
@@ -476,13 +479,13 @@ def test_the_render_pipeline_stops_its_drawing_thread_when_the_consumer_stops() 
 
     drawn = []
 
-    def frames():  # type: ignore[no-untyped-def]
+    def frames() -> Iterator[int]:
         for n in range(10_000):
             drawn.append(n)
             yield n
 
     before = threading.active_count()
-    pipeline = _pipelined(frames(), depth=2)
+    pipeline = cast(Generator[int, None, None], _pipelined(frames(), depth=2))
     assert next(pipeline) == 0
     pipeline.close()  # what Ctrl-C does to the encoder loop
     assert threading.active_count() == before

@@ -184,7 +184,7 @@ def test_cli_ls_versions_shows_partial_writes(cli_embedded: Cli, isolated_env: P
 
 def test_the_upload_sweep_removes_every_version_and_abandoned_writes(
     database: Database, versioned: S3Storage, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from liveai.models import Upload
     from liveai.retention.uploads import sweep_uploads
     from liveai.users import create_user
