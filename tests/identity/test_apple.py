@@ -53,12 +53,6 @@ def fake() -> Iterator[FakeAppleId]:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=2.0) as client:
-        yield client
-
-
-@pytest.fixture
 def client(fake: FakeAppleId) -> AppleClient:
     return AppleClient(TEAM, KID, BUNDLE_ID, SIWA_KEY.private_pem, base_url=fake.url)
 
@@ -72,11 +66,6 @@ def cipher() -> TokenCipher:
 def verifier(fake: FakeAppleId, http: httpx.Client) -> TokenVerifier:
     settings = Settings(apple_jwks_url=f"{fake.url}/auth/keys", apple_audiences=BUNDLE_ID)
     return make_verifier(settings, http)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 def test_client_secret_is_an_es256_jwt_apple_accepts(client: AppleClient) -> None:

@@ -13,7 +13,6 @@ from liveai.errors import ConfigError, NotFound, UpstreamError
 from liveai.logto import LogtoManagement
 from liveai.settings import Settings
 from tests.fakes.logto import FakeLogto
-from tests.identity.helpers import NOW
 
 
 @pytest.fixture
@@ -22,11 +21,6 @@ def logto() -> Iterator[FakeLogto]:
         server.users["u_1"] = {"id": "u_1", "primaryEmail": "a@b.cn", "identities": {}}
         server.users["u/2"] = {"id": "u/2"}
         yield server
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 @pytest.fixture

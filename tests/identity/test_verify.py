@@ -53,17 +53,6 @@ def apple() -> Iterator[FakeAppleId]:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=2.0) as client:
-        yield client
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
 def verifier(
     logto: FakeLogto, apple: FakeAppleId, http: httpx.Client, clock: FixedClock
 ) -> TokenVerifier:

@@ -26,11 +26,6 @@ from tests.conftest import Cli
 from tests.privacy.helpers import LOGTO, Seeded, seed_user
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "storage")
-
-
 class FakeUpstream:
     def __init__(self) -> None:
         self.revoked: list[uuid.UUID] = []

@@ -48,11 +48,6 @@ from tests.fakes.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Env
 from tests.privacy.helpers import NOW, Seeded, seed_user
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "storage")
-
-
 def _seed(database: Database, storage: Storage, tag: str = "gone") -> Seeded:
     with database.transaction() as session:
         return seed_user(session, storage, tag=tag)

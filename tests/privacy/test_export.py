@@ -16,11 +16,6 @@ from tests.conftest import Cli
 from tests.privacy.helpers import seed_user
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "storage")
-
-
 def test_export_bundle_contents(database: Database, storage: LocalStorage, tmp_path: Path) -> None:
     with database.transaction() as session:
         mine = seed_user(session, storage, tag="me")

@@ -15,11 +15,6 @@ from liveai.purchases.transactions import from_signed_payload
 from tests.purchases.helpers import NOW, StorePki, key_usage, make_cert, transaction_payload
 
 
-@pytest.fixture(scope="module")
-def pki() -> StorePki:
-    return StorePki()
-
-
 def test_a_good_transaction_verifies_and_maps(pki: StorePki) -> None:
     payload = verify_jws(pki.sign(transaction_payload("77")), root=pki.root, now=NOW)
     tx = from_signed_payload(payload, pki.config())

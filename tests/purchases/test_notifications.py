@@ -19,19 +19,9 @@ from liveai.purchases.notifications import (
 from liveai.purchases.operations import redeem_signed_transaction
 from liveai.purchases.service import SKIPPED_REVOKED
 from liveai.users import create_user
-from tests.purchases.helpers import NOW, StorePki, notification_body, transaction_payload
+from tests.purchases.helpers import StorePki, notification_body, transaction_payload
 
 TX = "2000000000000001"
-
-
-@pytest.fixture(scope="module")
-def pki() -> StorePki:
-    return StorePki()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 @pytest.fixture

@@ -12,19 +12,9 @@ from liveai.purchases.operations import redeem_receipt, redeem_signed_transactio
 from liveai.purchases.receipts import VerifiedReceipt
 from liveai.purchases.service import ALREADY, CREDITED, SKIPPED_REVOKED, list_purchases
 from liveai.users import create_user
-from tests.purchases.helpers import NOW, StorePki, in_app, receipt_body, transaction_payload
+from tests.purchases.helpers import StorePki, in_app, receipt_body, transaction_payload
 
 ISS = "https://auth.example/oidc"
-
-
-@pytest.fixture(scope="module")
-def pki() -> StorePki:
-    return StorePki()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 def user(session: Session, sub: str) -> User:
