@@ -44,7 +44,7 @@ from liveai.settings import Settings, default_home, load_settings
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.video_provider import FakeVideoProvider, serve_in_process, tiny_mp4
-from tests.generation_helpers import give_generation_consents, photo
+from tests.generation.helpers import give_generation_consents, photo
 
 POSTGRES = os.environ.get(
     "LIVEAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,7 +1,7 @@
 """The JSON each command prints with --json: its top-level keys, shown in its help.
 
 `App.command` adds the line to the command's help, so `--help` and the generated
-docs/cli.md document every shape; tests/test_cli_shapes.py runs the commands and fails
+docs/cli.md document every shape; tests/cli/test_shapes.py runs the commands and fails
 when a shape changes without this table changing with it. "an array of {...}" is a
 list command (its --nl prints the same objects one per line).
 """

@@ -16,6 +16,7 @@ from liveai.db import Database
 from liveai.errors import ConfigError
 from liveai.models import AuditEvent
 from liveai.users import create_user, rename_user
+from tests.conftest import Cli
 
 
 def _seed(session: Session, n: int = 3) -> None:
@@ -118,6 +119,7 @@ def test_rewriting_an_event_and_its_hashes_without_the_key_is_caught(
         forged.details = {**forged.details, "name_changed": False}
         prev = events[0].hash
         for event in events[1:]:
+            assert event.salt is not None
             event.digest = audit.content_digest(event.salt, event.user_id, event.details)
             guess = b"the attacker's guess at the key!"
             event.prev_hash = prev
@@ -199,7 +201,7 @@ def test_concurrent_appends_keep_one_chain(database: Database) -> None:
     assert report.ok and report.checked == 40
 
 
-def test_cli_verify_exits_1_on_tampering(cli, db_url: str, database: Database) -> None:
+def test_cli_verify_exits_1_on_tampering(cli: Cli, db_url: str, database: Database) -> None:
     with database.transaction() as session:
         _seed(session, 1)
     ok = cli("audit", "verify", "--json")
@@ -211,7 +213,7 @@ def test_cli_verify_exits_1_on_tampering(cli, db_url: str, database: Database) -
     assert "audit event 1 was altered" in bad.stderr
 
 
-def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli, db_url: str) -> None:
+def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli: Cli, db_url: str) -> None:
     import csv
     import io
     import json
@@ -243,7 +245,7 @@ def test_audit_list_is_newest_first_limited_filtered_and_exports_csv(cli, db_url
     assert cli("audit", "list", "--since", "last week").exit_code == 2
 
 
-def test_cli_anchor_then_verify_against_it(cli, tmp_path: Path, database: Database) -> None:
+def test_cli_anchor_then_verify_against_it(cli: Cli, tmp_path: Path, database: Database) -> None:
     with database.transaction() as session:
         _seed(session, 2)
     printed = cli("audit", "anchor")

@@ -16,6 +16,7 @@ from liveai.db import (
 from liveai.errors import DatabaseUnavailable, SchemaAhead, SchemaBehind
 from liveai.schema_check import model_differences
 from liveai.settings import load_settings
+from tests.conftest import Cli
 
 
 def test_embedded_database_creates_and_upgrades_itself(isolated_env: Path) -> None:
@@ -64,7 +65,7 @@ def test_unreachable_database_is_one_clear_error() -> None:
         ensure_schema(engine, auto_upgrade=False)
 
 
-def test_cli_db_commands(cli) -> None:
+def test_cli_db_commands(cli: Cli) -> None:
     current = cli("db", "current", "--json")
     assert current.exit_code == 0, current.output
     assert '"up_to_date": true' in current.stdout
@@ -73,7 +74,7 @@ def test_cli_db_commands(cli) -> None:
     assert check.exit_code == 0, check.output
 
 
-def test_cli_db_check_fails_on_drift(cli, db_url: str) -> None:
+def test_cli_db_check_fails_on_drift(cli: Cli, db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE identities ADD COLUMN stray INTEGER"))
@@ -83,7 +84,9 @@ def test_cli_db_check_fails_on_drift(cli, db_url: str) -> None:
     assert "stray" in result.stderr
 
 
-def test_cli_refuses_unreachable_database(cli_embedded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refuses_unreachable_database(
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVEAI_DATABASE_URL", "postgresql+psycopg://x@127.0.0.1:1/none")
     result = cli_embedded("users", "list")
     assert result.exit_code == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -10,6 +12,7 @@ from liveai.errors import ConfigError
 from liveai.identity.siwa import AppleClient
 from liveai.purchases.health import app_store_status
 from liveai.settings import load_settings
+from tests.conftest import Cli
 
 
 def _unarmoured_p8(one_line: bool) -> str:
@@ -32,7 +35,7 @@ def _fragments(value: str) -> list[str]:
 
 @pytest.mark.parametrize("one_line", [True, False], ids=["one line", "lines"])
 def test_an_in_app_purchase_key_without_armour_is_malformed_and_not_echoed(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, one_line: bool
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, one_line: bool
 ) -> None:
     body = _unarmoured_p8(one_line)
     settings = load_settings(
@@ -67,7 +70,7 @@ def test_a_sign_in_with_apple_key_without_armour_is_malformed_and_not_echoed(
     assert not any(fragment in message for fragment in _fragments(body))
 
 
-def test_an_unreadable_key_path_names_the_setting_not_the_value(tmp_path) -> None:
+def test_an_unreadable_key_path_names_the_setting_not_the_value(tmp_path: Path) -> None:
     missing = str(tmp_path / "AuthKey_SECRETNAME.p8")
     settings = load_settings(
         apple_bundle_id="app.live", apple_products={"p": 10}, apple_api_private_key=missing
@@ -77,7 +80,6 @@ def test_an_unreadable_key_path_names_the_setting_not_the_value(tmp_path) -> Non
 
 
 def test_an_apns_key_pasted_as_the_key_file_is_malformed_and_not_echoed() -> None:
-    from pathlib import Path
 
     from liveai.push.token import load_signing_key
 

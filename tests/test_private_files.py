@@ -13,8 +13,8 @@ from liveai.privacy.export import export_user
 from liveai.settings import load_settings
 from liveai.storage import LocalStorage
 from tests.conftest import Cli
-from tests.generation_helpers import photo
-from tests.privacy_helpers import seed_user
+from tests.generation.helpers import photo
+from tests.privacy.helpers import seed_user
 
 
 def mode(path: Path) -> int:

@@ -13,6 +13,7 @@ import pytest
 import liveai
 from liveai.errors import InsufficientCredits
 from liveai.generation.sample import sample_photo
+from tests.conftest import Cli
 
 
 def test_import_liveai_stays_light() -> None:
@@ -43,7 +44,9 @@ def test_generate_many_keeps_order_and_names_refusals(isolated_env: Path, tmp_pa
     assert results[1].error is not None and "JPEG" in results[1].error
 
 
-def test_the_development_hint_names_the_grant_command(cli_embedded, isolated_env: Path) -> None:
+def test_the_development_hint_names_the_grant_command(
+    cli_embedded: Cli, isolated_env: Path
+) -> None:
     liveai.generate(sample_photo(), out=None)
     assert cli_embedded("credits", "revoke", "developer", "90", "--reason", "t").exit_code == 0
     with pytest.raises(InsufficientCredits) as raised:
@@ -53,7 +56,7 @@ def test_the_development_hint_names_the_grant_command(cli_embedded, isolated_env
 
 
 def test_on_a_configured_database_the_hint_says_why_no_grant(
-    cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = cli("generate", "--sample", "--out", str(isolated_env / "v"))
     assert result.exit_code == 5
@@ -62,7 +65,7 @@ def test_on_a_configured_database_the_hint_says_why_no_grant(
 
 
 def test_blocked_terms_apply_to_the_local_renderer(
-    cli_embedded, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LIVEAI_BLOCKED_TERMS", "血腥,gore")
     result = cli_embedded("generate", "--sample", "--prompt", "一个血腥的场景", "--json")
@@ -80,7 +83,9 @@ def _manifest(folder: Path) -> Path:
     return manifest
 
 
-def test_batch_saves_files_and_lists_them(cli_embedded, isolated_env: Path, tmp_path: Path) -> None:
+def test_batch_saves_files_and_lists_them(
+    cli_embedded: Cli, isolated_env: Path, tmp_path: Path
+) -> None:
     manifest = _manifest(tmp_path)
     result = cli_embedded(
         "generate", "batch", str(manifest), "--out", str(tmp_path / "v"), "--json"
@@ -96,7 +101,9 @@ def test_batch_saves_files_and_lists_them(cli_embedded, isolated_env: Path, tmp_
     assert bad["files"] is None
 
 
-def test_batch_dry_run_prices_every_line(cli_embedded, isolated_env: Path, tmp_path: Path) -> None:
+def test_batch_dry_run_prices_every_line(
+    cli_embedded: Cli, isolated_env: Path, tmp_path: Path
+) -> None:
     manifest = _manifest(tmp_path)
     result = cli_embedded("generate", "batch", str(manifest), "--dry-run", "--json")
     plan = json.loads(result.stdout)
@@ -107,7 +114,7 @@ def test_batch_dry_run_prices_every_line(cli_embedded, isolated_env: Path, tmp_p
 
 
 def test_batch_dry_run_exits_5_when_it_cannot_be_paid(
-    cli_embedded, isolated_env: Path, tmp_path: Path
+    cli_embedded: Cli, isolated_env: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "sea.jpg").write_bytes(sample_photo())
     manifest = tmp_path / "many.jsonl"
@@ -118,7 +125,7 @@ def test_batch_dry_run_exits_5_when_it_cannot_be_paid(
     assert "total 110 credits, 100 available: cannot be paid" in result.stderr
 
 
-def test_tasks_download(cli_embedded, isolated_env: Path, tmp_path: Path) -> None:
+def test_tasks_download(cli_embedded: Cli, isolated_env: Path, tmp_path: Path) -> None:
     made = json.loads(cli_embedded("generate", "--sample", "--out", str(tmp_path), "--json").stdout)
     result = cli_embedded(
         "tasks", "download", made["id"][:8], "--out", str(tmp_path / "dl"), "--json"

@@ -7,6 +7,7 @@ import pytest
 
 from liveai.errors import ConfigError
 from liveai.settings import Settings, default_config_path, load_settings
+from tests.conftest import Cli
 
 
 def test_embedded_defaults_live_under_home(isolated_env: Path) -> None:
@@ -56,7 +57,7 @@ def test_masked_hides_database_password() -> None:
     assert "ops:***@db/liveai" in shown
 
 
-def test_config_show_json_and_path(cli_embedded, isolated_env: Path) -> None:
+def test_config_show_json_and_path(cli_embedded: Cli, isolated_env: Path) -> None:
     result = cli_embedded("config", "show", "--json")
     assert result.exit_code == 0, result.output
     shown = {row["name"]: row["value"] for row in json.loads(result.stdout)}
@@ -67,7 +68,7 @@ def test_config_show_json_and_path(cli_embedded, isolated_env: Path) -> None:
 
 
 def test_config_show_with_bad_toml_exits_1(
-    cli_embedded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_embedded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[[[")
@@ -96,7 +97,7 @@ def test_masked_hides_every_database_secret(url: str) -> None:
 
 @pytest.mark.parametrize("url", SECRET_URLS)
 def test_database_secrets_stay_out_of_config_doctor_and_errors(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, url: str
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.setenv("LIVEAI_DATABASE_URL", url)
     for args in (("config", "show"), ("config", "show", "--json"), ("doctor", "--json")):
@@ -109,7 +110,7 @@ def test_database_secrets_stay_out_of_config_doctor_and_errors(
 
 @pytest.mark.parametrize("url", BROKEN_URLS)
 def test_an_unparseable_database_url_is_a_masked_config_error(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, url: str
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.setenv("LIVEAI_DATABASE_URL", url)
     failed = cli_embedded("users", "list")

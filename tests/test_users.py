@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from liveai.errors import Conflict, InvalidInput, NotFound
 from liveai.models import AuditEvent, User
 from liveai.users import create_user, get_user, list_users, rename_user
+from tests.conftest import Cli
 
 ISS = "https://auth.example/oidc"
 
@@ -51,7 +52,7 @@ def test_rename_writes_an_audit_event_without_the_name(session: Session) -> None
     assert get_user(session, "s2").display_name == "Secret New Name"
 
 
-def test_cli_users_roundtrip(cli) -> None:
+def test_cli_users_roundtrip(cli: Cli) -> None:
     created = cli("users", "create", "--issuer", ISS, "--sub", "cli-sub", "--name", "Bo", "--json")
     assert created.exit_code == 0, created.output
     user_id = json.loads(created.stdout)["id"]
@@ -63,14 +64,14 @@ def test_cli_users_roundtrip(cli) -> None:
     assert [u["id"] for u in listed] == [user_id]
 
 
-def test_cli_unknown_user_exits_3(cli) -> None:
+def test_cli_unknown_user_exits_3(cli: Cli) -> None:
     result = cli("users", "show", "nobody")
     assert result.exit_code == 3
     assert result.stderr.count("\n") == 1
     assert "no user 'nobody'" in result.stderr
 
 
-def test_cli_duplicate_exits_1_without_writing(cli) -> None:
+def test_cli_duplicate_exits_1_without_writing(cli: Cli) -> None:
     assert cli("users", "create", "--issuer", ISS, "--sub", "x").exit_code == 0
     again = cli("users", "create", "--issuer", ISS, "--sub", "x")
     assert again.exit_code == 1

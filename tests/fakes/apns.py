@@ -135,6 +135,12 @@ class Received:
     reason: str | None
     connection: int
 
+    @property
+    def json(self) -> dict[str, Any]:
+        """The payload of a request whose body was a JSON object."""
+        assert self.payload is not None, "the body was not a JSON object"
+        return self.payload
+
 
 @dataclass
 class _Answer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.video_api import TRIGGER_WORD, FakeTask, FakeVideoApi, Reply, Request, new_id
@@ -87,7 +88,7 @@ class FakeArk(FakeVideoApi):
     def fault_reply(self, kind: str, route: str) -> Reply:
         return error(*FAULTS[kind])
 
-    def _authed(self, handler: Any) -> Any:
+    def _authed(self, handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
         def wrapped(request: Request) -> Reply:
             header = request.headers.get("authorization", "")
             if not header.startswith("Bearer ") or header[7:] not in self.api_keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.video_api import TRIGGER_WORD, FakeTask, FakeVideoApi, Reply, Request, new_id
@@ -67,7 +68,7 @@ class FakeFal(FakeVideoApi):
     def not_found(self, request: Request) -> Reply:
         return Reply(404, {"detail": "Not Found"})
 
-    def _authed(self, handler: Any) -> Any:
+    def _authed(self, handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
         def wrapped(request: Request) -> Reply:
             header = request.headers.get("authorization", "")
             if not header.startswith("Key ") or header[4:] not in self.keys:

@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 HANG_S = 5.0
@@ -78,7 +78,7 @@ class IdentityServer:
     def hits(self, name_or_path: str) -> int:
         return sum(1 for r in self.requests if r.path.startswith(name_or_path))
 
-    def __enter__(self) -> IdentityServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

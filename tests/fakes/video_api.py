@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 TRIGGER_WORD = "forbidden-scene"
@@ -78,7 +78,7 @@ def tiny_mp4() -> bytes:
             stream.pix_fmt = "yuv420p"
             for i in range(8):
                 image = Image.new("RGB", (64, 64), (i * 30, 80, 160))
-                container.mux(stream.encode(av.VideoFrame.from_image(image)))
+                container.mux(stream.encode(av.VideoFrame.from_image(image)))  # type: ignore[no-untyped-call]
             container.mux(stream.encode(None))
         _MP4 = buffer.getvalue()
     return _MP4
@@ -119,7 +119,7 @@ class FakeVideoApi:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def __enter__(self) -> FakeVideoApi:
+    def __enter__(self) -> Self:
         tiny_mp4()  # encode it now, not inside the first download's timeout
         self._thread.start()
         return self

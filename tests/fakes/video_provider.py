@@ -218,7 +218,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if job.state in ("queued", "running"):
                 job.state = "succeeded" if ready else "running"
         host, port = self.server.server_address[:2]
-        url = f"http://{host}:{port}/v1/videos/{job.id}.mp4" if job.state == "succeeded" else None
+        url = f"http://{host!s}:{port}/v1/videos/{job.id}.mp4" if job.state == "succeeded" else None
         self._json(200, {"id": job.id, "status": job.state, "video_url": url, "error": job.error})
 
 
@@ -246,7 +246,7 @@ def serve(video: bytes | None = None, **options: Any) -> Iterator[FakeServer]:
     thread.start()
     host, port = server.server_address[:2]
     try:
-        yield FakeServer(url=f"http://{host}:{port}", state=state)
+        yield FakeServer(url=f"http://{host!s}:{port}", state=state)
     finally:
         server.shutdown()
         server.server_close()

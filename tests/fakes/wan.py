@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image, ImageStat
@@ -78,7 +79,7 @@ class FakeWan(FakeVideoApi):
     def fault_reply(self, kind: str, route: str) -> Reply:
         return error(*FAULTS[kind])
 
-    def _authed(self, handler: Any) -> Any:
+    def _authed(self, handler: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
         def wrapped(request: Request) -> Reply:
             header = request.headers.get("authorization", "")
             if not header.startswith("Bearer ") or header[7:] not in self.api_keys:
