@@ -6,9 +6,10 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from rich.console import Console
@@ -274,8 +275,9 @@ def test_declared_choices_match_the_library() -> None:
     assert set(get_args(choices.RequestKind)) == {k.value for k in RequestKind}
     assert get_args(choices.Channel) == CHANNELS
     assert get_args(choices.Jurisdiction) == JURISDICTIONS
-    assert tuple(choices.RemoteProvider) == names()
-    assert tuple(choices.Provider) == (AUTO, *names(), LOCAL)
+    # The type checker sees these as `str`; at run time they are Enum types listing names.
+    assert tuple(cast("Iterable[str]", choices.RemoteProvider)) == names()
+    assert tuple(cast("Iterable[str]", choices.Provider)) == (AUTO, *names(), LOCAL)
 
 
 def test_choices_show_in_help_and_refuse_others(cli_embedded: Cli, isolated_env: Path) -> None:

@@ -28,11 +28,11 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
     ProviderStatus,
-    Region,
     VideoRequest,
 )
 from tests.fakes.video_api import tiny_mp4

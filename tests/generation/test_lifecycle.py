@@ -25,9 +25,12 @@ from tests.fakes.provider import FakeProvider
 from tests.fakes.video_provider import FakeServer, serve
 from tests.generation.helpers import START, Crash, Rig, photo, providers_for, rig_settings
 
+Fakes = tuple[FakeProvider, FakeProvider]
+Loopback = tuple[Rig, FakeServer, FakeServer]
+
 
 @pytest.fixture
-def fakes() -> tuple[FakeProvider, FakeProvider]:
+def fakes() -> Fakes:
     a = FakeProvider("a", polls_to_finish=2)
     return a, FakeProvider("b", video=a.video)
 
@@ -43,25 +46,19 @@ def sqlite_database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]
 
 
 @pytest.fixture
-def rig(
-    sqlite_database: Database, tmp_path: Path, fakes: tuple[FakeProvider, FakeProvider]
-) -> Iterator[Rig]:
+def rig(sqlite_database: Database, tmp_path: Path, fakes: Fakes) -> Iterator[Rig]:
     with httpx.Client() as client:  # nothing goes over HTTP; a Lifecycle holds one
         yield _rig(sqlite_database, tmp_path, client, {"a": fakes[0], "b": fakes[1]})
 
 
 @pytest.fixture
-def rig_both(
-    database: Database, tmp_path: Path, fakes: tuple[FakeProvider, FakeProvider]
-) -> Iterator[Rig]:
+def rig_both(database: Database, tmp_path: Path, fakes: Fakes) -> Iterator[Rig]:
     with httpx.Client() as client:
         yield _rig(database, tmp_path, client, {"a": fakes[0], "b": fakes[1]})
 
 
 @pytest.fixture
-def loopback(
-    sqlite_database: Database, tmp_path: Path
-) -> Iterator[tuple[Rig, FakeServer, FakeServer]]:
+def loopback(sqlite_database: Database, tmp_path: Path) -> Iterator[Loopback]:
     """Providers over HTTP, for what a result download meets on the wire."""
     with (
         serve(polls_to_finish=2) as a,
@@ -95,9 +92,7 @@ def _events(rig: Rig, task_id: uuid.UUID) -> list[str]:
         ]
 
 
-def test_a_task_runs_to_a_stored_video_and_is_charged_once(
-    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
-) -> None:
+def test_a_task_runs_to_a_stored_video_and_is_charged_once(rig_both: Rig, fakes: Fakes) -> None:
     rig = rig_both
     user = rig.user(100)
     task = rig.create(user, prompt="waves", duration_s=5)
@@ -160,7 +155,7 @@ def test_only_untold_finished_tasks_are_owed_a_notice(rig: Rig) -> None:
 
 @pytest.mark.parametrize("fault", ["500", "malformed", "429", "401", "402"])
 def test_a_submit_failure_fails_over_to_the_next_provider(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer], fault: str
+    rig: Rig, fakes: Fakes, fault: str
 ) -> None:
     fakes[0].enqueue("submit", fault)
     task = rig.create(rig.user())
@@ -172,7 +167,7 @@ def test_a_submit_failure_fails_over_to_the_next_provider(
 
 
 def test_moderation_fails_the_task_without_failover_and_refunds(
-    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
+    rig_both: Rig, fakes: Fakes
 ) -> None:
     rig = rig_both
     a, b = fakes
@@ -187,9 +182,7 @@ def test_moderation_fails_the_task_without_failover_and_refunds(
     assert rig.reconciled()
 
 
-def test_every_provider_failing_fails_the_task_and_refunds(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer]
-) -> None:
+def test_every_provider_failing_fails_the_task_and_refunds(rig: Rig, fakes: Fakes) -> None:
     for fake in fakes:
         fake.enqueue("submit", "500")
     user = rig.user(100)
@@ -199,7 +192,7 @@ def test_every_provider_failing_fails_the_task_and_refunds(
 
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "malformed", "429"])
-def test_transient_poll_and_download_faults_are_retried(loopback: tuple, fault: str) -> None:
+def test_transient_poll_and_download_faults_are_retried(loopback: Loopback, fault: str) -> None:
     rig, a, _ = loopback
     a.state.fail_next("poll", fault, times=2)
     download_fault = "500" if fault == "malformed" else fault  # a 200 of junk is no retry
@@ -209,7 +202,7 @@ def test_transient_poll_and_download_faults_are_retried(loopback: tuple, fault: 
     assert a.state.calls["download"] == 2
 
 
-def test_the_provider_failing_the_job_refunds(rig: Rig, fakes: tuple) -> None:
+def test_the_provider_failing_the_job_refunds(rig: Rig, fakes: Fakes) -> None:
     fakes[0].enqueue(
         "poll",
         ProviderStatus(
@@ -227,7 +220,7 @@ def test_the_provider_failing_the_job_refunds(rig: Rig, fakes: tuple) -> None:
     assert rig.reconciled()
 
 
-def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: tuple) -> None:
+def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: Fakes) -> None:
     fakes[0].video = b"not a video"
     user = rig.user(100)
     done = rig.lifecycle().run(rig.create(user).id)
@@ -237,7 +230,7 @@ def test_a_malformed_video_fails_the_task_and_stores_nothing(rig: Rig, fakes: tu
 
 
 def test_a_result_redirected_elsewhere_is_not_fetched_and_fails_the_task(
-    loopback: tuple,
+    loopback: Loopback,
 ) -> None:
     rig, a, b = loopback
     a.state.redirect_to = f"{b.url}/v1/videos/job-1.mp4"
@@ -250,13 +243,13 @@ def test_a_result_redirected_elsewhere_is_not_fetched_and_fails_the_task(
     assert rig.balance(user).available == 100
 
 
-def test_a_non_retryable_poll_error_fails_the_task(rig: Rig, fakes: tuple) -> None:
+def test_a_non_retryable_poll_error_fails_the_task(rig: Rig, fakes: Fakes) -> None:
     fakes[0].enqueue("poll", "401")
     done = rig.lifecycle().run(rig.create(rig.user()).id)
     assert done.state is TaskState.FAILED and done.error_code == "http_401"
 
 
-def test_polling_backs_off_and_times_out(rig: Rig, fakes: tuple, tmp_path: Path) -> None:
+def test_polling_backs_off_and_times_out(rig: Rig, fakes: Fakes, tmp_path: Path) -> None:
     fakes[0].polls_to_finish = 10**6
     rig.settings = rig_settings(tmp_path, provider_order="a,b", generation_poll_timeout_s=60)
     delays: list[float] = []
@@ -273,7 +266,7 @@ def test_polling_backs_off_and_times_out(rig: Rig, fakes: tuple, tmp_path: Path)
     assert rig.balance(user).available == 100
 
 
-def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: tuple) -> None:
+def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: Fakes) -> None:
     fakes[0].polls_to_finish = 10**6
     user = rig.user(100)
     task = rig.create(user)
@@ -294,7 +287,7 @@ def test_a_cancel_request_stops_the_task_upstream_and_refunds(rig: Rig, fakes: t
 
 @pytest.mark.parametrize(("cancel_at_sleep", "polls"), [(1, 1), (2, 4)])
 def test_a_cancel_is_seen_by_the_next_write_or_after_two_seconds_of_waiting(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer], tmp_path: Path, cancel_at_sleep: int, polls: int
+    rig: Rig, fakes: Fakes, tmp_path: Path, cancel_at_sleep: int, polls: int
 ) -> None:
     """Polled every 0.5 s, the row is not read every round: a cancel asked for before the
     first poll is read back by the write that marks the task running; one asked for later
@@ -319,7 +312,7 @@ def test_a_cancel_is_seen_by_the_next_write_or_after_two_seconds_of_waiting(
 
 
 def test_a_fresh_submit_is_first_polled_one_wait_later_a_resumed_one_at_once(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+    rig: Rig, fakes: Fakes
 ) -> None:
     sleeps: list[float] = []
 
@@ -342,9 +335,7 @@ def test_a_fresh_submit_is_first_polled_one_wait_later_a_resumed_one_at_once(
     assert fakes[0].calls["poll"] == 4
 
 
-def test_time_spent_polling_comes_off_the_next_wait(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer]
-) -> None:
+def test_time_spent_polling_comes_off_the_next_wait(rig: Rig, fakes: Fakes) -> None:
     """The provider is polled at its pace, not at its pace plus our own processing time."""
     sleeps: list[float] = []
 
@@ -361,7 +352,7 @@ def test_time_spent_polling_comes_off_the_next_wait(
 
 
 def test_a_queued_task_cancelled_before_it_runs_never_reaches_a_provider(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer]
+    rig: Rig, fakes: Fakes
 ) -> None:
     user = rig.user(100)
     task = rig.create(user)
@@ -400,15 +391,13 @@ STAGES = ["claimed", "submitting", "submitted", "polling", "downloading", "stori
 
 
 @pytest.mark.parametrize("stage", ["submitted", "storing"])
-def test_crash_and_resume_on_each_backend(
-    rig_both: Rig, fakes: tuple[FakeServer, FakeServer], stage: str
-) -> None:
+def test_crash_and_resume_on_each_backend(rig_both: Rig, fakes: Fakes, stage: str) -> None:
     test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(rig_both, fakes, stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer], stage: str
+    rig: Rig, fakes: Fakes, stage: str
 ) -> None:
     user = rig.user(100)
     task = rig.create(user, prompt="resume me")
@@ -431,9 +420,7 @@ def test_a_crash_at_any_step_resumes_without_a_second_submit_or_charge(
     assert rig.reconciled()
 
 
-def test_a_finished_task_run_again_changes_nothing(
-    rig: Rig, fakes: tuple[FakeServer, FakeServer]
-) -> None:
+def test_a_finished_task_run_again_changes_nothing(rig: Rig, fakes: Fakes) -> None:
     user = rig.user(100)
     task = rig.create(user)
     rig.lifecycle().run(task.id)
@@ -443,7 +430,7 @@ def test_a_finished_task_run_again_changes_nothing(
 
 
 def test_a_never_resumed_task_gets_its_credits_back_when_the_hold_expires(
-    rig_both: Rig, fakes: tuple[FakeServer, FakeServer]
+    rig_both: Rig, fakes: Fakes
 ) -> None:
     rig = rig_both
     user = rig.user(100)
@@ -461,7 +448,7 @@ def test_a_never_resumed_task_gets_its_credits_back_when_the_hold_expires(
 
 
 def test_a_hold_that_expires_while_polling_fails_the_task_unpaid(
-    rig_both: Rig, fakes: tuple[FakeServer, FakeServer], tmp_path: Path
+    rig_both: Rig, fakes: Fakes, tmp_path: Path
 ) -> None:
     """The video arrives but the hold cannot be posted any more: the task fails, its
     objects go, the credits stay with the user, and the audit log says failed, only."""

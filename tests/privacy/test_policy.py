@@ -39,7 +39,7 @@ from liveai.privacy.lint import (
 from liveai.privacy.policy import policy_version, render_policy, source
 from liveai.privacy.ropa import render_lists, ropa, ropa_markdown
 from liveai.providers.vendors import VENDORS, disclosed, named, refusal
-from liveai.settings import Settings
+from liveai.settings import Settings, load_settings
 
 SEED = (Path(__file__).parent / "policy_seed.txt").read_text(encoding="utf-8")
 FILLED = load_facts(EXAMPLE, DEFAULT_INVENTORY)
@@ -208,9 +208,9 @@ def test_enabled_providers_must_be_disclosed() -> None:
         ("undisclosed-provider", "settings.provider_order[acme]")
     ]
     keys = {"ark_api_key": "a", "wan_api_key": "w", "fal_key": "f", "kling_api_key": "k"}
-    runnable = [s.name for s in VENDORS if refusal(s, Settings(**keys)) is None]
+    runnable = [s.name for s in VENDORS if refusal(s, load_settings(**keys)) is None]
     assert runnable == ["kling", "ark", "wan"]
-    overseas = Settings(**keys, allow_overseas=True)
+    overseas = load_settings(**keys, allow_overseas=True)
     assert [s.name for s in VENDORS if refusal(s, overseas) is None] == [
         "kling",
         "ark",

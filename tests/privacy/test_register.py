@@ -292,7 +292,7 @@ def test_the_packaged_calendar_is_named_when_no_file_is_set(cli: Cli) -> None:
     assert shown["calendar_file"].endswith("cn_calendar.toml (packaged)")
 
 
-def test_open_from_app_enters_the_same_register(session) -> None:
+def test_open_from_app_enters_the_same_register(session: Session) -> None:
     from liveai.identity.tokens import Principal, VerifiedToken
 
     user = create_user(session, issuer="https://i/oidc", subject="in-app")

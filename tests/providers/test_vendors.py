@@ -20,6 +20,7 @@ from liveai.providers.ark import ArkProvider
 from liveai.providers.remote import build_remote_providers
 from liveai.providers.spec import VendorSpec
 from liveai.settings import Settings, load_settings
+from tests.conftest import Cli
 from tests.fakes.ark import FakeArk
 from tests.providers import acme_vendor
 from tests.providers.helpers import ARK_KEY
@@ -56,7 +57,7 @@ def test_credentials_are_settings_read_from_every_source(
     monkeypatch.setenv("LIVEAI_CONFIG", str(config))
     monkeypatch.setenv("LIVEAI_WAN_API_KEY", "from-env")
     monkeypatch.setenv("liveai_fal_key", "lower-case-env")
-    settings = Settings(kling_api_key="from-init")
+    settings = load_settings(kling_api_key="from-init")
     assert settings.credential("kling_api_key") == "from-init"
     assert settings.credential("wan_api_key") == "from-env"
     assert settings.credential("ark_api_key") == "from-file"
@@ -81,7 +82,7 @@ def test_the_defaults_live_in_the_spec_and_settings_override_them() -> None:
 
 
 def test_each_spec_builds_its_provider() -> None:
-    settings = Settings(**KEYS)
+    settings = load_settings(**KEYS)
     with httpx.Client() as client:
         built = build_remote_providers(settings, client)
     assert list(built) == [spec.name for spec in vendors.VENDORS]
@@ -93,9 +94,9 @@ def test_each_spec_builds_its_provider() -> None:
 
 def test_the_gate_refuses_in_order_of_what_to_fix_first(monkeypatch: pytest.MonkeyPatch) -> None:
     acme = acme_vendor.SPEC
-    assert vendors.refusal(acme, Settings(ark_api_key="a")) == vendors.NO_CREDENTIALS
+    assert vendors.refusal(acme, load_settings(ark_api_key="a")) == vendors.NO_CREDENTIALS
     monkeypatch.setattr(vendors, "VENDORS", (*vendors.VENDORS, acme))
-    keyed = Settings(acme_api_key="a")
+    keyed = load_settings(acme_api_key="a")
     overseas = dataclasses.replace(acme, home="overseas")
     assert vendors.refusal(overseas, keyed) == vendors.OVERSEAS
     assert vendors.refusal(acme, keyed) == vendors.UNDISCLOSED
@@ -103,7 +104,7 @@ def test_the_gate_refuses_in_order_of_what_to_fix_first(monkeypatch: pytest.Monk
 
 
 def test_a_vendor_the_inventory_does_not_disclose_cannot_run(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
 ) -> None:
     _register(monkeypatch, ark)
     listed = json.loads(cli_embedded("providers", "list", "--json").stdout)
@@ -118,7 +119,7 @@ def test_a_vendor_the_inventory_does_not_disclose_cannot_run(
 
 
 def test_a_new_vendor_is_one_module_and_one_line(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
 ) -> None:
     _register(monkeypatch, ark)
     monkeypatch.setattr(vendors, "DEFAULT_INVENTORY", _disclosing("acme"))
@@ -133,11 +134,11 @@ def test_a_new_vendor_is_one_module_and_one_line(
     assert [t["provider"] for t in shown["transfers"]] == ["acme"]
     assert Path(shown["files"][0]).read_bytes()[4:8] == b"ftyp"
     (submit,) = [r for r in ark.requests if r.method == "POST"]
-    assert submit.body["model"] == acme_vendor.SPEC.model  # type: ignore[index]
+    assert submit.body["model"] == acme_vendor.SPEC.model
 
 
 def test_a_new_vendor_is_a_setting_and_a_choice(
-    cli_embedded, monkeypatch: pytest.MonkeyPatch, ark: FakeArk
+    cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, ark: FakeArk
 ) -> None:
     _register(monkeypatch, ark)
     monkeypatch.setenv("LIVEAI_ACME_API_KEI", "typo")

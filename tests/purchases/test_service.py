@@ -58,7 +58,9 @@ def test_a_receipt_credits_each_transaction_once(
     )
 
 
-def test_a_purchase_and_its_ledger_credit_share_one_key(session, clock, pki) -> None:
+def test_a_purchase_and_its_ledger_credit_share_one_key(
+    session: Session, clock: FixedClock, pki: StorePki
+) -> None:
     ann = user(session, "ann")
     redeem_receipt(session, "ann", receipt(in_app(" 7\t")), pki.config(), clock=clock)
     row = list_purchases(session, user_id=ann.id)[0]
@@ -70,7 +72,7 @@ def test_a_purchase_and_its_ledger_credit_share_one_key(session, clock, pki) -> 
     assert direct.key == ledger.purchase_key("8") == ledger.purchase_key(" 8\n") == "appstore:8"
 
 
-def test_quantity_multiplies_the_pack(session, clock, pki) -> None:
+def test_quantity_multiplies_the_pack(session: Session, clock: FixedClock, pki: StorePki) -> None:
     bo = user(session, "bo")
     redeem_receipt(session, "bo", receipt(in_app("9", quantity="3")), pki.config(), clock=clock)
     assert available(session, bo) == 300
