@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from liveai.errors import ConfigError
+from liveai.privacy import inventory
 from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 from liveai.providers import kling, vendors
@@ -121,7 +122,7 @@ def test_a_new_vendor_is_one_module_and_one_line(
     cli_embedded, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
 ) -> None:
     _register(monkeypatch, ark)
-    monkeypatch.setattr(vendors, "DEFAULT_INVENTORY", _disclosing("acme"))
+    monkeypatch.setattr(inventory, "DEFAULT_INVENTORY", _disclosing("acme"))
     monkeypatch.setattr(ArkProvider, "poll_delay", lambda self, polls: 0.01)
     result = cli_embedded(
         "generate", "--sample", "--provider", "acme", "--prompt", "waves", "--out", str(tmp_path),
