@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +71,20 @@ def test_credentials_are_settings_read_from_every_source(
         load_settings(ark_api_kye="typo")
     with pytest.raises(ConfigError, match="ark_api_key: Input should be a valid string"):
         load_settings(ark_api_key=3)
+
+
+def test_reading_the_credentials_loads_no_http_code() -> None:
+    """Every command with a vendor's key set reads the vendors' credentials at start-up."""
+    probe = (
+        "import sys\n"
+        "from liveai.settings import Settings\n"
+        "assert Settings().credential('ark_api_key') == 'x'\n"
+        "heavy = ('httpx', 'jwt', 'liveai.providers.http', 'liveai.privacy.inventory')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "LIVEAI_ARK_API_KEY": "x"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.stdout.splitlines() == ["[]"], result.stderr
 
 
 def test_the_defaults_live_in_the_spec_and_settings_override_them() -> None:
