@@ -353,8 +353,8 @@ def beyond_fields(environ: Mapping[str, str]) -> list[str]:
 
 def declared_credentials() -> frozenset[str]:
     """Every vendor credential's name."""
-    # Imported here, and only when a setting names something no field reads: the vendor
-    # modules load httpx, and every command reads the settings.
+    # Imported here, and only when a setting names something no field reads: every command
+    # reads the settings, and most need not pay for loading the vendor modules.
     from liveai.providers.vendors import credentials
 
     return frozenset(credential.name for credential in credentials())

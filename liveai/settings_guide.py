@@ -27,7 +27,7 @@ from liveai.settings import (
     env_name,
 )
 
-if TYPE_CHECKING:  # the vendors load httpx: imported where they are read
+if TYPE_CHECKING:  # for types only: the vendor modules load where they are read
     from liveai.providers.spec import Credential
 
 # One line each for the settings whose field declares no description.
@@ -132,7 +132,7 @@ def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> li
 def _in_order() -> list[tuple[str, Credential | None]]:
     """Every setting's name in the fields' order, each vendor's credentials right after
     its ``<name>_base_url``; a vendor without that setting has them after the others'."""
-    # Imported here: the vendor modules load httpx, and every command reads this module.
+    # Imported here: every command reads this module, few need the vendor modules.
     from liveai.providers.vendors import VENDORS
 
     after = {f"{spec.name}_base_url": spec.declared() for spec in VENDORS}
@@ -157,7 +157,7 @@ def _credential_shown(settings: Settings, credential: Credential) -> str | None:
 
 def _vendor_defaults(settings: Settings) -> dict[str, str]:
     """Each vendor's base URL and model in force: the setting, else its SPEC's default."""
-    # Imported here: the vendor modules load httpx, and every command reads this module.
+    # Imported here: every command reads this module, few need the vendor modules.
     from liveai.providers.vendors import VENDORS
 
     found: dict[str, str] = {}

@@ -31,7 +31,7 @@ class _VendorNames(EnumMeta):
     class's fixed choices around them), looked up only when Typer iterates it."""
 
     def __iter__(cls) -> Iterator[Any]:
-        # Imported here: the vendor modules load httpx, which `--help` must not pay for.
+        # Imported here: `--help` does not pay for loading the vendor modules.
         from liveai.providers.vendors import names
 
         before, after = _AROUND[cls.__name__]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from liveai.errors import (
     ProviderAuthError,
@@ -15,7 +13,6 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -23,17 +20,15 @@ from liveai.providers.base import (
     ProviderStatus,
     VideoRequest,
 )
-from liveai.providers.download import ResultOrigin
-from liveai.providers.http import (
-    DEFAULT_POLICY,
-    CallPolicy,
-    Json,
-    Transport,
-    dig,
-    generic_error,
-)
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, keyed
+
+if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
+    import httpx
+
+    from liveai.privacy.inventory_types import Region
+    from liveai.providers.download import ResultOrigin
+    from liveai.providers.http import CallPolicy, Json
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
 MODEL = "doubao-seedance-1-0-pro-250528"
@@ -69,6 +64,8 @@ def _classify(code: str, message: str) -> type[ProviderError] | None:
 
 
 def map_error(response: httpx.Response, body: Any) -> ProviderError:
+    from liveai.providers.http import generic_error  # here: start-up cost (httpx)
+
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return generic_error("ark", response, None, "")
@@ -91,8 +88,10 @@ class ArkProvider:
         api_key: str,
         base_url: str = CHINA_URL,
         model: str = MODEL,
-        policy: CallPolicy = DEFAULT_POLICY,
+        policy: CallPolicy | None = None,
     ) -> None:
+        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+
         self.region: Region = SPEC.region_at(base_url)
         self.model = model
         self.http = Transport(
@@ -101,10 +100,12 @@ class ArkProvider:
             base_url,
             auth=lambda: {"Authorization": f"Bearer {api_key}"},
             map_error=map_error,
-            policy=policy,
+            policy=DEFAULT_POLICY if policy is None else policy,
         )
 
     def result_origin(self) -> ResultOrigin:
+        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
+
         return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
@@ -132,10 +133,14 @@ class ArkProvider:
         }
 
     def submit(self, request: VideoRequest) -> str:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         body = self.http.call("POST", PATH, json_body=self.payload(request), idempotent=False)
         return str(dig(body, "id", provider=self.name))
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         try:
             body = self.http.call("GET", f"{PATH}/{provider_task_id}")
         except ProviderError as exc:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from liveai.privacy.inventory_types import Region
+if TYPE_CHECKING:  # for types only: the vendor modules import this one at every start-up
+    from liveai.privacy.inventory_types import Region
 
 
 class Motion(enum.StrEnum):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from liveai.errors import (
     ProviderAuthError,
@@ -15,7 +13,6 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -23,10 +20,15 @@ from liveai.providers.base import (
     ProviderStatus,
     VideoRequest,
 )
-from liveai.providers.download import ResultOrigin
-from liveai.providers.http import DEFAULT_POLICY, CallPolicy, Json, Transport, dig, generic_error
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, keyed
+
+if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
+    import httpx
+
+    from liveai.privacy.inventory_types import Region
+    from liveai.providers.download import ResultOrigin
+    from liveai.providers.http import CallPolicy, Json
 
 QUEUE_URL = "https://queue.fal.run"
 MODEL = "fal-ai/kling-video/v2.1/standard/image-to-video"
@@ -58,6 +60,8 @@ def _detail_text(body: Any) -> str:
 
 
 def map_error(response: httpx.Response, body: Any) -> ProviderError:
+    from liveai.providers.http import generic_error  # here: start-up cost (httpx)
+
     text, types = _detail_text(body), _detail_types(body)
     if MODERATION_TYPE in types:
         return ProviderRejected(
@@ -90,8 +94,10 @@ class FalProvider:
         api_key: str,
         base_url: str = QUEUE_URL,
         model: str = MODEL,
-        policy: CallPolicy = DEFAULT_POLICY,
+        policy: CallPolicy | None = None,
     ) -> None:
+        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+
         self.model = model.strip("/")
         self.http = Transport(
             "fal",
@@ -99,11 +105,13 @@ class FalProvider:
             base_url,
             auth=lambda: {"Authorization": f"Key {api_key}"},
             map_error=map_error,
-            policy=policy,
+            policy=DEFAULT_POLICY if policy is None else policy,
         )
         self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
 
     def result_origin(self) -> ResultOrigin:
+        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
+
         return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
@@ -126,6 +134,8 @@ class FalProvider:
         return body
 
     def submit(self, request: VideoRequest) -> str:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         body = self.http.call("POST", self.model, json_body=self.payload(request), idempotent=False)
         request_id = str(dig(body, "request_id", provider=self.name))
         self._urls[request_id] = body
@@ -140,6 +150,8 @@ class FalProvider:
         return {"response_url": base, "status_url": base + "/status"}.get(kind, base + "/cancel")
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         try:
             body = self.http.call("GET", self._url(provider_task_id, "status_url"))
         except ProviderError as exc:
@@ -156,6 +168,8 @@ class FalProvider:
         return self._result(provider_task_id)
 
     def _result(self, request_id: str) -> ProviderStatus:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         try:
             body = self.http.call("GET", self._url(request_id, "response_url"))
         except ProviderError as exc:

@@ -6,9 +6,6 @@ import base64
 import threading
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import jwt
-
 from liveai.clock import SYSTEM_CLOCK, Clock
 from liveai.errors import (
     ConfigError,
@@ -19,7 +16,6 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     Motion,
@@ -27,19 +23,15 @@ from liveai.providers.base import (
     ProviderStatus,
     VideoRequest,
 )
-from liveai.providers.download import ResultOrigin
-from liveai.providers.http import (
-    DEFAULT_POLICY,
-    CallPolicy,
-    Json,
-    Transport,
-    dig,
-    generic_error,
-)
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec
 
-if TYPE_CHECKING:  # the settings import nothing of the providers, so only for types
+if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
+    import httpx
+
+    from liveai.privacy.inventory_types import Region
+    from liveai.providers.download import ResultOrigin
+    from liveai.providers.http import CallPolicy, Json
     from liveai.settings import Settings
 
 CHINA_URL = "https://api-beijing.klingai.com"
@@ -129,6 +121,8 @@ class KlingAuth:
         return {"Authorization": f"Bearer {self.token()}"}
 
     def token(self) -> str:
+        import jwt  # here: start-up cost (cryptography)
+
         if self._api_key:
             return self._api_key
         now = int(self._clock.now().timestamp())
@@ -141,6 +135,8 @@ class KlingAuth:
 
 
 def map_error(response: httpx.Response, body: Any) -> ProviderError:
+    from liveai.providers.http import generic_error  # here: start-up cost (httpx)
+
     code = body.get("code") if isinstance(body, dict) else None
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     if not isinstance(code, int):
@@ -172,8 +168,10 @@ class KlingProvider:
         base_url: str = CHINA_URL,
         model: str = MODEL,
         mode: str = "std",
-        policy: CallPolicy = DEFAULT_POLICY,
+        policy: CallPolicy | None = None,
     ) -> None:
+        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+
         self.region: Region = SPEC.region_at(base_url)
         self.model, self.mode = model, mode
         self.auth = auth
@@ -183,10 +181,12 @@ class KlingProvider:
             base_url,
             auth=auth.headers,
             map_error=map_error,
-            policy=policy,
+            policy=DEFAULT_POLICY if policy is None else policy,
         )
 
     def result_origin(self) -> ResultOrigin:
+        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
+
         return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
@@ -211,10 +211,14 @@ class KlingProvider:
         return body
 
     def submit(self, request: VideoRequest) -> str:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         body = self._call("POST", PATH, json_body=self.payload(request), idempotent=False)
         return str(dig(body, "data", "task_id", provider=self.name))
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         try:
             body = self._call("GET", f"{PATH}/{provider_task_id}")
         except ProviderError as exc:
@@ -247,6 +251,8 @@ class KlingProvider:
     def find(self, our_task_id: str) -> str | None:
         """Kling's task id for the generation submitted with our id as its external_task_id
         (the single-task query takes either id); None when Kling has none."""
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         try:
             body = self._call("GET", f"{PATH}/{our_task_id}")
         except ProviderError as exc:

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
-import httpx
+if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
+    import httpx
 
-from liveai.privacy.inventory_types import Region
-from liveai.providers.http import CallPolicy, RemoteProvider, region_of
-
-if TYPE_CHECKING:  # the settings import nothing of the providers, so only for types
+    from liveai.privacy.inventory_types import Region
+    from liveai.providers.http import CallPolicy, RemoteProvider
     from liveai.settings import Settings
 
 
@@ -65,6 +64,8 @@ class VendorSpec:
         return self.region_at(self.base_url_in(settings))
 
     def region_at(self, base_url: str) -> Region:
+        from liveai.providers.http import region_of  # here: start-up cost (httpx)
+
         return region_of(base_url, self.overseas_hosts, self.home)
 
     def declared(self) -> tuple[Credential, ...]:
@@ -84,7 +85,8 @@ class VendorSpec:
         return self.build(self, settings, client, policy)
 
 
-Build = Callable[[VendorSpec, "Settings", httpx.Client, CallPolicy], RemoteProvider]
+if TYPE_CHECKING:
+    Build = Callable[[VendorSpec, Settings, httpx.Client, CallPolicy], RemoteProvider]
 
 
 class KeyedFactory(Protocol):

@@ -8,12 +8,15 @@ order, so the runtime and the policy cannot disagree about who receives data.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from liveai.errors import NotFound
-from liveai.privacy.inventory import DEFAULT_INVENTORY
-from liveai.privacy.inventory_types import Inventory
 from liveai.providers import ark, fal, kling, wan
 from liveai.providers.spec import Credential, VendorSpec
-from liveai.settings import Settings
+
+if TYPE_CHECKING:  # for types only: every command with a vendor's key set imports this module
+    from liveai.privacy.inventory_types import Inventory
+    from liveai.settings import Settings
 
 VENDORS: tuple[VendorSpec, ...] = (
     kling.SPEC,
@@ -44,6 +47,8 @@ def named(name: str) -> VendorSpec:
 def disclosed(name: str, inventory: Inventory | None = None) -> bool:
     """Whether the inventory (default: ours) lets ``name`` receive data: a local provider
     sends none, any other must be some third party's ``provider``."""
+    from liveai.privacy.inventory import DEFAULT_INVENTORY  # here: start-up cost (a big module)
+
     return name in LOCAL_NAMES or name in (inventory or DEFAULT_INVENTORY).disclosed_providers
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from liveai.errors import (
     ProviderAuthError,
@@ -15,24 +13,21 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.privacy.inventory_types import Region
 from liveai.providers.base import (
     ImageTransport,
     ProviderState,
     ProviderStatus,
     VideoRequest,
 )
-from liveai.providers.download import ResultOrigin
-from liveai.providers.http import (
-    DEFAULT_POLICY,
-    CallPolicy,
-    Json,
-    Transport,
-    dig,
-    generic_error,
-)
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, keyed
+
+if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
+    import httpx
+
+    from liveai.privacy.inventory_types import Region
+    from liveai.providers.download import ResultOrigin
+    from liveai.providers.http import CallPolicy, Json
 
 CHINA_URL = "https://dashscope.aliyuncs.com"
 MODEL = "wan2.6-i2v-flash"
@@ -80,6 +75,8 @@ def output_for(model: str, duration_s: int) -> tuple[str, int]:
 
 
 def map_error(response: httpx.Response, body: Any) -> ProviderError:
+    from liveai.providers.http import generic_error  # here: start-up cost (httpx)
+
     code = str(body.get("code") or "") if isinstance(body, dict) else ""
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
     text = f"{code}: {message}"
@@ -106,8 +103,10 @@ class WanProvider:
         api_key: str,
         base_url: str = CHINA_URL,
         model: str = MODEL,
-        policy: CallPolicy = DEFAULT_POLICY,
+        policy: CallPolicy | None = None,
     ) -> None:
+        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+
         self.region: Region = SPEC.region_at(base_url)
         self.model = model
         self.http = Transport(
@@ -116,10 +115,12 @@ class WanProvider:
             base_url,
             auth=lambda: {"Authorization": f"Bearer {api_key}"},
             map_error=map_error,
-            policy=policy,
+            policy=DEFAULT_POLICY if policy is None else policy,
         )
 
     def result_origin(self) -> ResultOrigin:
+        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
+
         return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
 
     def image_transport(self, request: VideoRequest) -> ImageTransport:
@@ -144,6 +145,8 @@ class WanProvider:
         return {"model": self.model, "input": inputs, "parameters": parameters}
 
     def submit(self, request: VideoRequest) -> str:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         body = self.http.call(
             "POST",
             CREATE_PATH,
@@ -154,6 +157,8 @@ class WanProvider:
         return str(dig(body, "output", "task_id", provider=self.name))
 
     def poll(self, provider_task_id: str) -> ProviderStatus:
+        from liveai.providers.http import dig  # here: start-up cost (httpx)
+
         body = self.http.call("GET", f"{TASKS_PATH}/{provider_task_id}")
         output = dig(body, "output", provider=self.name)
         raw = str(dig(output, "task_status", provider=self.name))

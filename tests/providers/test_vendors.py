@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import httpx
 import pytest
 
 from liveai.errors import ConfigError
+from liveai.privacy import inventory
 from liveai.privacy.inventory import DEFAULT_INVENTORY
 from liveai.privacy.inventory_types import Inventory, Text, ThirdParty
 from liveai.providers import kling, vendors
@@ -70,6 +74,20 @@ def test_credentials_are_settings_read_from_every_source(
         load_settings(ark_api_key=3)
 
 
+def test_reading_the_credentials_loads_no_http_code() -> None:
+    """Every command with a vendor's key set reads the vendors' credentials at start-up."""
+    probe = (
+        "import sys\n"
+        "from liveai.settings import Settings\n"
+        "assert Settings().credential('ark_api_key') == 'x'\n"
+        "heavy = ('httpx', 'jwt', 'liveai.providers.http', 'liveai.privacy.inventory')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "LIVEAI_ARK_API_KEY": "x"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.stdout.splitlines() == ["[]"], result.stderr
+
+
 def test_the_defaults_live_in_the_spec_and_settings_override_them() -> None:
     assert Settings.model_fields["kling_base_url"].default is None
     assert kling.SPEC.base_url_in(Settings()) == kling.CHINA_URL
@@ -122,7 +140,7 @@ def test_a_new_vendor_is_one_module_and_one_line(
     cli_embedded: Cli, monkeypatch: pytest.MonkeyPatch, ark: FakeArk, tmp_path: Path
 ) -> None:
     _register(monkeypatch, ark)
-    monkeypatch.setattr(vendors, "DEFAULT_INVENTORY", _disclosing("acme"))
+    monkeypatch.setattr(inventory, "DEFAULT_INVENTORY", _disclosing("acme"))
     monkeypatch.setattr(ArkProvider, "poll_delay", lambda self, polls: 0.01)
     result = cli_embedded(
         "generate", "--sample", "--provider", "acme", "--prompt", "waves", "--out", str(tmp_path),
