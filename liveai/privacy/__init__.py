@@ -13,6 +13,7 @@ __all__ = [
     "erasure_text",
     "export",
     "facts",
+    "fulfil",
     "inventory",
     "inventory_types",
     "labels",
