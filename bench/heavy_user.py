@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from liveai import ledger
-from liveai.generation.tasks import task_keys
+from liveai.ledger import task_keys
 from liveai.models import DataTransfer, Task, TaskState, Transfer, Upload
 from liveai.storage import result_key, upload_key
 

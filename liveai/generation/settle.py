@@ -25,7 +25,8 @@ from liveai.events import TaskFinished, TaskFinishedHandler
 from liveai.generation import rows
 from liveai.generation.group import Step, Write, run_grouped
 from liveai.generation.pricing import price_for
-from liveai.generation.tasks import poster_key, task_keys, video_key
+from liveai.generation.tasks import poster_key, video_key
+from liveai.ledger import task_keys
 from liveai.models import Task, TaskState
 from liveai.providers.base import Provider, Releasable
 from liveai.settings import Settings

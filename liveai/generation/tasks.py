@@ -42,22 +42,6 @@ class NewTask:
     client_key: str | None = None
 
 
-@dataclass(frozen=True)
-class TaskKeys:
-    """The ledger's keys for a task: its hold, the posting or voiding of that hold (each
-    happens once however often it is tried), and the reference the hold carries."""
-
-    hold: str
-    post: str
-    void: str
-    reference: str
-
-
-def task_keys(task_id: uuid.UUID) -> TaskKeys:
-    prefix = f"task:{task_id}"
-    return TaskKeys(f"{prefix}:hold", f"{prefix}:post", f"{prefix}:void", prefix)
-
-
 def video_key(task: Task) -> str:
     return result_key(task.user_id, f"{task.id}.mp4")
 
@@ -120,7 +104,7 @@ def create_task(
     image = prepare_image(new.image, IntakeLimits.from_settings(settings))
     now = clock.now()
     task_id = uuid.uuid4()
-    keys = task_keys(task_id)
+    keys = ledger.task_keys(task_id)
     upload = Upload(
         user_id=user_id,
         storage_key=upload_key(user_id, f"{task_id}.jpg"),

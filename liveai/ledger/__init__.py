@@ -14,13 +14,13 @@ from liveai.ledger.accounts import SYSTEM_SHARDS, SystemAccount
 from liveai.ledger.autocommit import Ledger
 from liveai.ledger.core import find as find_transfer
 from liveai.ledger.holds import expire_holds, get_hold, hold, list_holds, post_hold, void_hold
+from liveai.ledger.keys import TaskKeys, purchase_key, task_keys
 from liveai.ledger.operations import (
     clawback,
     consume,
     correction,
     credit_purchase,
     grant,
-    purchase_key,
     refund,
 )
 from liveai.ledger.queries import (
@@ -42,6 +42,7 @@ __all__ = [
     "Mismatch",
     "ReconcileReport",
     "SystemAccount",
+    "TaskKeys",
     "Transfer",
     "TransferKind",
     "TransferPhase",
@@ -62,6 +63,7 @@ __all__ = [
     "purchase_key",
     "reconcile",
     "refund",
+    "task_keys",
     "transfer_to_dict",
     "user_delta",
     "void_hold",

@@ -14,6 +14,7 @@ from liveai.errors import InvalidInput
 from liveai.ledger import accounts, core
 from liveai.ledger.accounts import ACCOUNTS, SystemAccount
 from liveai.ledger.core import MAX_REASON, MAX_REFERENCE, Spec, check_amount, check_text
+from liveai.ledger.keys import purchase_key
 from liveai.models import Transfer, TransferKind, TransferPhase
 
 
@@ -127,11 +128,6 @@ def consume(
         actor="system", clock=clock,
     )  # fmt: skip
     return transfer
-
-
-def purchase_key(transaction_id: str) -> str:
-    """The idempotency key of an App Store purchase's credit (surrounding blanks dropped)."""
-    return f"appstore:{transaction_id.strip()}"
 
 
 def credit_purchase(

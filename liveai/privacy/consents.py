@@ -576,8 +576,6 @@ def _cancel_queued(
 def _cancel(
     session: Session, task: Task, name: str, settings: Settings, actor: str, clock: Clock
 ) -> None:
-    from liveai.generation.tasks import task_keys  # liveai.generation imports this module
-
     now = clock.now()
     task.state = TaskState.CANCELLED
     task.error_code = "consent_withdrawn"
@@ -593,7 +591,7 @@ def _cancel(
         ledger.void_hold(
             session,
             task.hold_key,
-            key=task_keys(task.id).void,
+            key=ledger.task_keys(task.id).void,
             reason="consent withdrawn",
             clock=clock,
         )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from liveai import ledger
 from liveai.clock import FixedClock
-from liveai.generation.tasks import task_keys
+from liveai.ledger import task_keys
 from liveai.models import (
     ApnsEnvironment,
     DataTransfer,

@@ -20,7 +20,7 @@ from liveai.clock import SYSTEM_CLOCK, FixedClock
 from liveai.db import Database
 from liveai.errors import ConfigError, Conflict, UpstreamError
 from liveai.generation import delete_task
-from liveai.generation.tasks import task_keys
+from liveai.ledger import task_keys
 from liveai.models import (
     AuditEvent,
     Base,

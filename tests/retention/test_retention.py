@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from liveai.clock import FixedClock
 from liveai.db import Database
 from liveai.errors import ConfigError
-from liveai.generation.tasks import task_keys
+from liveai.ledger import task_keys
 from liveai.models.generation import Task, TaskState, Upload
 from liveai.retention.nginx_logs import logrotate_config, newest_entry, sweep_logs
 from liveai.retention.uploads import sweep_uploads
