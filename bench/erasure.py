@@ -105,7 +105,6 @@ def seed(database: Database, bucket: str, transfers: int, tasks: int, tag: str) 
             session,
             user.id,
             tasks,
-            tag=f"{tag}:",
             upload_bytes=64,
             posters=True,
             uploads_deleted=False,

@@ -63,7 +63,6 @@ def seed(database: Database, storage: LocalStorage, transfers: int, tasks: int) 
             session,
             user.id,
             tasks,
-            tag="",
             upload_bytes=1,
             posters=False,
             uploads_deleted=True,

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from liveai import ledger
+from liveai.generation.tasks import task_keys
 from liveai.models import DataTransfer, Task, TaskState, Transfer, Upload
 from liveai.storage import result_key, upload_key
 
@@ -49,7 +50,6 @@ def insert_tasks(
     user_id: uuid.UUID,
     count: int,
     *,
-    tag: str,
     upload_bytes: int,
     posters: bool,
     uploads_deleted: bool,
@@ -72,9 +72,10 @@ def insert_tasks(
         for n in range(count)
     ]
     session.execute(insert(Upload), uploads)
+    task_ids = [uuid.uuid4() for _ in uploads]
     tasks = [
         {
-            "id": uuid.uuid4(),
+            "id": task_id,
             "user_id": user_id,
             "upload_id": u["id"],
             "state": TaskState.SUCCEEDED,
@@ -82,7 +83,7 @@ def insert_tasks(
             "motion": "zoom_in",
             "duration_s": 5,
             "price": 10,
-            "hold_key": f"task:{tag}{n}:hold",
+            "hold_key": task_keys(task_id).hold,
             "result_key": result_key(user_id, f"{n}.mp4"),
             "poster_key": result_key(user_id, f"{n}.jpg") if posters else None,
             "attempts": 1,
@@ -91,7 +92,7 @@ def insert_tasks(
             "created_at": NOW,
             "updated_at": NOW,
         }
-        for n, u in enumerate(uploads)
+        for n, (u, task_id) in enumerate(zip(uploads, task_ids, strict=True))
     ]
     session.execute(insert(Task), tasks)
     records = [

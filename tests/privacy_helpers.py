@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from liveai import ledger
 from liveai.clock import FixedClock
+from liveai.generation.tasks import task_keys
 from liveai.models import (
     ApnsEnvironment,
     DataTransfer,
@@ -102,7 +103,9 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
         )
         session.add(upload)
         session.flush()
+        task_id = uuid.uuid4()
         task = Task(
+            id=task_id,
             user_id=user.id,
             upload_id=upload.id,
             state=TaskState.SUCCEEDED,
@@ -111,7 +114,7 @@ def seed_user(session: Session, storage: Storage, *, tag: str = "a") -> Seeded:
             duration_s=5,
             provider="kling",
             price=10,
-            hold_key=f"task:{tag}{n}:hold",
+            hold_key=task_keys(task_id).hold,
             result_key=video,
             created_at=NOW,
             updated_at=NOW,

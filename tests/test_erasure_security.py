@@ -20,6 +20,7 @@ from liveai.clock import SYSTEM_CLOCK, FixedClock
 from liveai.db import Database
 from liveai.errors import ConfigError, Conflict, UpstreamError
 from liveai.generation import delete_task
+from liveai.generation.tasks import task_keys
 from liveai.models import (
     AuditEvent,
     Base,
@@ -317,13 +318,14 @@ def test_pending_holds_are_voided_before_the_books_move(
     database: Database, storage: LocalStorage
 ) -> None:
     gone = _seed(database, storage)
+    in_flight, stale = task_keys(uuid.uuid4()), task_keys(uuid.uuid4())
     with database.transaction() as session:
         ledger.hold(
             session,
             gone.user_id,
             30,
-            key="task:in-flight:hold",
-            reference="task:in-flight",
+            key=in_flight.hold,
+            reference=in_flight.reference,
             timeout=timedelta(hours=6),
             reason="generation",
         )
@@ -331,8 +333,8 @@ def test_pending_holds_are_voided_before_the_books_move(
             session,
             gone.user_id,
             20,
-            key="task:stale:hold",
-            reference="task:stale",
+            key=stale.hold,
+            reference=stale.reference,
             timeout=timedelta(seconds=1),
             reason="generation",
             clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)),

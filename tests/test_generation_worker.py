@@ -16,16 +16,11 @@ from liveai.clock import SYSTEM_CLOCK
 from liveai.db import Database, make_engine
 from liveai.generation import Lifecycle, NewTask, WorkReport, create_task, work
 from liveai.models import Task, TaskState
-from liveai.providers.base import Motion
+from liveai.providers.base import Motion, Provider
 from liveai.storage import LocalStorage
 from liveai.users import create_user
-from tests.fakes.video_provider import serve
-from tests.generation_helpers import (
-    give_generation_consents,
-    photo,
-    providers_for,
-    rig_settings,
-)
+from tests.fakes.provider import FakeProvider
+from tests.generation_helpers import give_generation_consents, photo, rig_settings
 
 TASKS = 100
 
@@ -42,8 +37,9 @@ def test_two_workers_race_for_100_tasks_and_each_runs_once(
     )
     storage = LocalStorage(tmp_path / "storage")
     image = photo(320, 320)
-    with serve(polls_to_finish=2) as fake, httpx.Client(timeout=5) as client:
-        providers = providers_for(client, {"a": fake.url})
+    fake = FakeProvider("a", polls_to_finish=2)
+    providers: dict[str, Provider] = {"a": fake}
+    with httpx.Client() as client:
         setup = Database(make_engine(postgres_url))
         with setup.transaction() as session:
             user = create_user(session, issuer="https://t", subject="racer")
@@ -81,8 +77,8 @@ def test_two_workers_race_for_100_tasks_and_each_runs_once(
         assert all(not r.errors for r in reports)
         assert len(ran[0]) + len(ran[1]) == TASKS and not ran[0] & ran[1]
         assert all(ran), "both workers got work"
-        assert fake.state.calls["submit"] == TASKS
-        assert set(fake.state.started.values()) == {1} and len(fake.state.started) == TASKS
+        assert fake.calls["submit"] == TASKS
+        assert set(fake.started.values()) == {1} and len(fake.started) == TASKS
         with setup.transaction() as session:
             states = session.execute(select(Task.state, func.count()).group_by(Task.state)).all()
             assert dict(states) == {TaskState.SUCCEEDED: TASKS}
@@ -114,8 +110,8 @@ class _Broken:
 def test_a_task_that_raises_waits_for_the_next_run(database: Database, tmp_path: Path) -> None:
     settings = rig_settings(tmp_path, provider_order="a", generation_prices={"default": {5: 10}})
     storage = LocalStorage(tmp_path / "storage")
-    with serve() as fake, httpx.Client(timeout=5) as client:
-        fakes = providers_for(client, {"a": fake.url})
+    fakes: dict[str, Provider] = {"a": FakeProvider("a")}
+    with httpx.Client() as client:
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="broken")
             ledger.grant(session, user.id, 30, key="g", reason="t")

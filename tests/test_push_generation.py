@@ -19,13 +19,12 @@ from liveai.push import completion_handler, register_device
 from liveai.storage import LocalStorage
 from liveai.users import create_user
 from tests.fakes.apns import Fault
-from tests.fakes.video_provider import serve
+from tests.fakes.provider import FakeProvider
 from tests.generation_helpers import (
     START,
     Rig,
     give_generation_consents,
     photo,
-    providers_for,
     rig_settings,
 )
 from tests.push_helpers import ApnsWorld, apns_world, device_token, sqlite_copy
@@ -42,14 +41,14 @@ def world(tmp_path: Path) -> Iterator[ApnsWorld]:
 @pytest.fixture
 def rig(tmp_path: Path, sqlite_template: Path) -> Iterator[Rig]:
     database = Database(make_engine(sqlite_copy(sqlite_template, tmp_path)))
-    with serve(polls_to_finish=1) as provider, httpx.Client(timeout=0.5) as client:
+    with httpx.Client() as client:
         yield Rig(
             database=database,
             settings=rig_settings(tmp_path, provider_order="a"),
             storage=LocalStorage(tmp_path / "storage"),
             clock=FixedClock(START),
             client=client,
-            providers=providers_for(client, {"a": provider.url}),
+            providers={"a": FakeProvider("a")},
         )
     database.close()
 

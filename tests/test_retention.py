@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from liveai.clock import FixedClock
 from liveai.db import Database
 from liveai.errors import ConfigError
+from liveai.generation.tasks import task_keys
 from liveai.models.generation import Task, TaskState, Upload
 from liveai.retention.nginx_logs import logrotate_config, newest_entry, sweep_logs
 from liveai.retention.uploads import sweep_uploads
@@ -68,7 +69,7 @@ def _seed(
                     motion="static",
                     duration_s=5,
                     price=10,
-                    hold_key=f"task:{upload.id}:hold",
+                    hold_key=task_keys(uuid.uuid4()).hold,
                     result_key=result_key(user.id, f"{n}.mp4"),
                     created_at=NOW - timedelta(days=40),
                     updated_at=NOW - timedelta(days=40),

@@ -24,15 +24,11 @@ from liveai.generation import Lifecycle, NewTask, create_task, work
 from liveai.generation.runners import is_gone, parse, runner_id, same_process
 from liveai.generation.worker import Limits
 from liveai.models import Task, TaskState
+from liveai.providers.base import Provider
 from liveai.storage import LocalStorage
 from liveai.users import create_user
-from tests.fakes.video_provider import serve
-from tests.generation_helpers import (
-    give_generation_consents,
-    photo,
-    providers_for,
-    rig_settings,
-)
+from tests.fakes.provider import FakeProvider
+from tests.generation_helpers import give_generation_consents, photo, rig_settings
 from tests.providers_helpers import fake_env
 from tests.service_helpers import rows, start, wait_for
 
@@ -182,8 +178,8 @@ def test_a_long_running_worker_retries_a_failing_task_then_fails_it_and_voids_th
     )
     storage = LocalStorage(tmp_path / "storage")
     stop = threading.Event()
-    with serve() as fake, httpx.Client(timeout=5) as client:
-        fakes = providers_for(client, {"a": fake.url})
+    fakes: dict[str, Provider] = {"a": FakeProvider("a")}
+    with httpx.Client() as client:
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="retry")
             give_generation_consents(session, user.id, SYSTEM_CLOCK)
@@ -210,8 +206,8 @@ def test_a_long_running_worker_retries_a_failing_task_then_fails_it_and_voids_th
 def test_max_tasks_drains_after_that_many_claims(database: Database, tmp_path: Path) -> None:
     settings = rig_settings(tmp_path, provider_order="a", generation_prices={"default": {5: 10}})
     storage = LocalStorage(tmp_path / "storage")
-    with serve(polls_to_finish=1) as fake, httpx.Client(timeout=5) as client:
-        fakes = providers_for(client, {"a": fake.url})
+    fakes: dict[str, Provider] = {"a": FakeProvider("a")}
+    with httpx.Client(timeout=5) as client:
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="limits")
             give_generation_consents(session, user.id, SYSTEM_CLOCK)
@@ -359,8 +355,8 @@ def test_metrics_are_served_in_the_prometheus_format(database: Database, tmp_pat
 
     settings = rig_settings(tmp_path, provider_order="a", generation_prices={"default": {5: 10}})
     storage = LocalStorage(tmp_path / "storage")
-    with serve(polls_to_finish=1) as fake, httpx.Client(timeout=5) as client:
-        fakes = providers_for(client, {"a": fake.url})
+    fakes: dict[str, Provider] = {"a": FakeProvider("a")}
+    with httpx.Client(timeout=5) as client:
         with database.transaction() as session:
             user = create_user(session, issuer="https://t", subject="metrics")
             give_generation_consents(session, user.id, SYSTEM_CLOCK)

@@ -5,8 +5,9 @@
 transactions of its own; ``work`` runs many with leases, on any number of machines.
 """
 
-from liveai.generation.lifecycle import Lifecycle, Outcome
+from liveai.generation.lifecycle import Lifecycle
 from liveai.generation.pricing import developer_user, hold_amount, price_for, resolve_user
+from liveai.generation.settle import Outcome
 from liveai.generation.tasks import (
     NewTask,
     create_task,
@@ -17,8 +18,8 @@ from liveai.generation.tasks import (
     parse_motion,
     request_cancel,
     task_to_dict,
-    transfers_of,
 )
+from liveai.generation.transfers import transfers_of
 from liveai.generation.worker import WorkReport, work
 
 __all__ = [

@@ -1,5 +1,8 @@
 """Running a task: submit (with failover) → poll at the provider's pace → store → settle.
 
+This is the state machine; `transfers` records what leaves before it leaves, and `settle`
+ends a task (its state, its hold, its audit event, the notice).
+
 A task the provider loses while it is polled goes back to submit, at the next provider.
 
 Each step is its own short transaction, so a crash anywhere leaves a task that the next
@@ -29,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,12 +48,13 @@ from liveai.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from liveai.events import TaskFinished, TaskFinishedHandler
-from liveai.generation import ambiguous, rows
-from liveai.generation.group import Step, Write, run_grouped
+from liveai.events import TaskFinishedHandler
+from liveai.generation import ambiguous, rows, transfers
+from liveai.generation.group import Step, run_grouped
 from liveai.generation.pricing import price_for
+from liveai.generation.settle import Outcome, Settler, release_provider_copy
 from liveai.generation.tasks import poster_key, video_key
-from liveai.models import DataTransfer, Task, TaskState
+from liveai.models import Task, TaskState
 from liveai.privacy import consents
 from liveai.providers.base import (
     Motion,
@@ -59,8 +62,6 @@ from liveai.providers.base import (
     Provider,
     ProviderState,
     ProviderStatus,
-    Recipient,
-    Releasable,
     Screened,
     VideoRequest,
 )
@@ -77,10 +78,6 @@ Progress = Callable[[uuid.UUID, str], None]
 
 class LeaseLost(LiveAIError):
     """Another runner took this task over (our lease had expired); stop touching it."""
-
-
-class _NotCharged(Exception):
-    """The hold could not be posted (it expired): the task fails instead."""
 
 
 # However fast a provider is polled, the task row is read (is a cancel asked for, is the
@@ -117,20 +114,6 @@ class Claim:
 
     task: Task
     photo: Photo | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a step ended: the terminal state, and why when it is not success.
-
-    QUEUED (from polling only) means the provider lost the task: the next provider gets it.
-    A success carries the URL the video was fetched from.
-    """
-
-    state: TaskState
-    code: str | None = None
-    message: str | None = None
-    result_url: str | None = None
 
 
 def default_runner_id() -> str:
@@ -216,7 +199,7 @@ class Lifecycle:
         with self.database.transaction() as session:
             cancel = self._guarded(session, task, values)
             yield session
-        _mirror(task, values, cancel)
+        rows.mirror(task, values, cancel)
 
     def _renewing(self, values: dict[str, Any]) -> dict[str, Any]:
         now = self.clock.now()
@@ -228,8 +211,11 @@ class Lifecycle:
         has been asked for."""
         cancel = rows.write(session, task.id, self.runner_id, values)
         if cancel is None:
-            raise LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
+            raise self._lost(task)
         return cancel
+
+    def _lost(self, task: Task) -> LeaseLost:
+        return LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
 
     def _write(self, task: Task, *, events: Sequence[audit.Event] = (), **values: Any) -> None:
         """`_step` with nothing else to write but audit ``events``: it may share its commit
@@ -240,7 +226,7 @@ class Lifecycle:
             own=lambda session: self._guarded(session, task, values),
             events=events,
         )
-        _mirror(task, values, run_grouped(self.database, step))
+        rows.mirror(task, values, run_grouped(self.database, step))
 
     def _claim(self, task_id: uuid.UUID) -> Claim:
         """Lease the task in one UPDATE; a refused claim is explained: no such task, already
@@ -393,18 +379,13 @@ class Lifecycle:
         recipients = list(provider.screening_recipients(req))
         if recipients:
             with self._step(task) as session:
-                _consented(session, task, provider, recipients)
-                for recipient in recipients:
-                    _record_transfer(session, task, recipient, self.clock)
+                transfers.record_screening(session, task, provider, recipients, self.clock)
         provider.screen(req)
 
     def _mark_submitting(self, task: Task, provider: Provider, req: VideoRequest) -> None:
         """Record the attempt and, before the photo leaves, the transfer to the provider."""
         with self._step(task, provider=provider.name, attempts=task.attempts + 1) as session:
-            _consented(session, task, provider)
-            recipient = _provider_recipient(provider, req)
-            if recipient is not None:
-                _record_transfer(session, task, recipient, self.clock)
+            transfers.record_submit(session, task, provider, req, self.clock)
 
     def _mark_submitted(self, task: Task, provider_task_id: str) -> Task:
         now = self.clock.now()
@@ -446,7 +427,7 @@ class Lifecycle:
         deadline = task.submitted_at + timedelta(seconds=self.settings.generation_poll_timeout_s)
         watch = _Watch(since=task.submitted_at if just_submitted else self.clock.now())
         pace = self._pace(provider)
-        if just_submitted and _remote(provider):
+        if just_submitted and transfers.remote(provider):
             self._wait(watch, pace)
         while True:
             outcome = self._poll_once(task, provider, deadline, watch)
@@ -616,196 +597,31 @@ class Lifecycle:
 
     def _settle(self, task: Task, outcome: Outcome, *, provider: Provider | None = None) -> Task:
         """Finish the task with ``outcome``, then tell whoever listens."""
-        try:
-            finished = self._finish(task, outcome)
-        except _NotCharged as exc:
-            # The hold expired (the credits went back): the work is not delivered unpaid.
-            self.storage.delete_many([video_key(task), poster_key(task)])
-            outcome = Outcome(TaskState.FAILED, "hold_expired", f"could not charge: {exc}")
-            finished = self._finish(task, outcome)
-        except BaseException:
-            # The final write was refused (the task was taken over, say by an erasure) or
-            # never made: what was stored for it must not outlive it.
-            if outcome.state is TaskState.SUCCEEDED:
-                self.storage.delete_many([video_key(task), poster_key(task)])
-            raise
-        self._after_commit(finished, outcome, provider)
+        settler = self._settler()
+        finished = settler.settle(task, outcome, self._lost(task))
+        release_provider_copy(provider, finished)
+        self.progress(task.id, finished.state.value)
+        settler.announce(finished)
         return finished
-
-    def _finish(self, task: Task, outcome: Outcome) -> Task:
-        """In one transaction (shared with other tasks'): the terminal state, written only
-        while our lease stands, the photo's retention clock, the hold posted (_NotCharged
-        when it cannot be) or voided, and the audit event; the task as it now stands."""
-        now = self.clock.now()
-        succeeded = outcome.state is TaskState.SUCCEEDED
-        charged = self._price(task) if succeeded else 0
-        values: dict[str, Any] = {
-            "state": outcome.state,
-            "finished_at": now,
-            "updated_at": now,
-            "error_code": outcome.code,
-            "error": outcome.message,
-            "charged": charged,
-            "lease_owner": None,
-            "lease_until": None,
-            "result_key": video_key(task) if succeeded else None,
-            "poster_key": poster_key(task) if succeeded else None,
-            "result_url": outcome.result_url,
-            "notify_pending": bool(self.on_finished),
-        }
-        details = {"task_id": str(task.id), "code": outcome.code, "charged": charged}
-        retention = timedelta(days=self.settings.upload_retention_days)
-        lost = LeaseLost(f"task {task.id} is no longer leased to {self.runner_id}")
-
-        def hold(session: Session) -> None:
-            if succeeded:
-                self._charge(session, task, charged)
-            else:
-                self._refund(session, task)
-
-        step: Step[None] = Step(
-            order=str(task.user_id),
-            writes=[
-                Write(*rows.update_of(task.id, self.runner_id, values, read_back=False), lost),
-                Write(*rows.date_upload(task.upload_id, now + retention)),
-            ],
-            shared=hold,
-            events=[audit.Event(f"task.{outcome.state.value}", task.user_id, details, at=now)],
-        )
-        run_grouped(self.database, step)
-        _mirror(task, values, task.cancel_requested)
-        return task
-
-    def _price(self, task: Task) -> int:
-        amount = price_for(self.settings, task.provider or "", task.duration_s)
-        return task.price if amount is None else min(amount, task.price)
-
-    def _charge(self, session: Session, task: Task, amount: int) -> None:
-        from liveai import ledger
-
-        try:
-            ledger.post_hold(
-                session, task.hold_key, key=f"task:{task.id}:post", amount=amount, clock=self.clock
-            )
-        except LiveAIError as exc:
-            raise _NotCharged(exc.message) from None
-
-    def _refund(self, session: Session, task: Task) -> None:
-        from liveai import ledger
-
-        try:
-            ledger.void_hold(
-                session,
-                task.hold_key,
-                key=f"task:{task.id}:void",
-                reason="generation did not complete",
-                clock=self.clock,
-            )
-        except LiveAIError as exc:
-            # Already expired or voided: the credits are back either way.
-            log.info("task %s: hold not voided: %s", task.id, exc.message)
-
-    def _after_commit(self, task: Task, outcome: Outcome, provider: Provider | None) -> None:
-        if provider is not None and isinstance(provider, Releasable) and task.provider_task_id:
-            try:
-                provider.release(task.provider_task_id)
-            except Exception:
-                log.exception("task %s: releasing the provider's copy failed", task.id)
-        self.progress(task.id, outcome.state.value)
-        self._announce(task)
-
-    def _announce(self, task: Task) -> None:
-        """Tell whoever listens that the task finished, then note that they were told."""
-        event = TaskFinished(
-            task_id=str(task.id),
-            user_id=task.user_id,
-            succeeded=task.state is TaskState.SUCCEEDED,
-            state=task.state.value,
-            error=task.error,
-        )
-        for handler in self.on_finished:
-            try:
-                handler(event)
-            except Exception:
-                log.exception("task %s: a task-finished handler failed", task.id)
-        if self.on_finished:
-            rows.told(self.database, task.id)
 
     def announce_missed(self, grace: timedelta = timedelta(minutes=5)) -> int:
         """Tell whoever listens about tasks that finished at least ``grace`` ago without
-        them being told (the runner died between settling and telling); how many.
+        them being told (the runner died between settling and telling); how many."""
+        return self._settler().announce_missed(grace)
 
-        A notice may go out twice if a runner died after telling but before noting it: a
-        completion push carries the task id as its collapse id, so the device shows one.
-        """
-        if not self.on_finished:
-            return 0
-        with self.database.transaction() as session:
-            missed = rows.owed(session, self.clock.now() - grace)
-        for task in missed:
-            self._announce(task)
-        return len(missed)
-
-
-def _mirror(task: Task, values: dict[str, Any], cancel: bool) -> None:
-    """Keep our copy of the task as the row now stands, once the write has committed."""
-    for name, value in {**values, "cancel_requested": cancel}.items():
-        set_committed_value(task, name, value)
+    def _settler(self) -> Settler:
+        return Settler(
+            self.database,
+            self.storage,
+            self.settings,
+            self.clock,
+            self.runner_id,
+            self.on_finished,
+        )
 
 
 def _claimed(task: Task, photo: tuple[str, int, int]) -> Claim:
     return Claim(task, Photo(*photo) if task.provider_task_id is None else None)
-
-
-def _remote(provider: Provider) -> bool:
-    """A provider on someone else's machines; the local renderer is the one that is not."""
-    return bool(getattr(provider, "third_party", True))
-
-
-def _provider_recipient(provider: Provider, request: VideoRequest) -> Recipient | None:
-    """What the provider itself receives; None for the local renderer."""
-    if not _remote(provider):
-        return None
-    items = ("image", "prompt") if request.prompt else ("image",)
-    return Recipient(provider.name, provider.region, items, provider.image_transport(request))
-
-
-def _record_transfer(session: Session, task: Task, recipient: Recipient, clock: Clock) -> None:
-    """One record per task and recipient; a second transfer to it widens that record."""
-    first = {
-        "task_id": task.id,
-        "user_id": task.user_id,
-        "provider": recipient.name,
-        "region": recipient.region,
-        "items": list(recipient.items),
-        "transport": recipient.transport,
-        "at": clock.now(),
-    }
-    if rows.add_transfer(session, first):
-        return
-    record = session.scalar(
-        select(DataTransfer).where(
-            DataTransfer.task_id == task.id, DataTransfer.provider == recipient.name
-        )
-    )
-    assert record is not None
-    record.items = [*record.items, *(i for i in recipient.items if i not in record.items)]
-    transports = record.transport.split(",")
-    if recipient.transport not in transports:
-        record.transport = ",".join(sorted([*transports, recipient.transport]))
-
-
-def _consented(
-    session: Session, task: Task, provider: Provider, screening: Sequence[Recipient] = ()
-) -> None:
-    """Before data leaves, in the transaction that records its transfer: the user has
-    consented to the provider's generation (and to each screening recipient's check), or
-    NotConsented is raised and nothing is written or sent."""
-    consents.confirm(session, task.user_id, "generation", provider.name, region=provider.region)
-    for recipient in screening:
-        consents.confirm(
-            session, task.user_id, "moderation", recipient.name, region=recipient.region
-        )
 
 
 def _not_consented(refused: Sequence[consents.NotConsented]) -> Outcome:

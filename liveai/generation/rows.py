@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from liveai.db import Database
 from liveai.models import DataTransfer, Task, TaskState, Upload, User, UserStatus
@@ -221,3 +222,9 @@ def add_transfer(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert a data transfer record; False when the task has one for that recipient."""
     connection = session.connection()
     return connection.execute(_NEW_TRANSFER[connection.dialect.name], values).first() is not None
+
+
+def mirror(task: Task, values: Mapping[str, Any], cancel: bool) -> None:
+    """Keep our copy of the task as the row now stands, once the write has committed."""
+    for name, value in {**values, "cancel_requested": cancel}.items():
+        set_committed_value(task, name, value)

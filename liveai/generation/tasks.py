@@ -40,8 +40,20 @@ class NewTask:
     client_key: str | None = None
 
 
-def hold_key(task_id: uuid.UUID) -> str:
-    return f"task:{task_id}:hold"
+@dataclass(frozen=True)
+class TaskKeys:
+    """The ledger's keys for a task: its hold, the posting or voiding of that hold (each
+    happens once however often it is tried), and the reference the hold carries."""
+
+    hold: str
+    post: str
+    void: str
+    reference: str
+
+
+def task_keys(task_id: uuid.UUID) -> TaskKeys:
+    prefix = f"task:{task_id}"
+    return TaskKeys(f"{prefix}:hold", f"{prefix}:post", f"{prefix}:void", prefix)
 
 
 def video_key(task: Task) -> str:
@@ -108,6 +120,7 @@ def create_task(
     image = prepare_image(new.image, IntakeLimits.from_settings(settings))
     now = clock.now()
     task_id = uuid.uuid4()
+    keys = task_keys(task_id)
     upload = Upload(
         user_id=user_id,
         storage_key=upload_key(user_id, f"{task_id}.jpg"),
@@ -130,7 +143,7 @@ def create_task(
         duration_s=duration,
         requested_provider=explicit_choice(new.provider),
         price=price,
-        hold_key=hold_key(task_id),
+        hold_key=keys.hold,
         client_key=new.client_key,
         attempts=0,
         polls=0,
@@ -145,8 +158,8 @@ def create_task(
             session,
             user_id,
             price,
-            key=task.hold_key,
-            reference=f"task:{task_id}",
+            key=keys.hold,
+            reference=keys.reference,
             timeout=timedelta(seconds=settings.generation_hold_timeout_s),
             reason="generation",
             clock=clock,
@@ -270,11 +283,6 @@ def delete_task(
         clock=clock,
     )
     return task
-
-
-def transfers_of(session: Session, task_id: uuid.UUID) -> Sequence[DataTransfer]:
-    query = select(DataTransfer).where(DataTransfer.task_id == task_id).order_by(DataTransfer.id)
-    return session.scalars(query).all()
 
 
 def task_to_dict(task: Task, transfers: Sequence[DataTransfer] = ()) -> dict[str, Any]:

@@ -628,6 +628,7 @@ def _cancel(
     session: Session, task: Task, name: str, settings: Settings, actor: str, clock: Clock
 ) -> None:
     from liveai import ledger
+    from liveai.generation.tasks import task_keys  # liveai.generation imports this module
 
     now = clock.now()
     task.state = TaskState.CANCELLED
@@ -644,7 +645,7 @@ def _cancel(
         ledger.void_hold(
             session,
             task.hold_key,
-            key=f"task:{task.id}:void",
+            key=task_keys(task.id).void,
             reason="consent withdrawn",
             clock=clock,
         )
