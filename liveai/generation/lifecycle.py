@@ -160,8 +160,8 @@ class Lifecycle:
         is none. Run it with `run_claimed`."""
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.generation_lease_s)
-        with self.database.transaction() as session:
-            claimed = rows.claim_next(session, self.runner_id, now, until, skip)
+        with self.database.statements() as connection:  # one UPDATE: no BEGIN and COMMIT
+            claimed = rows.claim_next(connection, self.runner_id, now, until, skip)
         return None if claimed is None else _claimed(*claimed)
 
     def run_claimed(self, claim: Claim) -> Task:

@@ -15,15 +15,16 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Table,
     bindparam,
-    literal_column,
+    inspect,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from liveai.db import Database
@@ -47,9 +48,13 @@ _OF_PHOTO = [
 ]
 
 
+# Task attribute names by column, to build the claimed task from its row.
+_TASK_ATTRIBUTES = [(inspect(Task).get_property_by_column(c).key, c.name) for c in TASKS.c]
+
+
 def _claiming(which: ColumnElement[bool]) -> Any:
     """Lease the task ``which`` selects; the row comes back with its photo's key and size."""
-    return select(Task, *(literal_column(column.name) for column in _OF_PHOTO)).from_statement(
+    return (
         update(TASKS)
         .where(which)
         .values(lease_owner=bindparam("runner"), lease_until=bindparam("until"))
@@ -123,11 +128,11 @@ def claim(
     """Lease an unfinished task that is free (or already ours), with its photo's key, width
     and height; None when it is not free."""
     params = {"task_id": task_id, "runner": runner, "now": now, "until": until}
-    return _claimed(session.execute(_CLAIM, params).one_or_none())
+    return _claimed(session.connection().execute(_CLAIM, params).one_or_none())
 
 
 def claim_next(
-    session: Session,
+    connection: Connection,
     runner: str,
     now: datetime,
     until: datetime,
@@ -138,15 +143,19 @@ def claim_next(
     params: dict[str, Any] = {"runner": runner, "now": now, "until": until}
     if skip:
         params["skip"] = list(skip)
-    found = session.execute(_CLAIM_NEXT_SKIPPING if skip else _CLAIM_NEXT, params)
+    found = connection.execute(_CLAIM_NEXT_SKIPPING if skip else _CLAIM_NEXT, params)
     return _claimed(found.one_or_none())
 
 
 def _claimed(row: Any) -> Claimed | None:
+    """The task as a loaded and detached record (as a closed session leaves it), without
+    the ORM's row loading, and its photo."""
     if row is None:
         return None
-    task, key, width, height = row
-    return task, (key, width, height)
+    values = row._mapping
+    task = Task(**{key: values[name] for key, name in _TASK_ATTRIBUTES})
+    make_transient_to_detached(task)
+    return task, tuple(values[column.name] for column in _OF_PHOTO)
 
 
 def photo(session: Session, upload_id: uuid.UUID) -> tuple[str, int, int]:

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from liveai import audit, ledger
@@ -111,6 +111,47 @@ def _short(needs: Iterable[Need], recipient: str) -> str:
 
 # --- reading ---------------------------------------------------------------------
 
+_CONSENTS = cast(Table, Consent.__table__)
+_USERS = cast(Table, User.__table__)
+_POLICIES = cast(Table, PolicyVersion.__table__)
+
+# A worker checks consents before every submit: the checks are two prebuilt statements
+# (the row lock, then what stands with the latest policy's version), no ORM objects.
+_LOCK = {
+    share: select(_USERS.c.id)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .with_for_update(read=share, key_share=not share)
+    for share in (True, False)
+}
+_NEWEST_FIRST = (_CONSENTS.c.at.desc(), _CONSENTS.c.recorded_at.desc(), _CONSENTS.c.id.desc())
+_PLACE = func.row_number().over(
+    partition_by=(_CONSENTS.c.kind, _CONSENTS.c.scope), order_by=_NEWEST_FIRST
+)
+_STEPS = (
+    select(*(_CONSENTS.c[name] for name in ("kind", "scope", "action", "policy_version")))
+    .add_columns(_PLACE.label("place"))
+    .where(_CONSENTS.c.user_id == bindparam("user_id"))
+    .subquery()
+)
+_LATEST_POLICY = select(
+    select(_POLICIES.c.version)
+    .order_by(_POLICIES.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("latest")
+).subquery()
+# One row per standing consent, each with the latest policy's version; one row with
+# only that version when nothing stands.
+_STANDING = select(
+    _LATEST_POLICY.c.latest, _STEPS.c.kind, _STEPS.c.scope, _STEPS.c.policy_version
+).select_from(
+    _LATEST_POLICY.outerjoin(_STEPS, and_(_STEPS.c.place == 1, _STEPS.c.action == GRANTED))
+)
+_FACTS = select(_POLICIES.c.facts).where(_POLICIES.c.version == bindparam("version"))
+
+Accepted = dict[tuple[str, str | None], str | None]
+"""The consents that stand, by kind and scope: the policy version each was given on."""
+
 
 def history(session: Session, user_id: uuid.UUID) -> Sequence[Consent]:
     """Every grant and withdrawal of the user, oldest first."""
@@ -157,16 +198,27 @@ def check(
     inventory: Inventory = DEFAULT_INVENTORY,
 ) -> list[Need]:
     """What the user has not consented to that ``purpose`` at ``recipient`` needs."""
-    standing = {(s.kind, s.scope): s for s in current(session, user_id)}
+    standing, latest = _standing(session, user_id)
     needs = rules.required_consents(purpose, recipient, inventory, region=region)
     missing = [n for n in needs if (n.kind, n.scope) not in standing]
-    policy = _policy_need(session, standing, purpose, recipient, inventory)
+    policy = _policy_need(session, standing, latest, purpose, recipient, inventory)
     return sorted([*missing, policy]) if policy else missing
+
+
+def _standing(session: Session, user_id: uuid.UUID) -> tuple[Accepted, str | None]:
+    """What stands now (as `current` derives it), and the latest published policy's
+    version (None while none is published): one statement."""
+    if session.autoflush:  # as an ORM query would: pending objects go first
+        session.flush()
+    found = session.connection().execute(_STANDING, {"user_id": user_id}).all()
+    standing = {(kind, scope): version for _, kind, scope, version in found if kind is not None}
+    return standing, found[0][0]
 
 
 def _policy_need(
     session: Session,
-    standing: dict[tuple[str, str | None], Standing],
+    standing: Accepted,
+    latest: str | None,
     purpose: str,
     recipient: str | None,
     inventory: Inventory,
@@ -175,25 +227,21 @@ def _policy_need(
     step since the version the user accepted (policy §8): a change `policy diff` calls
     material to a category the step uses or to its recipient. Nothing while none is
     published."""
-    latest = session.scalar(select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(1))
     if latest is None:
         return None
-    accepted = standing.get((rules.POLICY, None))
-    if accepted is None:
-        return Need(rules.POLICY, reason=f"policy {latest.version[:12]} not accepted")
-    if accepted.policy_version == latest.version:
+    if (rules.POLICY, None) not in standing:
+        return Need(rules.POLICY, reason=f"policy {latest[:12]} not accepted")
+    accepted = standing[(rules.POLICY, None)]
+    if accepted == latest:
         return None
-    old = session.scalar(
-        select(PolicyVersion.facts).where(PolicyVersion.version == accepted.policy_version)
-    )
+    facts = session.connection().execute(_FACTS, {"version": latest}).scalar_one()
+    old = session.connection().execute(_FACTS, {"version": accepted}).scalar()
     party = rules.recipient(recipient, inventory) if recipient else None
     touched = {*rules.purpose(purpose).categories, party.key if party else recipient}
-    changes = [
-        c.en for c in compare(old or {}, latest.facts) if c.material and c.subject in touched
-    ]
+    changes = [c.en for c in compare(old or {}, facts) if c.material and c.subject in touched]
     if not changes:
         return None
-    return Need(rules.POLICY, reason=f"policy {latest.version[:12]}: {' '.join(changes)}")
+    return Need(rules.POLICY, reason=f"policy {latest[:12]}: {' '.join(changes)}")
 
 
 def require(
@@ -355,8 +403,9 @@ def _when(at: datetime | None, clock: Clock) -> datetime:
 def _lock(session: Session, user_id: uuid.UUID, *, share: bool) -> None:
     """FOR SHARE to check, FOR NO KEY UPDATE to change: the two exclude each other, while
     rows that merely refer to the user (a ledger transfer, a data transfer) still insert."""
-    row = select(User.id).where(User.id == user_id)
-    session.execute(row.with_for_update(read=share, key_share=not share))
+    if session.autoflush:  # as an ORM statement would: pending objects go first
+        session.flush()
+    session.connection().execute(_LOCK[share], {"user_id": user_id})
 
 
 def _user(session: Session, user_ref: str | uuid.UUID) -> User:
