@@ -127,7 +127,7 @@ class ArkProvider:
             "content": content,
             "resolution": "720p",
             "ratio": ratio_for(request.width, request.height),
-            "duration": request.duration_s,
+            "duration": SPEC.duration_for(request.duration_s),
             "camera_fixed": static,
             "watermark": False,
         }
@@ -200,6 +200,7 @@ SPEC = VendorSpec(
     name="ark",
     base_url=CHINA_URL,
     model=MODEL,
+    durations=tuple(range(2, 13)),  # Seedance 1.0 pro: 2 to 12 s
     credentials=((API_KEY,),),
     # Result videos come from TOS buckets (…tos-cn-beijing.volces.com) or BytePlus storage.
     result_hosts=("volces.com", "bytepluses.com"),

@@ -193,7 +193,7 @@ class KlingProvider:
         return "url" if request.image_url else "base64"
 
     def payload(self, request: VideoRequest) -> Json:
-        duration = "5" if request.duration_s <= 5 else "10"
+        duration = str(SPEC.duration_for(request.duration_s))
         camera = camera_control(self.model, self.mode, duration, request.motion)
         prompt = request.prompt if camera else with_motion(request.prompt, request.motion)
         # Kling wants bare base64, without a data: prefix.
@@ -304,9 +304,11 @@ SPEC = VendorSpec(
     name="kling",
     base_url=CHINA_URL,
     model=MODEL,
+    durations=(5, 10),  # every image2video model: "5" or "10"
     credentials=((ACCESS_KEY, SECRET_KEY), (API_KEY,)),
     # Result videos come from Kling's CDNs (cdn.klingai.com, v*-kling.klingai.com, ...).
     result_hosts=("klingai.com",),
     build=build,
     overseas_hosts=OVERSEAS_HOSTS,
+    rounds_up=True,
 )

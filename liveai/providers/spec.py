@@ -10,7 +10,7 @@ runtime gate, `policy lint`) reads a vendor through its spec; the list of vendor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -43,6 +43,8 @@ class VendorSpec:
     """The default API base URL; a setting ``<name>_base_url``, if any, overrides it."""
     model: str
     """The default model; a setting ``<name>_model``, if any, overrides it."""
+    durations: tuple[int, ...]
+    """The video lengths in seconds its default model delivers; `duration_for` picks one."""
     credentials: tuple[tuple[Credential, ...], ...]
     """The settings that authenticate: any one group with every one set."""
     result_hosts: tuple[str, ...]
@@ -53,12 +55,18 @@ class VendorSpec:
     """Its region, unless its base URL is on one of ``overseas_hosts``."""
     overseas_hosts: tuple[str, ...] = ()
     """Base URL hosts (and their subdomains) that put it overseas."""
+    rounds_up: bool = False
+    """Whether an ask between two of its durations gets the longer, not the nearest."""
 
     def base_url_in(self, settings: Settings) -> str:
         return cast(str | None, getattr(settings, f"{self.name}_base_url", None)) or self.base_url
 
     def model_in(self, settings: Settings) -> str:
         return cast(str | None, getattr(settings, f"{self.name}_model", None)) or self.model
+
+    def duration_for(self, asked: int) -> int:
+        """The one of its ``durations`` to ask for when ``asked`` seconds are wanted."""
+        return delivered_duration(asked, self.durations, round_up=self.rounds_up)
 
     def region(self, settings: Settings) -> Region:
         return self.region_at(self.base_url_in(settings))
@@ -83,6 +91,17 @@ class VendorSpec:
         self, settings: Settings, client: httpx.Client, policy: CallPolicy
     ) -> RemoteProvider:
         return self.build(self, settings, client, policy)
+
+
+def delivered_duration(asked: int, durations: Sequence[int], *, round_up: bool = False) -> int:
+    """The one of ``durations`` (seconds) to ask a vendor for when ``asked`` seconds are
+    wanted: the nearest, ties to the shorter, or with ``round_up`` the shortest at least as
+    long; past either end, that end. None known (a model whose limits we lack): ``asked``."""
+    if not durations:
+        return asked
+    if round_up:
+        return min((d for d in durations if d >= asked), default=max(durations))
+    return min(durations, key=lambda d: (abs(d - asked), d))
 
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from liveai.providers.base import (
     VideoRequest,
 )
 from liveai.providers.prompts import with_motion
-from liveai.providers.spec import Credential, VendorSpec, keyed
+from liveai.providers.spec import Credential, VendorSpec, delivered_duration, keyed
 
 if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
     import httpx
@@ -69,9 +69,9 @@ def uses_media(model: str) -> bool:
 
 def output_for(model: str, duration_s: int) -> tuple[str, int]:
     """720P when the model has it (else its closest), and the allowed duration nearest the ask."""
-    resolutions, durations = LIMITS.get(model.replace("wanx", "wan"), (("720P",), (duration_s,)))
+    resolutions, durations = LIMITS.get(model.replace("wanx", "wan"), (("720P",), ()))
     resolution = "720P" if "720P" in resolutions else resolutions[-1]
-    return resolution, min(durations, key=lambda d: (abs(d - duration_s), d))
+    return resolution, delivered_duration(duration_s, durations)
 
 
 def map_error(response: httpx.Response, body: Any) -> ProviderError:
@@ -204,6 +204,7 @@ SPEC = VendorSpec(
     name="wan",
     base_url=CHINA_URL,
     model=MODEL,
+    durations=LIMITS[MODEL][1],
     credentials=((API_KEY,),),
     # Result videos come from OSS buckets (dashscope-result-….aliyuncs.com).
     result_hosts=("aliyuncs.com",),

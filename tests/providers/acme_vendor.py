@@ -18,6 +18,7 @@ SPEC = VendorSpec(
     name="acme",
     base_url="https://api.acme.example/api/v3",
     model="doubao-seedance-1-0-lite-i2v-250428",
+    durations=tuple(range(2, 13)),
     credentials=((API_KEY,),),
     result_hosts=("cdn.acme.example",),
     build=keyed(AcmeProvider, API_KEY),
