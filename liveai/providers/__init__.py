@@ -7,6 +7,7 @@ __all__ = [
     "download",
     "fal",
     "http",
+    "keyed",
     "kling",
     "local",
     "lookup",

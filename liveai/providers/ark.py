@@ -14,21 +14,19 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.providers.base import (
-    ImageTransport,
     Motion,
     ProviderState,
     ProviderStatus,
     VideoRequest,
 )
+from liveai.providers.keyed import KeyedProvider
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, keyed
 
 if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
     import httpx
 
-    from liveai.privacy.inventory_types import Region
-    from liveai.providers.download import ResultOrigin
-    from liveai.providers.http import CallPolicy, Json
+    from liveai.providers.http import Json
 
 CHINA_URL = "https://ark.cn-beijing.volces.com/api/v3"
 MODEL = "doubao-seedance-1-0-pro-250528"
@@ -78,38 +76,16 @@ def map_error(response: httpx.Response, body: Any) -> ProviderError:
     return generic_error("ark", response, code, f"{code}: {message}")
 
 
-class ArkProvider:
+class ArkProvider(KeyedProvider):
     name = "ark"
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        api_key: str,
-        base_url: str = CHINA_URL,
-        model: str = MODEL,
-        policy: CallPolicy | None = None,
-    ) -> None:
-        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+    @staticmethod
+    def spec() -> VendorSpec:
+        return SPEC
 
-        self.region: Region = SPEC.region_at(base_url)
-        self.model = model
-        self.http = Transport(
-            "ark",
-            client,
-            base_url,
-            auth=lambda: {"Authorization": f"Bearer {api_key}"},
-            map_error=map_error,
-            policy=DEFAULT_POLICY if policy is None else policy,
-        )
-
-    def result_origin(self) -> ResultOrigin:
-        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
-
-        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
-
-    def image_transport(self, request: VideoRequest) -> ImageTransport:
-        return "url" if request.image_url else "base64"
+    @staticmethod
+    def error_for(response: httpx.Response, body: Any) -> ProviderError:
+        return map_error(response, body)
 
     def payload(self, request: VideoRequest) -> Json:
         static = request.motion is Motion.STATIC
@@ -127,7 +103,7 @@ class ArkProvider:
             "content": content,
             "resolution": "720p",
             "ratio": ratio_for(request.width, request.height),
-            "duration": SPEC.duration_for(request.duration_s),
+            "duration": self.spec().duration_for(request.duration_s),
             "camera_fixed": static,
             "watermark": False,
         }

@@ -14,20 +14,18 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.providers.base import (
-    ImageTransport,
     Motion,
     ProviderState,
     ProviderStatus,
     VideoRequest,
 )
+from liveai.providers.keyed import KeyedProvider
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, delivered_duration, keyed
 
 if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
     import httpx
 
-    from liveai.privacy.inventory_types import Region
-    from liveai.providers.download import ResultOrigin
     from liveai.providers.http import CallPolicy, Json
 
 QUEUE_URL = "https://queue.fal.run"
@@ -90,46 +88,38 @@ def map_error(response: httpx.Response, body: Any) -> ProviderError:
     return generic_error("fal", response, code, text)
 
 
-class FalProvider:
+class FalProvider(KeyedProvider):
     name = "fal"
-    region: Region = "overseas"
+    auth_scheme = "Key"
 
     def __init__(
         self,
         client: httpx.Client,
         *,
         api_key: str,
-        base_url: str = QUEUE_URL,
-        model: str = MODEL,
+        base_url: str | None = None,
+        model: str | None = None,
         policy: CallPolicy | None = None,
     ) -> None:
-        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
-
-        self.model = model.strip("/")
-        self.http = Transport(
-            "fal",
-            client,
-            base_url,
-            auth=lambda: {"Authorization": f"Key {api_key}"},
-            map_error=map_error,
-            policy=DEFAULT_POLICY if policy is None else policy,
-        )
+        super().__init__(client, api_key=api_key, base_url=base_url, model=model, policy=policy)
+        self.model = self.model.strip("/")
         self._urls: dict[str, Json] = {}  # request id -> the URLs submit returned
 
-    def result_origin(self) -> ResultOrigin:
-        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
+    @staticmethod
+    def spec() -> VendorSpec:
+        return SPEC
 
-        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
-
-    def image_transport(self, request: VideoRequest) -> ImageTransport:
-        return "url" if request.image_url else "base64"
+    @staticmethod
+    def error_for(response: httpx.Response, body: Any) -> ProviderError:
+        return map_error(response, body)
 
     def payload(self, request: VideoRequest) -> Json:
         image = request.image_url or (
             "data:image/jpeg;base64," + base64.b64encode(request.image_jpeg).decode()
         )
         static = request.motion is Motion.STATIC
-        body: Json = {"image_url": image, "duration": str(SPEC.duration_for(request.duration_s))}
+        duration = self.spec().duration_for(request.duration_s)
+        body: Json = {"image_url": image, "duration": str(duration)}
         if "seedance" in self.model:
             durations = seedance_durations(self.model)
             body["duration"] = str(delivered_duration(request.duration_s, durations))

@@ -14,20 +14,18 @@ from liveai.errors import (
     ProviderUnavailable,
 )
 from liveai.providers.base import (
-    ImageTransport,
     ProviderState,
     ProviderStatus,
     VideoRequest,
 )
+from liveai.providers.keyed import KeyedProvider
 from liveai.providers.prompts import with_motion
 from liveai.providers.spec import Credential, VendorSpec, delivered_duration, keyed
 
 if TYPE_CHECKING:  # for types only: httpx and the HTTP code cost every command's start-up
     import httpx
 
-    from liveai.privacy.inventory_types import Region
-    from liveai.providers.download import ResultOrigin
-    from liveai.providers.http import CallPolicy, Json
+    from liveai.providers.http import Json
 
 CHINA_URL = "https://dashscope.aliyuncs.com"
 MODEL = "wan2.6-i2v-flash"
@@ -93,38 +91,16 @@ def map_error(response: httpx.Response, body: Any) -> ProviderError:
     return generic_error("wan", response, code or None, text if code else "")
 
 
-class WanProvider:
+class WanProvider(KeyedProvider):
     name = "wan"
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        api_key: str,
-        base_url: str = CHINA_URL,
-        model: str = MODEL,
-        policy: CallPolicy | None = None,
-    ) -> None:
-        from liveai.providers.http import DEFAULT_POLICY, Transport  # here: start-up cost (httpx)
+    @staticmethod
+    def spec() -> VendorSpec:
+        return SPEC
 
-        self.region: Region = SPEC.region_at(base_url)
-        self.model = model
-        self.http = Transport(
-            "wan",
-            client,
-            base_url,
-            auth=lambda: {"Authorization": f"Bearer {api_key}"},
-            map_error=map_error,
-            policy=DEFAULT_POLICY if policy is None else policy,
-        )
-
-    def result_origin(self) -> ResultOrigin:
-        from liveai.providers.download import ResultOrigin  # here: start-up cost (httpx)
-
-        return ResultOrigin(self.name, self.http.base_url, SPEC.result_hosts)
-
-    def image_transport(self, request: VideoRequest) -> ImageTransport:
-        return "url" if request.image_url else "base64"
+    @staticmethod
+    def error_for(response: httpx.Response, body: Any) -> ProviderError:
+        return map_error(response, body)
 
     def payload(self, request: VideoRequest) -> Json:
         image = request.image_url or (

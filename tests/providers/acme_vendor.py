@@ -1,6 +1,7 @@
 """A throwaway vendor written the way docs/architecture.md ("Adding a vendor") says: one
 module whose SPEC is all the rest of liveai reads, its own key included. Acme resells
-Seedance behind Ark's API, so the Ark fake answers it and its translation is Ark's."""
+Seedance behind Ark's API, so the Ark fake answers it and its translation is Ark's;
+its own spec gives its region, result hosts and durations."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ API_KEY = Credential("acme_api_key", "Acme API key")
 
 class AcmeProvider(ArkProvider):
     name = "acme"
+
+    @staticmethod
+    def spec() -> VendorSpec:
+        return SPEC
 
 
 SPEC = VendorSpec(
