@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select
+from sqlalchemy import Executable, Result, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from liveai import audit, ledger
@@ -127,8 +127,9 @@ _NEWEST_FIRST = (_CONSENTS.c.at.desc(), _CONSENTS.c.recorded_at.desc(), _CONSENT
 _PLACE = func.row_number().over(
     partition_by=(_CONSENTS.c.kind, _CONSENTS.c.scope), order_by=_NEWEST_FIRST
 )
+_STEP_COLUMNS = ("kind", "scope", "action", "policy_version", "at", "source")
 _STEPS = (
-    select(*(_CONSENTS.c[name] for name in ("kind", "scope", "action", "policy_version")))
+    select(*(_CONSENTS.c[name] for name in _STEP_COLUMNS))
     .add_columns(_PLACE.label("place"))
     .where(_CONSENTS.c.user_id == bindparam("user_id"))
     .subquery()
@@ -147,6 +148,8 @@ _STANDING = select(
 ).select_from(
     _LATEST_POLICY.outerjoin(_STEPS, and_(_STEPS.c.place == 1, _STEPS.c.action == GRANTED))
 )
+# The latest step of each kind and scope, where it is a grant: the consents that stand.
+_CURRENT = select(_STEPS).where(_STEPS.c.place == 1, _STEPS.c.action == GRANTED)
 _FACTS = select(_POLICIES.c.facts).where(_POLICIES.c.version == bindparam("version"))
 
 Accepted = dict[tuple[str, str | None], str | None]
@@ -164,14 +167,12 @@ def history(session: Session, user_id: uuid.UUID) -> Sequence[Consent]:
 
 
 def current(session: Session, user_id: uuid.UUID) -> list[Standing]:
-    """The consents that stand now, derived from the history."""
-    latest: dict[tuple[str, str | None], Consent] = {}
-    for step in history(session, user_id):
-        latest[(step.kind, step.scope)] = step
+    """The consents that stand now, derived from the history: each kind and scope whose
+    latest step is a grant."""
+    rows = _execute(session, _CURRENT, {"user_id": user_id}).all()
     return [
         Standing(row.kind, row.scope, row.at, row.policy_version, row.source)
-        for row in sorted(latest.values(), key=lambda r: (r.kind, r.scope or ""))
-        if row.action == GRANTED
+        for row in sorted(rows, key=lambda r: (r.kind, r.scope or ""))
     ]
 
 
@@ -206,13 +207,19 @@ def check(
 
 
 def _standing(session: Session, user_id: uuid.UUID) -> tuple[Accepted, str | None]:
-    """What stands now (as `current` derives it), and the latest published policy's
+    """What stands now (the steps `current` reads), and the latest published policy's
     version (None while none is published): one statement."""
-    if session.autoflush:  # as an ORM query would: pending objects go first
+    found = _execute(session, _STANDING, {"user_id": user_id}).all()
+    standing = {(r.kind, r.scope): r.policy_version for r in found if r.kind is not None}
+    return standing, found[0].latest
+
+
+def _execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> Result[Any]:
+    """A prebuilt Core statement on the session's connection, without the ORM's per-call
+    work; pending objects are flushed first, as an ORM statement would."""
+    if session.autoflush:
         session.flush()
-    found = session.connection().execute(_STANDING, {"user_id": user_id}).all()
-    standing = {(kind, scope): version for _, kind, scope, version in found if kind is not None}
-    return standing, found[0][0]
+    return session.connection().execute(statement, params)
 
 
 def _policy_need(
@@ -234,8 +241,8 @@ def _policy_need(
     accepted = standing[(rules.POLICY, None)]
     if accepted == latest:
         return None
-    facts = session.connection().execute(_FACTS, {"version": latest}).scalar_one()
-    old = session.connection().execute(_FACTS, {"version": accepted}).scalar()
+    facts = _execute(session, _FACTS, {"version": latest}).scalar_one()
+    old = _execute(session, _FACTS, {"version": accepted}).scalar()
     party = rules.recipient(recipient, inventory) if recipient else None
     touched = {*rules.purpose(purpose).categories, party.key if party else recipient}
     changes = [c.en for c in compare(old or {}, facts) if c.material and c.subject in touched]
@@ -403,9 +410,7 @@ def _when(at: datetime | None, clock: Clock) -> datetime:
 def _lock(session: Session, user_id: uuid.UUID, *, share: bool) -> None:
     """FOR SHARE to check, FOR NO KEY UPDATE to change: the two exclude each other, while
     rows that merely refer to the user (a ledger transfer, a data transfer) still insert."""
-    if session.autoflush:  # as an ORM statement would: pending objects go first
-        session.flush()
-    session.connection().execute(_LOCK[share], {"user_id": user_id})
+    _execute(session, _LOCK[share], {"user_id": user_id})
 
 
 def _user(session: Session, user_ref: str | uuid.UUID) -> User:
