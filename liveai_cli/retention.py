@@ -29,10 +29,10 @@ NowOption = Annotated[
 
 
 def _now(value: str | None) -> datetime:
-    from datetime import UTC, datetime
-
     if value is None:
-        return datetime.now(UTC)
+        from liveai.clock import SYSTEM_CLOCK
+
+        return SYSTEM_CLOCK.now()
     state.deadlines()
     return state.moment(value)
 

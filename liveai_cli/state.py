@@ -80,11 +80,10 @@ def day(value: str) -> date:
 
 def today() -> date:
     """Today in the deadline zone."""
-    from datetime import datetime
-
+    from liveai.clock import SYSTEM_CLOCK
     from liveai.privacy.calendar import deadline_zone
 
-    return datetime.now(deadline_zone()).date()
+    return SYSTEM_CLOCK.now().astimezone(deadline_zone()).date()
 
 
 def actor() -> str:

@@ -14,6 +14,7 @@ import io
 from datetime import date
 from typing import Any
 
+from liveai.clock import SYSTEM_CLOCK
 from liveai.errors import InvalidInput
 from liveai.privacy.document import (
     MECHANISM,
@@ -115,7 +116,7 @@ def ropa(
     subjects = sorted({s for c in inventory.categories for s in c.subjects})
     return {
         "version": version or policy_version(inventory, settings, facts),
-        "record_date": (record_date or date.today()).isoformat(),
+        "record_date": (record_date or SYSTEM_CLOCK.now().astimezone().date()).isoformat(),
         "controller": {
             "name": operator.name,
             "app": operator.app_name,
