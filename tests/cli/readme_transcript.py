@@ -9,6 +9,9 @@ embedded default has not (Apple, APNs) and is skipped.
     python -m tests.cli.readme_transcript --update    # rewrite the README's outputs
 
 Comparison ignores what differs between runs: ids, times, durations, the temp folder.
+Dates are part of what the tour shows (today's label on a published policy, a request
+that is or is not overdue), so `liveai` runs on a clock that starts at `TOUR_START`, the
+moment the transcripts were recorded, and moves on in real time from there.
 """
 
 from __future__ import annotations
@@ -20,9 +23,24 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+TOUR_START = datetime(2026, 12, 5, 13, 14, 20, tzinfo=UTC)
+# `liveai` as the tour runs it: the real command, its clock moved to the tour's day.
+SHIM = """#!{python}
+import sys
+from datetime import timedelta
+
+import liveai.clock
+from liveai_cli.main import main
+
+offset = timedelta(seconds=float({offset!r}))
+now = liveai.clock.SystemClock.now
+liveai.clock.SystemClock.now = lambda self: now(self) + offset
+sys.exit(main())
+"""
 README = ROOT / "README.md"
 SKIP = re.compile(r"<!-- not run: [^>]+ -->\s*$")
 HOME = "/tmp/tour"
@@ -96,7 +114,7 @@ class Session:
         keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
         self.env = {k: v for k, v in os.environ.items() if k in keep}
         self.env.update(
-            PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            PATH=os.pathsep.join([str(_shim(folder)), str(bin_dir), os.environ.get("PATH", "")]),
             LIVEAI_HOME=str(folder / "home"),
             LIVEAI_CONFIG=str(config),
             HOME=str(folder),
@@ -119,6 +137,17 @@ class Session:
             timeout=300,
         )
         return done.stdout
+
+
+def _shim(folder: Path) -> Path:
+    """A folder holding a `liveai` whose clock reads `TOUR_START` now."""
+    offset = (TOUR_START - datetime.now(UTC)).total_seconds()
+    shim = folder / "shim"
+    shim.mkdir()
+    command = shim / "liveai"
+    command.write_text(SHIM.format(python=sys.executable, offset=offset))
+    command.chmod(0o755)
+    return shim
 
 
 def run_readme(update: bool = False) -> list[tuple[str, str, str]]:
