@@ -136,7 +136,13 @@ def _apple_content_id(note: bytes) -> str | None:
     if found is None or found[0] != ASCII:
         return None
     _, count, raw = found
-    text = raw[:count] if count <= 4 else _slice(note, struct.unpack(order + "I", raw)[0], count)
+    if count <= 4:
+        text = raw[:count]
+    else:
+        try:
+            text = _slice(note, struct.unpack(order + "I", raw)[0], count)
+        except ValueError:
+            return None
     return text.split(b"\x00", 1)[0].decode("ascii", "replace")
 
 

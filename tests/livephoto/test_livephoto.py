@@ -186,6 +186,15 @@ def test_an_iphone_like_maker_note_with_many_entries_reads_back() -> None:
     assert (other.is_apple, other.content_id) == (False, None)
 
 
+def test_a_content_id_pointing_past_the_maker_note_reads_as_none() -> None:
+    # Found by the damaged-still property below: the identifier's offset, not the note's.
+    text = CID.encode() + b"\x00"
+    entry = struct.pack(">HHII", 0x0011, 2, len(text), 0xFFFF)
+    note = b"Apple iOS\x00\x00\x01MM" + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
+    found = read_exif(_little_endian_exif(note + text))
+    assert (found.is_apple, found.content_id) == (True, None)
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
